@@ -1,0 +1,226 @@
+package dev.sparktune.jobs;
+
+import dev.sparktune.Pipeline;
+import dev.sparktune.config.ConfigException;
+import dev.sparktune.config.SparktuneConfig;
+import dev.sparktune.core.Manifest;
+import dev.sparktune.core.Sessions;
+import dev.sparktune.core.StageFailedException;
+import dev.sparktune.core.StageRunner;
+import dev.sparktune.core.StageStatus;
+import dev.sparktune.core.Version;
+import dev.sparktune.core.Workspace;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The sparktune command line, also the main class for {@code spark-submit --class dev.sparktune.jobs.Main}.
+ * Exit codes: 0 success, 1 a stage failed, 2 bad usage or config.
+ */
+@Command(name = "sparktune", mixinStandardHelpOptions = true, versionProvider = Main.VersionProvider.class,
+    description = "Turns raw HTML, CSV, SQL-dump and JSON sources into a clean, tokenized instruction-tuning "
+        + "dataset and LoRA-fine-tunes a model on it, with Spark.",
+    footer = {"", "Run `sparktune <command> --help` for a command's options.",
+        "Outputs go to <work_dir>/<stage>/ with a _manifest.json each; `run` skips stages whose config and "
+            + "inputs are unchanged."},
+    subcommands = {CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+  static final int OK = 0;
+  static final int STAGE_FAILED = 1;
+  static final int USAGE = 2;
+
+  @Override
+  public Integer call() {
+    CommandLine.usage(this, System.out);
+    return USAGE;
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs the CLI and returns the exit code (tests call this). */
+  public static int execute(String... args) {
+    CommandLine cl = commandLine();
+    return cl.execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.addSubcommand("run", new RunCommand());
+    for (String stage : Pipeline.stageNames()) {
+      cl.addSubcommand(stage, new CommandLine(new StageCommand(stage))
+          .setCommandName(stage));
+    }
+    cl.addSubcommand("status", new StatusCommand());
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      PrintWriter err = cmd.getErr();
+      if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
+        err.println("sparktune: error: " + e.getMessage());
+        return USAGE;
+      }
+      if (e instanceof StageFailedException) {
+        err.println("sparktune: stage failed: " + e.getMessage());
+        return STAGE_FAILED;
+      }
+      err.println("sparktune: failed: " + e);
+      e.printStackTrace(err);
+      return STAGE_FAILED;
+    });
+    return cl;
+  }
+
+  /** Options every command that reads config takes. */
+  static final class ConfigOptions {
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", defaultValue = "conf/local.yaml",
+        description = "YAML config (default: ${DEFAULT-VALUE}).")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+        description = "Override a config key, e.g. --set ingest.sources[recipes].csv.delimiter=';' or "
+            + "--set spark.conf.spark.sql.shuffle.partitions=8. Repeatable.")
+    List<String> overrides = new ArrayList<>();
+
+    SparktuneConfig load() {
+      return SparktuneConfig.load(config, overrides);
+    }
+  }
+
+  /** Options of commands that run stages. */
+  static final class RunOptions {
+    @Option(names = "--force", description = "Rerun even when the output is up to date.")
+    boolean force;
+  }
+
+  static StageRunner runner(SparktuneConfig config, SparkSession spark) {
+    Configuration hadoop = spark != null ? spark.sparkContext().hadoopConfiguration() : hadoopConf(config);
+    Workspace ws = new Workspace(config.workDir(), Paths.get(""), hadoop);
+    return new StageRunner(spark, ws, Pipeline.stages(config));
+  }
+
+  private static Configuration hadoopConf(SparktuneConfig config) {
+    Configuration conf = new Configuration();
+    for (Map.Entry<String, String> e : config.spark().conf().entrySet()) {
+      if (e.getKey().startsWith("spark.hadoop.")) {
+        conf.set(e.getKey().substring("spark.hadoop.".length()), e.getValue());
+      }
+    }
+    return conf;
+  }
+
+  static int runStages(SparktuneConfig config, StageRunner.Options options) {
+    SparkSession spark = Sessions.start(config.spark());
+    try {
+      StageRunner runner = runner(config, spark);
+      List<StageRunner.Outcome> outcomes = runner.run(options);
+      printOutcomes(outcomes);
+      System.out.println("Outputs are under " + new Workspace(config.workDir(), Paths.get(""),
+          spark.sparkContext().hadoopConfiguration()).root());
+      return OK;
+    } finally {
+      spark.stop();
+    }
+  }
+
+  static void printOutcomes(List<StageRunner.Outcome> outcomes) {
+    System.out.printf("%-10s %-22s %10s %10s %10s %10s %9s%n", "stage", "action", "in", "out", "rejected",
+        "dropped", "seconds");
+    for (StageRunner.Outcome o : outcomes) {
+      Manifest m = o.manifest();
+      String action = o.ran() ? "ran" : "skipped (up to date)";
+      if (m == null) {
+        System.out.printf("%-10s %-22s%n", o.stage(), action);
+        continue;
+      }
+      Manifest.Counts c = m.counts();
+      System.out.printf("%-10s %-22s %10d %10d %10d %10d %9.1f%n", o.stage(), action, c.in(), c.out(),
+          c.rejected(), c.dropped(), o.ran() ? m.durationSeconds() : 0.0);
+    }
+  }
+
+  @Command(name = "run", mixinStandardHelpOptions = true,
+      description = "Run the pipeline's stages in order, skipping those whose config and inputs are unchanged.")
+  static final class RunCommand implements Callable<Integer> {
+    @Mixin ConfigOptions configOptions = new ConfigOptions();
+    @Mixin RunOptions runOptions = new RunOptions();
+
+    @Option(names = "--from", paramLabel = "STAGE", description = "Start at this stage.")
+    String from;
+
+    @Option(names = "--to", paramLabel = "STAGE", description = "Stop after this stage.")
+    String to;
+
+    @Option(names = "--only", paramLabel = "STAGE", description = "Run only this stage.")
+    String only;
+
+    @Override
+    public Integer call() {
+      SparktuneConfig config = configOptions.load();
+      for (String s : new String[] {from, to, only}) {
+        if (s != null && !Pipeline.stageNames().contains(s)) {
+          throw new IllegalArgumentException("unknown stage '" + s + "'; stages are "
+              + String.join(", ", Pipeline.stageNames()));
+        }
+      }
+      return runStages(config, new StageRunner.Options(from, to, only, runOptions.force));
+    }
+  }
+
+  @Command(mixinStandardHelpOptions = true,
+      description = "Run one stage (same as `run --only <stage>`), skipping it when up to date.")
+  static final class StageCommand implements Callable<Integer> {
+    private final String stage;
+    @Mixin ConfigOptions configOptions = new ConfigOptions();
+    @Mixin RunOptions runOptions = new RunOptions();
+
+    StageCommand(String stage) {
+      this.stage = stage;
+    }
+
+    @Override
+    public Integer call() {
+      return runStages(configOptions.load(), new StageRunner.Options(null, null, stage, runOptions.force));
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Show each stage as up to date, stale or missing, with the reason. Starts no Spark job.")
+  static final class StatusCommand implements Callable<Integer> {
+    @Mixin ConfigOptions configOptions = new ConfigOptions();
+
+    @Override
+    public Integer call() {
+      SparktuneConfig config = configOptions.load();
+      StageRunner runner = runner(config, null);
+      for (StageStatus s : runner.status()) {
+        String detail = s.reason();
+        if (s.manifest() != null) {
+          Manifest.Counts c = s.manifest().counts();
+          detail += " [last run " + s.manifest().finishedAt() + ": " + c.out() + " out, " + c.rejected()
+              + " rejected, " + c.dropped() + " dropped]";
+        }
+        System.out.printf("%-10s %-11s %s%n", s.stage(), s.label(), detail);
+      }
+      return OK;
+    }
+  }
+
+  /** Prints the sparktune and Spark versions. */
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"sparktune " + Version.get() + " (Spark " + org.apache.spark.package$.MODULE$.SPARK_VERSION() + ")"};
+    }
+  }
+}

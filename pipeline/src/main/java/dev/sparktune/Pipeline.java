@@ -1,0 +1,20 @@
+package dev.sparktune;
+
+import dev.sparktune.config.SparktuneConfig;
+import dev.sparktune.core.Stage;
+import dev.sparktune.ingest.IngestStage;
+import java.util.List;
+
+/** The stages of a sparktune run, in order, built from the resolved config. */
+public final class Pipeline {
+  private Pipeline() {}
+
+  public static List<Stage> stages(SparktuneConfig config) {
+    return List.of(new IngestStage(config.ingest()));
+  }
+
+  /** Stage names in order, for help texts. */
+  public static List<String> stageNames() {
+    return List.of(IngestStage.NAME);
+  }
+}

@@ -1,0 +1,58 @@
+package dev.sparktune.config;
+
+import static dev.sparktune.config.InvalidValue.orDefault;
+
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole resolved configuration of a sparktune run: where outputs go, how Spark starts, and one
+ * section per stage.
+ *
+ * @param workDir where every stage writes {@code <work_dir>/<stage>/}; any Hadoop file system URI
+ * @param spark how the embedded session starts (ignored by spark-submit for settings it owns)
+ * @param ingest the ingest stage
+ */
+public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig ingest) implements Serializable {
+
+  public SparktuneConfig {
+    workDir = InvalidValue.required(workDir, "work_dir");
+    spark = orDefault(spark, new SparkSettings(null, null, null));
+    ingest = InvalidValue.required(ingest, "ingest");
+  }
+
+  /**
+   * Loads a YAML file, expands {@code ${ENV}} references, applies {@code --set} overrides (in order)
+   * and validates everything; fails with a {@link ConfigException} before anything else starts.
+   */
+  public static SparktuneConfig load(Path file, List<String> overrides) {
+    return load(file, overrides, System::getenv);
+  }
+
+  /** As {@link #load(Path, List)}, with an explicit environment (for tests). */
+  public static SparktuneConfig load(Path file, List<String> overrides, java.util.function.Function<String, String> env) {
+    ConfigTree tree = ConfigTree.load(file);
+    for (String o : overrides) {
+      ConfigBinder.applyOverride(tree, SparktuneConfig.class, o);
+    }
+    tree.expandEnvironment(env);
+    return ConfigBinder.bind(tree, SparktuneConfig.class);
+  }
+
+  /**
+   * Settings for the embedded Spark session.
+   *
+   * @param master {@code spark.master} when not launched by spark-submit; default {@code local[*]}
+   * @param appName the application name
+   * @param conf any further Spark properties, e.g. {@code spark.sql.shuffle.partitions}
+   */
+  public record SparkSettings(String master, String appName, Map<String, String> conf) implements Serializable {
+    public SparkSettings {
+      master = orDefault(master, "local[*]");
+      appName = orDefault(appName, "sparktune");
+      conf = conf == null ? Map.of() : Map.copyOf(conf);
+    }
+  }
+}

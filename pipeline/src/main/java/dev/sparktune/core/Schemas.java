@@ -1,0 +1,43 @@
+package dev.sparktune.core;
+
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/** The table schemas stages share. */
+public final class Schemas {
+  private Schemas() {}
+
+  private static StructField string(String name, boolean nullable) {
+    return DataTypes.createStructField(name, DataTypes.StringType, nullable);
+  }
+
+  /**
+   * The canonical record: provenance, then either instruction-shaped fields or plain {@code text}.
+   * {@code id} is a content hash, so exact duplicates share it until the clean stage removes them.
+   */
+  public static final StructType RECORD = new StructType(new StructField[] {
+      string("id", false),
+      string("source", false),
+      string("source_type", false),
+      string("uri", false),
+      string("locator", false),
+      string("instruction", true),
+      string("input", true),
+      string("output", true),
+      string("text", true),
+      DataTypes.createStructField("meta",
+          DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType, false), false),
+  });
+
+  /** Input that could not be read: where it was, why, and the start of it. */
+  public static final StructType REJECT = new StructType(new StructField[] {
+      string("source", false),
+      string("source_type", false),
+      string("uri", false),
+      string("locator", false),
+      string("reason", false),
+      string("detail", false),
+      string("raw", true),
+  });
+}

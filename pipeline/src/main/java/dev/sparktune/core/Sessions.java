@@ -1,0 +1,30 @@
+package dev.sparktune.core;
+
+import dev.sparktune.config.SparktuneConfig.SparkSettings;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/** Starts (or joins) the Spark session a command runs in. */
+public final class Sessions {
+  private Sessions() {}
+
+  /**
+   * Returns the session for these settings. Under spark-submit the master and any property given on
+   * the command line win; otherwise {@code master} from config is used.
+   */
+  public static SparkSession start(SparkSettings settings) {
+    SparkConf conf = new SparkConf(true);
+    if (!conf.contains("spark.master")) {
+      conf.setMaster(settings.master());
+    }
+    if (!conf.contains("spark.app.name")) {
+      conf.setAppName(settings.appName());
+    }
+    conf.setIfMissing("spark.ui.showConsoleProgress", "true");
+    for (Map.Entry<String, String> e : settings.conf().entrySet()) {
+      conf.setIfMissing(e.getKey(), e.getValue());
+    }
+    return SparkSession.builder().config(conf).getOrCreate();
+  }
+}

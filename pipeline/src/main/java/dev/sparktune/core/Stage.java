@@ -1,0 +1,54 @@
+package dev.sparktune.core;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * One step of the pipeline: turns its upstream stages' {@code data} tables (or, for a source stage,
+ * external files) into a {@code data} table plus tables of what it rejected or dropped. A stage does
+ * not write anything; {@link StageRunner} reads, checks schemas, writes atomically and keeps the
+ * manifest.
+ */
+public interface Stage {
+
+  /** The stage's name, also its folder under the work directory. */
+  String name();
+
+  /** Bump when the stage's output for the same config and inputs changes, so old outputs go stale. */
+  int version();
+
+  /** The resolved config section of this stage; part of the fingerprint and stored in the manifest. */
+  Record config();
+
+  /** Stages whose {@code data} output this stage reads, in the order {@link #apply} receives them. */
+  default List<String> upstream() {
+    return List.of();
+  }
+
+  /** For each upstream stage, the columns (name and type) this stage needs from its {@code data}. */
+  default Map<String, StructType> requiredInputSchemas() {
+    return Map.of();
+  }
+
+  /**
+   * Files this stage reads itself rather than through an upstream stage (a source stage's inputs);
+   * their paths, sizes and modification times are part of the fingerprint.
+   */
+  default List<InputFile> externalInputs(StageContext context) throws IOException {
+    return List.of();
+  }
+
+  /** The exact schema of the {@code data} table. */
+  StructType outputSchema();
+
+  /**
+   * Builds the output tables lazily from the inputs.
+   *
+   * @param inputs each upstream stage's {@code data}, keyed by stage name
+   */
+  StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs);
+}

@@ -1,0 +1,266 @@
+package dev.sparktune.ingest.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.ingest.ReadResult;
+import dev.sparktune.ingest.RecordReader;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.PushbackReader;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.Set;
+
+/**
+ * Streams alpaca-style JSON (an array of objects, or one object per line) and ShareGPT/chat
+ * conversations ({@code conversations} with {@code from}/{@code value}, or {@code messages} with
+ * {@code role}/{@code content}), which become one record per human turn and the reply that follows it.
+ *
+ * <p>A bad line of a JSON-lines file is rejected alone. A syntax error inside an array cannot be
+ * skipped reliably, so it rejects the rest of that file in one row that says so.
+ */
+public final class JsonRecordReader implements RecordReader {
+  private static final Set<String> HUMAN = Set.of("human", "user");
+  private static final Set<String> ASSISTANT = Set.of("gpt", "assistant", "chatgpt", "bing", "bard", "model");
+  private static final Set<String> SYSTEM = Set.of("system");
+
+  private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(200_000_000).build())
+      .build());
+
+  /** Array, JSON lines, or decide from the first character. */
+  public enum Layout { AUTO, ARRAY, JSONL }
+
+  private final PushbackReader in;
+  private final Deque<ReadResult> queue = new ArrayDeque<>();
+  private Layout layout;
+  private JsonParser arrayParser;
+  private BufferedReader lines;
+  private int index;
+  private int lineNo;
+  private boolean done;
+
+  public JsonRecordReader(Reader in, Layout layout) {
+    this.in = new PushbackReader(in, 1);
+    this.layout = layout;
+  }
+
+  @Override
+  public boolean hasNext() {
+    try {
+      while (queue.isEmpty() && !done) {
+        fill();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return !queue.isEmpty();
+  }
+
+  @Override
+  public ReadResult next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    return queue.poll();
+  }
+
+  private void fill() throws IOException {
+    if (layout == Layout.AUTO) {
+      int c;
+      do {
+        c = in.read();
+      } while (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\uFEFF');
+      if (c < 0) {
+        done = true;
+        return;
+      }
+      in.unread(c);
+      layout = c == '[' ? Layout.ARRAY : Layout.JSONL;
+    }
+    if (layout == Layout.ARRAY) {
+      fillFromArray();
+    } else {
+      fillFromLines();
+    }
+  }
+
+  private void fillFromArray() throws IOException {
+    String locator = "index:" + index;
+    try {
+      if (arrayParser == null) {
+        arrayParser = MAPPER.getFactory().createParser(in);
+        JsonToken first = arrayParser.nextToken();
+        if (first == null) {
+          done = true;
+          return;
+        }
+        if (first != JsonToken.START_ARRAY) {
+          done = true;
+          queue.add(new ReadResult.Reject("file", "json_syntax",
+              "expected a JSON array of records, found " + first.asString(), null));
+          return;
+        }
+      }
+      JsonToken t = arrayParser.nextToken();
+      if (t == JsonToken.END_ARRAY || t == null) {
+        done = true;
+        if (t == JsonToken.END_ARRAY && arrayParser.nextToken() != null) {
+          queue.add(new ReadResult.Reject("after:" + locator, "json_syntax",
+              "content after the closing ']' at " + where(arrayParser.currentLocation()) + " was not read", null));
+        }
+        return;
+      }
+      JsonNode node = MAPPER.readTree(arrayParser);
+      index++;
+      toRecords(node, locator, null);
+    } catch (JsonProcessingException e) {
+      done = true;
+      queue.add(new ReadResult.Reject(locator, "json_syntax", e.getOriginalMessage() + " at "
+          + where(e.getLocation()) + "; this element and the rest of the file could not be read", null));
+    }
+  }
+
+  private static String where(JsonLocation loc) {
+    return loc == null ? "unknown position" : "line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+  }
+
+  private void fillFromLines() throws IOException {
+    if (lines == null) {
+      lines = new BufferedReader(in, 1 << 16);
+    }
+    String line;
+    do {
+      line = lines.readLine();
+      lineNo++;
+      if (line == null) {
+        done = true;
+        return;
+      }
+    } while (line.isBlank());
+    String locator = "line:" + lineNo;
+    JsonNode node;
+    try {
+      node = MAPPER.readTree(line);
+    } catch (JsonProcessingException e) {
+      queue.add(new ReadResult.Reject(locator, "json_syntax",
+          e.getOriginalMessage() + " at column " + e.getLocation().getColumnNr(), line));
+      return;
+    }
+    toRecords(node, locator, line);
+  }
+
+  private void toRecords(JsonNode node, String locator, String raw) {
+    if (!node.isObject()) {
+      queue.add(new ReadResult.Reject(locator, "json_not_object",
+          "expected an object, found " + node.getNodeType().name().toLowerCase(Locale.ROOT), rawOf(node, raw)));
+      return;
+    }
+    JsonNode conversation = node.has("conversations") ? node.get("conversations") : node.get("messages");
+    if (conversation != null) {
+      conversation(node, conversation, locator, raw);
+      return;
+    }
+    Map<String, String> columns = new LinkedHashMap<>();
+    Iterator<Map.Entry<String, JsonNode>> fields = node.fields();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> f = fields.next();
+      JsonNode v = f.getValue();
+      if (v.isNull()) {
+        columns.put(f.getKey(), null);
+      } else if (v.isValueNode()) {
+        columns.put(f.getKey(), v.asText());
+      } else {
+        // Containers are kept as JSON text; mapping one into a text field is the reader's choice.
+        columns.put(f.getKey(), v.toString());
+      }
+    }
+    queue.add(new ReadResult.Fields(locator, columns, Map.of(), false));
+  }
+
+  private void conversation(JsonNode record, JsonNode turns, String locator, String raw) {
+    if (!turns.isArray() || turns.isEmpty()) {
+      queue.add(new ReadResult.Reject(locator, "conversation_empty",
+          "'conversations'/'messages' must be a non-empty list of turns", rawOf(record, raw)));
+      return;
+    }
+    Map<String, String> meta = new LinkedHashMap<>();
+    JsonNode id = record.get("id");
+    if (id != null && id.isValueNode() && !id.isNull()) {
+      meta.put("conversation_id", id.asText());
+    }
+    String pendingHuman = null;
+    int pendingTurn = -1;
+    for (int i = 0; i < turns.size(); i++) {
+      JsonNode turn = turns.get(i);
+      String turnLocator = locator + "/turn:" + i;
+      JsonNode roleNode = turn.has("from") ? turn.get("from") : turn.get("role");
+      JsonNode valueNode = turn.has("value") ? turn.get("value") : turn.get("content");
+      if (roleNode == null || !roleNode.isTextual() || valueNode == null || !valueNode.isTextual()) {
+        queue.add(new ReadResult.Reject(turnLocator, "conversation_bad_turn",
+            "a turn needs a text 'from' (or 'role') and a text 'value' (or 'content')", turn.toString()));
+        continue;
+      }
+      String role = roleNode.asText().toLowerCase(Locale.ROOT);
+      String value = valueNode.asText();
+      if (SYSTEM.contains(role)) {
+        meta.put("system", value);
+      } else if (HUMAN.contains(role)) {
+        if (pendingHuman != null) {
+          queue.add(unanswered(locator, pendingTurn, pendingHuman));
+        }
+        pendingHuman = value;
+        pendingTurn = i;
+      } else if (ASSISTANT.contains(role)) {
+        if (pendingHuman == null) {
+          queue.add(new ReadResult.Reject(turnLocator, "conversation_unpaired_turn",
+              "a '" + role + "' reply with no human turn before it", value));
+          continue;
+        }
+        Map<String, String> columns = new LinkedHashMap<>();
+        columns.put("instruction", pendingHuman);
+        columns.put("output", value);
+        Map<String, String> m = new LinkedHashMap<>(meta);
+        m.put("turn", Integer.toString(pendingTurn));
+        queue.add(new ReadResult.Fields(locator + "/turn:" + pendingTurn, columns, m, false));
+        pendingHuman = null;
+      } else {
+        queue.add(new ReadResult.Reject(turnLocator, "conversation_bad_turn",
+            "unknown speaker '" + roleNode.asText() + "'", value));
+      }
+    }
+    if (pendingHuman != null) {
+      queue.add(unanswered(locator, pendingTurn, pendingHuman));
+    }
+  }
+
+  private static ReadResult unanswered(String locator, int turn, String text) {
+    return new ReadResult.Reject(locator + "/turn:" + turn, "conversation_unpaired_turn",
+        "a human turn with no reply after it", text);
+  }
+
+  private static String rawOf(JsonNode node, String raw) {
+    return raw != null ? raw : node.toString();
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (arrayParser != null) {
+      arrayParser.close();
+    }
+    in.close();
+  }
+}

@@ -1,0 +1,24 @@
+package dev.sparktune;
+
+import org.apache.spark.sql.SparkSession;
+
+/** The one real local[2] Spark session of a test JVM. */
+public final class TestSpark {
+  private static SparkSession spark;
+
+  private TestSpark() {}
+
+  public static synchronized SparkSession get() {
+    if (spark == null) {
+      spark = SparkSession.builder()
+          .master("local[2]")
+          .appName("sparktune-test")
+          .config("spark.ui.enabled", "false")
+          .config("spark.ui.showConsoleProgress", "false")
+          .config("spark.sql.shuffle.partitions", "2")
+          .config("spark.driver.host", "localhost")
+          .getOrCreate();
+    }
+    return spark;
+  }
+}

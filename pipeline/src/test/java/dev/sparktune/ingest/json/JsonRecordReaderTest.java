@@ -1,0 +1,94 @@
+package dev.sparktune.ingest.json;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktune.ingest.ReadResult;
+import java.io.IOException;
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class JsonRecordReaderTest {
+
+  private static List<ReadResult> read(String json) throws IOException {
+    List<ReadResult> out = new ArrayList<>();
+    try (JsonRecordReader r = new JsonRecordReader(new StringReader(json), JsonRecordReader.Layout.AUTO)) {
+      r.forEachRemaining(out::add);
+    }
+    return out;
+  }
+
+  private static ReadResult.Fields fields(ReadResult r) {
+    return assertInstanceOf(ReadResult.Fields.class, r, () -> "expected fields, got " + r);
+  }
+
+  private static ReadResult.Reject reject(ReadResult r) {
+    return assertInstanceOf(ReadResult.Reject.class, r, () -> "expected a reject, got " + r);
+  }
+
+  @Test
+  void alpacaArray() throws IOException {
+    List<ReadResult> rs = read("""
+        [ {"instruction": "Add", "input": "2 and 3", "output": "5", "score": 0.5},
+          {"instruction": "Capital of France?", "output": "Paris", "input": null},
+          42 ]
+        """);
+    assertEquals(3, rs.size());
+    ReadResult.Fields first = fields(rs.get(0));
+    assertEquals("index:0", first.locator());
+    assertEquals("2 and 3", first.columns().get("input"));
+    assertEquals("0.5", first.columns().get("score"));
+    assertNull(fields(rs.get(1)).columns().get("input"));
+    assertEquals("json_not_object", reject(rs.get(2)).reason());
+    assertEquals("index:2", rs.get(2).locator());
+  }
+
+  @Test
+  void syntaxErrorInAnArrayRejectsTheRestOnce() throws IOException {
+    List<ReadResult> rs = read("[{\"output\": \"a\"}, {\"output\": \"b\" \"oops\"}, {\"output\": \"c\"}]");
+    assertEquals(2, rs.size());
+    fields(rs.get(0));
+    ReadResult.Reject bad = reject(rs.get(1));
+    assertEquals("json_syntax", bad.reason());
+    assertEquals("index:1", bad.locator());
+    assertTrue(bad.detail().contains("the rest of the file could not be read"), bad.detail());
+    assertTrue(bad.detail().contains("line 1"), bad.detail());
+  }
+
+  @Test
+  void jsonLinesWithABadLine() throws IOException {
+    List<ReadResult> rs = read("{\"text\": \"one\"}\n\n{\"text\": \"two\"\n{\"text\": \"three\"}\n");
+    assertEquals(3, rs.size());
+    assertEquals("line:1", fields(rs.get(0)).locator());
+    ReadResult.Reject bad = reject(rs.get(1));
+    assertEquals("line:3", bad.locator());
+    assertEquals("json_syntax", bad.reason());
+    assertEquals("{\"text\": \"two\"", bad.raw());
+    assertEquals("three", fields(rs.get(2)).columns().get("text"));
+  }
+
+  @Test
+  void shareGptBecomesOneRecordPerExchange() throws IOException {
+    List<ReadResult> rs = read("""
+        {"id": "c1", "conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}, {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Goodbye."}]}
+        {"messages": [{"role": "assistant", "content": "Unprompted"}, {"role": "user", "content": "Q1"}, {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"}, {"role": "user", "content": "left hanging"}]}
+        """);
+    assertEquals(6, rs.size());
+    ReadResult.Fields a = fields(rs.get(0));
+    assertEquals("line:1/turn:1", a.locator());
+    assertEquals("Hi", a.columns().get("instruction"));
+    assertEquals("Hello!", a.columns().get("output"));
+    assertEquals("Be brief.", a.meta().get("system"));
+    assertEquals("c1", a.meta().get("conversation_id"));
+    assertEquals("line:1/turn:3", fields(rs.get(1)).locator());
+    assertEquals("conversation_unpaired_turn", reject(rs.get(2)).reason());
+    assertEquals("line:2/turn:0", rs.get(2).locator());
+    assertEquals("line:2/turn:1", reject(rs.get(3)).locator(), "Q1 got no reply before Q2");
+    assertEquals("Q2", fields(rs.get(4)).columns().get("instruction"));
+    assertEquals("line:2/turn:4", reject(rs.get(5)).locator());
+  }
+}
