@@ -13,6 +13,15 @@ public final class Pipeline {
     return List.of(new IngestStage(config.ingest()));
   }
 
+  /** One line on what a stage does, for help texts. */
+  public static String describe(String stage) {
+    return switch (stage) {
+      case IngestStage.NAME -> "Read every configured source (CSV, JSON) into the canonical record table; "
+          + "unreadable input goes to the rejects table with its reason.";
+      default -> throw new IllegalArgumentException("unknown stage " + stage);
+    };
+  }
+
   /** Stage names in order, for help texts. */
   public static List<String> stageNames() {
     return List.of(IngestStage.NAME);

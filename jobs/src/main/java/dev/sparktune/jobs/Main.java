@@ -60,8 +60,10 @@ public final class Main implements Callable<Integer> {
     CommandLine cl = new CommandLine(new Main());
     cl.addSubcommand("run", new RunCommand());
     for (String stage : Pipeline.stageNames()) {
-      cl.addSubcommand(stage, new CommandLine(new StageCommand(stage))
-          .setCommandName(stage));
+      CommandLine sub = new CommandLine(new StageCommand(stage)).setCommandName(stage);
+      sub.getCommandSpec().usageMessage().description(Pipeline.describe(stage),
+          "Skipped when up to date; same as `run --only " + stage + "`.");
+      cl.addSubcommand(stage, sub);
     }
     cl.addSubcommand("status", new StatusCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
@@ -144,8 +146,8 @@ public final class Main implements Callable<Integer> {
         continue;
       }
       Manifest.Counts c = m.counts();
-      System.out.printf("%-10s %-22s %10d %10d %10d %10d %9.1f%n", o.stage(), action, c.in(), c.out(),
-          c.rejected(), c.dropped(), o.ran() ? m.durationSeconds() : 0.0);
+      System.out.printf("%-10s %-22s %10d %10d %10d %10d %9s%n", o.stage(), action, c.in(), c.out(),
+          c.rejected(), c.dropped(), o.ran() ? String.format("%.1f", m.durationSeconds()) : "-");
     }
   }
 
@@ -177,8 +179,7 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  @Command(mixinStandardHelpOptions = true,
-      description = "Run one stage (same as `run --only <stage>`), skipping it when up to date.")
+  @Command(mixinStandardHelpOptions = true)
   static final class StageCommand implements Callable<Integer> {
     private final String stage;
     @Mixin ConfigOptions configOptions = new ConfigOptions();
@@ -204,11 +205,11 @@ public final class Main implements Callable<Integer> {
       SparktuneConfig config = configOptions.load();
       StageRunner runner = runner(config, null);
       for (StageStatus s : runner.status()) {
-        String detail = s.reason();
+        String detail = s.upToDate() ? "" : s.reason();
         if (s.manifest() != null) {
           Manifest.Counts c = s.manifest().counts();
-          detail += " [last run " + s.manifest().finishedAt() + ": " + c.out() + " out, " + c.rejected()
-              + " rejected, " + c.dropped() + " dropped]";
+          detail += (detail.isEmpty() ? "" : " ") + "[last run " + s.manifest().finishedAt() + ": " + c.out()
+              + " out, " + c.rejected() + " rejected, " + c.dropped() + " dropped]";
         }
         System.out.printf("%-10s %-11s %s%n", s.stage(), s.label(), detail);
       }

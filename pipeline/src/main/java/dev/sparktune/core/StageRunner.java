@@ -375,7 +375,8 @@ public final class StageRunner {
       LOG.info("{}: {} in, {} out, {} rejected, {} dropped in {} s", stage.name(), counts.in(), counts.out(),
           counts.rejected(), counts.dropped(), String.format("%.1f", manifest.durationSeconds()));
       return manifest;
-    } catch (RuntimeException | IOException e) {
+    } catch (Exception e) {
+      // Spark throws SparkException (checked) without declaring it.
       if (output != null) {
         try {
           output.release().run();
