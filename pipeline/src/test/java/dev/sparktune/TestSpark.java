@@ -17,6 +17,7 @@ public final class TestSpark {
           .config("spark.ui.showConsoleProgress", "false")
           .config("spark.sql.shuffle.partitions", "2")
           .config("spark.driver.host", "localhost")
+          .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
           .getOrCreate();
     }
     return spark;

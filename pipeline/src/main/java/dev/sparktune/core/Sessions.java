@@ -22,6 +22,9 @@ public final class Sessions {
       conf.setAppName(settings.appName());
     }
     conf.setIfMissing("spark.ui.showConsoleProgress", "true");
+    // Java serialization keeps every object of a stream reachable until its periodic reset, which
+    // runs a small heap out of memory when a large cached partition is read back; Kryo does not.
+    conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     for (Map.Entry<String, String> e : settings.conf().entrySet()) {
       conf.setIfMissing(e.getKey(), e.getValue());
     }

@@ -108,7 +108,9 @@ public final class IngestStage implements Stage {
       Dataset<Row> one = SourceRead.read(context.spark(), s, sourceFiles, conf, config.maxSnippetChars());
       parsed = parsed == null ? one : parsed.union(one);
     }
-    Dataset<Row> cached = parsed.persist(StorageLevel.MEMORY_AND_DISK());
+    // Parsed once, read three times (records, rejects, the count of what was read). On disk, not in
+    // memory: one big file is one partition, and the heap stays small however large it is.
+    Dataset<Row> cached = parsed.persist(StorageLevel.DISK_ONLY());
     Dataset<Row> data = cached.filter(col("reason").isNull()).select(
         contentId().as("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         col("instruction"), col("input"), col("output"), col("text"), col("meta"));
