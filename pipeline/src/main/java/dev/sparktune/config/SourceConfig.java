@@ -19,6 +19,9 @@ import java.util.Set;
  * @param meta columns copied into the record's {@code meta} map
  * @param csv options of a {@code csv} source
  * @param json options of a {@code json} source
+ * @param html options of an {@code html} source
+ * @param sql options of a {@code sql} (dump file) source
+ * @param jdbc options of a {@code jdbc} (database table) source
  */
 public record SourceConfig(
     String name,
@@ -27,13 +30,16 @@ public record SourceConfig(
     Map<String, String> fields,
     List<String> meta,
     CsvOptions csv,
-    JsonOptions json) implements Serializable {
+    JsonOptions json,
+    HtmlOptions html,
+    SqlOptions sql,
+    JdbcOptions jdbc) implements Serializable {
 
   /** The canonical fields a source can fill. */
   public static final List<String> CANONICAL_FIELDS = List.of("instruction", "input", "output", "text");
 
   /** Supported source readers. */
-  public enum SourceType { CSV, JSON }
+  public enum SourceType { CSV, JSON, HTML, SQL, JDBC }
 
   public SourceConfig {
     name = InvalidValue.required(name, "name");
@@ -41,7 +47,13 @@ public record SourceConfig(
       throw new InvalidValue("name", "'" + name + "' may only contain letters, digits, '_', '.' and '-'");
     }
     type = InvalidValue.required(type, "type");
-    path = InvalidValue.required(path, "path");
+    if (type == SourceType.JDBC) {
+      if (path != null) {
+        throw new InvalidValue("path", "a jdbc source reads jdbc.table or jdbc.query, not a path");
+      }
+    } else {
+      path = InvalidValue.required(path, "path");
+    }
     if (fields == null) {
       Map<String, String> identity = new LinkedHashMap<>();
       CANONICAL_FIELDS.forEach(f -> identity.put(f, f));
@@ -60,17 +72,24 @@ public record SourceConfig(
     }
     fields = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(fields));
     meta = meta == null ? List.of() : List.copyOf(meta);
-    if (csv != null && type != SourceType.CSV) {
-      throw new InvalidValue("csv", "only a csv source takes csv options (this one is " + type.name().toLowerCase() + ")");
+    onlyFor(csv, SourceType.CSV, type, "csv");
+    onlyFor(json, SourceType.JSON, type, "json");
+    onlyFor(html, SourceType.HTML, type, "html");
+    onlyFor(sql, SourceType.SQL, type, "sql");
+    onlyFor(jdbc, SourceType.JDBC, type, "jdbc");
+    switch (type) {
+      case CSV -> csv = csv != null ? csv : new CsvOptions(null, null, null, null, null, null, null, null);
+      case JSON -> json = json != null ? json : new JsonOptions(null, null);
+      case HTML -> html = html != null ? html : new HtmlOptions(null, null, null, null);
+      case SQL -> InvalidValue.required(sql, "sql");
+      case JDBC -> InvalidValue.required(jdbc, "jdbc");
     }
-    if (json != null && type != SourceType.JSON) {
-      throw new InvalidValue("json", "only a json source takes json options (this one is " + type.name().toLowerCase() + ")");
-    }
-    if (type == SourceType.CSV && csv == null) {
-      csv = new CsvOptions(null, null, null, null, null, null, null, null);
-    }
-    if (type == SourceType.JSON && json == null) {
-      json = new JsonOptions(null, null);
+  }
+
+  private static void onlyFor(Object options, SourceType owner, SourceType type, String key) {
+    if (options != null && type != owner) {
+      throw new InvalidValue(key, "only a " + key + " source takes " + key + " options (this one is "
+          + type.name().toLowerCase(java.util.Locale.ROOT) + ")");
     }
   }
 
@@ -184,6 +203,124 @@ public record SourceConfig(
       encoding = InvalidValue.orDefault(encoding, "UTF-8");
       if (!java.nio.charset.Charset.isSupported(encoding)) {
         throw new InvalidValue("encoding", "unknown charset '" + encoding + "'");
+      }
+    }
+  }
+
+  /**
+   * Options of an HTML source.
+   *
+   * @param mode {@code main_text} (default): one record per page whose {@code text} is the page's main
+   *     content without boilerplate; {@code selectors}: records from CSS selectors
+   * @param record with {@code selectors}: each element matching this selector is one record, and the
+   *     field selectors are applied inside it; without it, the i-th matches of the field selectors
+   *     form the i-th record (their counts must agree)
+   * @param selectors with {@code selectors}: column name to CSS selector; the columns are then mapped
+   *     by {@code fields} like any other source's (so naming them instruction/output needs no mapping)
+   * @param maxPageBytes a larger page is rejected unread (default 20 MB)
+   */
+  public record HtmlOptions(HtmlMode mode, String record, Map<String, String> selectors, Integer maxPageBytes)
+      implements Serializable {
+    /** How a page becomes records. */
+    public enum HtmlMode { MAIN_TEXT, SELECTORS }
+
+    public HtmlOptions {
+      mode = InvalidValue.orDefault(mode, HtmlMode.MAIN_TEXT);
+      if (mode == HtmlMode.SELECTORS && (selectors == null || selectors.isEmpty())) {
+        throw new InvalidValue("selectors", "is required in selectors mode");
+      }
+      if (mode == HtmlMode.MAIN_TEXT && (selectors != null || record != null)) {
+        throw new InvalidValue(selectors != null ? "selectors" : "record", "only applies in mode: selectors");
+      }
+      if (record != null) {
+        checkSelector(record, "record");
+      }
+      selectors = selectors == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(selectors));
+      selectors.forEach((k, v) -> checkSelector(v, "selectors." + k));
+      maxPageBytes = InvalidValue.orDefault(maxPageBytes, 20 << 20);
+      if (maxPageBytes < 1) {
+        throw new InvalidValue("max_page_bytes", "must be positive");
+      }
+    }
+
+    private static void checkSelector(String css, String key) {
+      try {
+        org.jsoup.select.QueryParser.parse(css);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidValue(key, "invalid CSS selector '" + css + "': " + e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Options of a SQL dump source. Statements are split and parsed, never executed.
+   *
+   * @param table the table whose INSERT rows become records (schema prefix and quoting ignored)
+   * @param dialect {@code auto} (default, guessed from the dump's first statements), {@code mysql},
+   *     {@code postgres}, {@code sqlite}, {@code sqlserver}, {@code oracle} or {@code ansi}: decides
+   *     quoting, escapes, comments and batch separators
+   * @param columns column names for INSERTs without a column list when the dump has no CREATE TABLE
+   * @param encoding the charset when the file has no byte-order mark (default UTF-8)
+   * @param maxStatementChars a longer statement is rejected (default 32 M characters)
+   */
+  public record SqlOptions(String table, SqlDialect dialect, List<String> columns, String encoding,
+      Integer maxStatementChars) implements Serializable {
+    /** Dump dialects. */
+    public enum SqlDialect { AUTO, MYSQL, POSTGRES, SQLITE, SQLSERVER, ORACLE, ANSI }
+
+    public SqlOptions {
+      table = InvalidValue.required(table, "table");
+      dialect = InvalidValue.orDefault(dialect, SqlDialect.AUTO);
+      columns = columns == null ? null : List.copyOf(columns);
+      encoding = InvalidValue.orDefault(encoding, "UTF-8");
+      if (!java.nio.charset.Charset.isSupported(encoding)) {
+        throw new InvalidValue("encoding", "unknown charset '" + encoding + "'");
+      }
+      maxStatementChars = InvalidValue.orDefault(maxStatementChars, 32 << 20);
+      if (maxStatementChars < 1) {
+        throw new InvalidValue("max_statement_chars", "must be positive");
+      }
+    }
+  }
+
+  /**
+   * Options of a JDBC source, read with Spark's JDBC data source.
+   *
+   * @param url JDBC URL, without the password
+   * @param table a table (or view) name; exactly one of table and query
+   * @param query a SELECT whose rows are read
+   * @param user database user
+   * @param passwordEnv name of the environment variable holding the password (never put the password
+   *     in config; it does not appear in logs or the manifest)
+   * @param driver JDBC driver class when the URL does not select one (PostgreSQL's is bundled)
+   * @param keyColumn column whose value identifies a row in the locator ({@code id=42}); default the
+   *     partition column, else the row's position in its partition
+   * @param partitionColumn numeric, date or timestamp column to split the read on
+   * @param lowerBound lower bound of the partition column (with partition_column)
+   * @param upperBound upper bound of the partition column (with partition_column)
+   * @param numPartitions parallel reads (with partition_column)
+   * @param fetchSize rows per round trip (default 1000)
+   */
+  public record JdbcOptions(String url, String table, String query, String user, String passwordEnv, String driver,
+      String keyColumn, String partitionColumn, String lowerBound, String upperBound, Integer numPartitions,
+      Integer fetchSize) implements Serializable {
+    public JdbcOptions {
+      url = InvalidValue.required(url, "url");
+      if (!url.startsWith("jdbc:")) {
+        throw new InvalidValue("url", "must start with jdbc:");
+      }
+      if (url.toLowerCase(java.util.Locale.ROOT).contains("password=")) {
+        throw new InvalidValue("url", "must not contain the password; name an environment variable in password_env");
+      }
+      if ((table == null) == (query == null)) {
+        throw new InvalidValue(table == null ? "table" : "query", "give exactly one of table and query");
+      }
+      if (partitionColumn != null && (lowerBound == null || upperBound == null || numPartitions == null)) {
+        throw new InvalidValue("partition_column", "needs lower_bound, upper_bound and num_partitions");
+      }
+      fetchSize = InvalidValue.orDefault(fetchSize, 1000);
+      if (keyColumn == null) {
+        keyColumn = partitionColumn;
       }
     }
   }

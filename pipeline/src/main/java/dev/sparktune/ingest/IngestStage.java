@@ -69,7 +69,13 @@ public final class IngestStage implements Stage {
     files.clear();
     List<InputFile> all = new ArrayList<>();
     for (SourceConfig s : config.sources()) {
-      List<InputFile> listed = InputListing.list(context.workspace(), s.name(), s.path());
+      List<InputFile> listed;
+      if (s.type() == SourceConfig.SourceType.JDBC) {
+        // A database table has no cheap change marker: a JDBC source is read again on every run.
+        listed = List.of(new InputFile(JdbcSource.uri(s.jdbc()), -1, System.currentTimeMillis()));
+      } else {
+        listed = InputListing.list(context.workspace(), s.name(), s.path());
+      }
       files.put(s.name(), listed);
       all.addAll(listed);
     }
@@ -103,9 +109,15 @@ public final class IngestStage implements Stage {
     Dataset<Row> parsed = null;
     for (SourceConfig s : config.sources()) {
       List<InputFile> sourceFiles = files.get(s.name());
-      LOG.info("ingest: source {} ({}): {} file(s), {} bytes", s.name(), s.type().name().toLowerCase(),
-          sourceFiles.size(), sourceFiles.stream().mapToLong(InputFile::size).sum());
-      Dataset<Row> one = SourceRead.read(context.spark(), s, sourceFiles, conf, config.maxSnippetChars());
+      Dataset<Row> one;
+      if (s.type() == SourceConfig.SourceType.JDBC) {
+        LOG.info("ingest: source {} (jdbc): {}", s.name(), JdbcSource.uri(s.jdbc()));
+        one = JdbcSource.read(context.spark(), s, config.maxSnippetChars(), System::getenv);
+      } else {
+        LOG.info("ingest: source {} ({}): {} file(s), {} bytes", s.name(), s.type().name().toLowerCase(),
+            sourceFiles.size(), sourceFiles.stream().mapToLong(InputFile::size).sum());
+        one = SourceRead.read(context.spark(), s, sourceFiles, conf, config.maxSnippetChars());
+      }
       parsed = parsed == null ? one : parsed.union(one);
     }
     // Parsed once, read three times (records, rejects, the count of what was read). On disk, not in

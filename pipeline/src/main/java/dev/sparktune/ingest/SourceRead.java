@@ -6,7 +6,10 @@ import dev.sparktune.core.InputFile;
 import dev.sparktune.ingest.csv.CsvRecordReader;
 import dev.sparktune.ingest.json.JsonRecordReader;
 import java.io.IOException;
-import java.io.Reader;
+import java.io.InputStream;
+import java.nio.charset.Charset;
+import dev.sparktune.ingest.html.HtmlRecordReader;
+import dev.sparktune.ingest.sql.SqlDumpReader;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -63,22 +66,38 @@ final class SourceRead {
     return spark.createDataFrame(rows, PARSED);
   }
 
-  /** Opens a source's reader on one decoded file. */
-  static RecordReader open(SourceConfig source, Reader text) {
+  /** A {@link #PARSED} row from a mapped record or a reject. */
+  static Row toRow(String source, String type, String uri, String locator, Object mappedOrReject, int maxSnippet) {
+    if (mappedOrReject instanceof ReadResult.Reject r) {
+      return RowFactory.create(source, type, uri, r.locator(), null, null, null, null, EMPTY_META,
+          r.reason(), r.detail(), TextInput.snippet(r.raw(), maxSnippet));
+    }
+    RecordMapper.Mapped m = (RecordMapper.Mapped) mappedOrReject;
+    return RowFactory.create(source, type, uri, locator, m.instruction(), m.input(), m.output(), m.text(),
+        CollectionConverters.asScala(m.meta()), null, null, null);
+  }
+
+  /** Opens a source's reader on one file's (decompressed) bytes. */
+  static RecordReader open(SourceConfig source, InputStream bytes) throws IOException {
     return switch (source.type()) {
       case CSV -> {
         SourceConfig.CsvOptions o = source.csv();
-        yield new CsvRecordReader(text, o.delimiterChar(), o.quoteChar(), o.escapeChar(), o.commentChar(),
-            o.header(), o.columns(), o.maxRecordChars());
+        yield new CsvRecordReader(TextInput.decode(bytes, Charset.forName(o.encoding())), o.delimiterChar(),
+            o.quoteChar(), o.escapeChar(), o.commentChar(), o.header(), o.columns(), o.maxRecordChars());
       }
-      case JSON -> new JsonRecordReader(text, JsonRecordReader.Layout.valueOf(source.json().format().name()));
-    };
-  }
-
-  private static String encoding(SourceConfig source) {
-    return switch (source.type()) {
-      case CSV -> source.csv().encoding();
-      case JSON -> source.json().encoding();
+      case JSON -> new JsonRecordReader(TextInput.decode(bytes, Charset.forName(source.json().encoding())),
+          JsonRecordReader.Layout.valueOf(source.json().format().name()));
+      case HTML -> {
+        SourceConfig.HtmlOptions o = source.html();
+        yield new HtmlRecordReader(bytes, o.mode() == SourceConfig.HtmlOptions.HtmlMode.MAIN_TEXT, o.record(),
+            o.selectors(), o.maxPageBytes());
+      }
+      case SQL -> {
+        SourceConfig.SqlOptions o = source.sql();
+        yield new SqlDumpReader(TextInput.decode(bytes, Charset.forName(o.encoding())), o.table(),
+            SqlDumpReader.Dialect.valueOf(o.dialect().name()), o.columns(), o.maxStatementChars());
+      }
+      case JDBC -> throw new IllegalArgumentException("a jdbc source has no files");
     };
   }
 
@@ -125,7 +144,13 @@ final class SourceRead {
     private Row advance() {
       try {
         if (reader == null) {
-          reader = open(source, TextInput.open(new Path(uri), conf.get(), encoding(source)));
+          InputStream bytes = TextInput.open(new Path(uri), conf.get());
+          try {
+            reader = open(source, bytes);
+          } catch (IOException | RuntimeException e) {
+            bytes.close();
+            throw e;
+          }
           TaskContext task = TaskContext.get();
           if (task != null) {
             task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> closeQuietly());
@@ -137,28 +162,17 @@ final class SourceRead {
         }
         ReadResult unit = reader.next();
         lastLocator = unit.locator();
-        if (unit instanceof ReadResult.Reject reject) {
-          return reject(reject);
-        }
-        Object mapped = mapper.map((ReadResult.Fields) unit);
-        if (mapped instanceof ReadResult.Reject reject) {
-          return reject(reject);
-        }
-        RecordMapper.Mapped m = (RecordMapper.Mapped) mapped;
-        return RowFactory.create(source.name(), type, uri, unit.locator(), m.instruction(), m.input(), m.output(),
-            m.text(), CollectionConverters.asScala(m.meta()), null, null, null);
+        Object mapped = unit instanceof ReadResult.Fields f ? mapper.map(f) : unit;
+        return toRow(source.name(), type, uri, unit.locator(), mapped, maxSnippet);
       } catch (IOException | RuntimeException e) {
         finish();
         String where = lastLocator == null ? "file" : "after:" + lastLocator;
         String cause = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return reject(new ReadResult.Reject(where, "io_error", (lastLocator == null ? "cannot read file: "
-            : "reading stopped after " + lastLocator + ", the rest of the file was not read: ") + cause, null));
+        String detail = (lastLocator == null ? "cannot read file: "
+            : "reading stopped after " + lastLocator + ", the rest of the file was not read: ") + cause;
+        return toRow(source.name(), type, uri, where, new ReadResult.Reject(where, "io_error", detail, null),
+            maxSnippet);
       }
-    }
-
-    private Row reject(ReadResult.Reject r) {
-      return RowFactory.create(source.name(), type, uri, r.locator(), null, null, null, null, EMPTY_META,
-          r.reason(), r.detail(), TextInput.snippet(r.raw(), maxSnippet));
     }
 
     private void finish() {

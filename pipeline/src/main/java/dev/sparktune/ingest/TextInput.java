@@ -23,15 +23,13 @@ import org.apache.hadoop.io.compress.CompressionCodecFactory;
 public final class TextInput {
   private TextInput() {}
 
-  public static Reader open(Path path, Configuration conf, String encoding) throws IOException {
+  /** Opens the file's bytes, decompressed by extension. */
+  public static InputStream open(Path path, Configuration conf) throws IOException {
     FileSystem fs = path.getFileSystem(conf);
     InputStream in = fs.open(path);
     try {
       CompressionCodec codec = new CompressionCodecFactory(conf).getCodec(path);
-      if (codec != null) {
-        in = codec.createInputStream(in);
-      }
-      return decode(in, Charset.forName(encoding));
+      return codec == null ? in : codec.createInputStream(in);
     } catch (IOException | RuntimeException e) {
       in.close();
       throw e;

@@ -1,0 +1,437 @@
+package dev.sparktune.ingest.sql;
+
+import dev.sparktune.ingest.ReadResult;
+import dev.sparktune.ingest.RecordReader;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import net.sf.jsqlparser.expression.Expression;
+import net.sf.jsqlparser.expression.operators.relational.ExpressionList;
+import net.sf.jsqlparser.expression.operators.relational.ParenthesedExpressionList;
+import net.sf.jsqlparser.parser.CCJSqlParser;
+import net.sf.jsqlparser.parser.CCJSqlParserUtil;
+import net.sf.jsqlparser.schema.Column;
+import net.sf.jsqlparser.statement.Statement;
+import net.sf.jsqlparser.statement.create.table.ColumnDefinition;
+import net.sf.jsqlparser.statement.create.table.CreateTable;
+import net.sf.jsqlparser.statement.insert.Insert;
+
+/**
+ * Streams the rows of one table out of a SQL dump (MySQL, PostgreSQL, SQLite, SQL Server, Oracle):
+ * statements are split by {@link SqlStatementSplitter}, the INSERTs into the configured table are
+ * parsed with JSqlParser (multi-row VALUES, with or without a column list; names from the table's
+ * CREATE TABLE otherwise), PostgreSQL {@code COPY ... FROM stdin} blocks are read too, and every
+ * other statement is skipped unparsed. Nothing is ever executed. A statement about the table that
+ * does not parse is one reject with its index and line; the rest of the dump still loads.
+ */
+public final class SqlDumpReader implements RecordReader {
+
+  /** Quoting and separator rules of a dump. */
+  public enum Dialect { AUTO, MYSQL, POSTGRES, SQLITE, SQLSERVER, ORACLE, ANSI }
+
+  private static final Pattern COPY = Pattern.compile(
+      "(?is)^COPY\\s+(.+?)\\s*(\\(([^)]*)\\))?\\s+FROM\\s+stdin\\b.*");
+
+  private final SqlStatementSplitter splitter;
+  private final Dialect dialect;
+  private final String table;
+  private final List<String> configuredColumns;
+  private final Deque<ReadResult> queue = new ArrayDeque<>();
+  private List<String> createColumns;
+  private int statementIndex;
+  private boolean done;
+
+  /**
+   * @param table the table to read; {@code schema.table} to require a schema, else any schema
+   * @param columns names for INSERTs without a column list when the dump has no CREATE TABLE
+   */
+  public SqlDumpReader(Reader in, String table, Dialect dialect, List<String> columns, int maxStatementChars)
+      throws IOException {
+    BufferedReader buffered = new BufferedReader(in, 1 << 16);
+    this.dialect = dialect == Dialect.AUTO ? detect(buffered) : dialect;
+    this.splitter = new SqlStatementSplitter(buffered, this.dialect, maxStatementChars);
+    this.table = table;
+    this.configuredColumns = columns;
+  }
+
+  public Dialect dialect() {
+    return dialect;
+  }
+
+  /** Guesses the dialect from telltale text in the first 64 KB. */
+  static Dialect detect(BufferedReader in) throws IOException {
+    char[] buf = new char[1 << 16];
+    in.mark(buf.length + 1);
+    int n = 0;
+    int r;
+    while (n < buf.length && (r = in.read(buf, n, buf.length - n)) > 0) {
+      n += r;
+    }
+    in.reset();
+    String head = new String(buf, 0, n);
+    String upper = head.toUpperCase(Locale.ROOT);
+    Map<Dialect, Integer> score = new LinkedHashMap<>();
+    score.put(Dialect.MYSQL, count(head, "`") / 4 + count(upper, "/*!") * 5 + count(upper, "LOCK TABLES") * 5
+        + count(upper, "ENGINE=") * 5 + count(upper, "MYSQL DUMP") * 20 + count(upper, "MARIADB DUMP") * 20);
+    score.put(Dialect.POSTGRES, count(upper, "PG_DUMP") * 20 + count(upper, "SET STATEMENT_TIMEOUT") * 10
+        + count(upper, "FROM STDIN") * 10 + count(upper, "PUBLIC.") * 2 + count(upper, "OWNER TO") * 5);
+    score.put(Dialect.SQLITE, count(upper, "PRAGMA ") * 10 + count(upper, "SQLITE_SEQUENCE") * 10
+        + count(upper, "BEGIN TRANSACTION;") * 5);
+    score.put(Dialect.SQLSERVER, count(upper, "[DBO]") * 3 + count(upper, "\nGO") * 5 + count(upper, "SET ANSI_NULLS") * 10
+        + count(upper, "IDENTITY_INSERT") * 10 + count(upper, "NVARCHAR") * 2);
+    score.put(Dialect.ORACLE, count(upper, "SET DEFINE OFF") * 20 + count(upper, "TO_DATE(") * 3
+        + count(upper, "VARCHAR2") * 5 + count(upper, "\n/\n") * 3 + count(upper, "Q'[") * 3);
+    Dialect best = Dialect.ANSI;
+    int bestScore = 0;
+    for (Map.Entry<Dialect, Integer> e : score.entrySet()) {
+      if (e.getValue() > bestScore) {
+        best = e.getKey();
+        bestScore = e.getValue();
+      }
+    }
+    return best;
+  }
+
+  private static int count(String s, String needle) {
+    int c = 0;
+    for (int i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + needle.length())) {
+      c++;
+    }
+    return c;
+  }
+
+  @Override
+  public boolean hasNext() {
+    try {
+      while (queue.isEmpty() && !done) {
+        step();
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return !queue.isEmpty();
+  }
+
+  @Override
+  public ReadResult next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    return queue.poll();
+  }
+
+  private void step() throws IOException {
+    SqlStatementSplitter.Statement st = splitter.next();
+    if (st == null) {
+      done = true;
+      return;
+    }
+    statementIndex++;
+    String locator = "statement:" + statementIndex;
+    String text = st.text();
+    String head = text.length() > 400 ? text.substring(0, 400) : text;
+    String upper = head.toUpperCase(Locale.ROOT);
+    Target target = target(head, upper);
+    if (target == Target.NONE) {
+      return;
+    }
+    if (st.tooLong()) {
+      queue.add(new ReadResult.Reject(locator, "sql_statement_too_long", "statement at line " + st.line()
+          + " is longer than max_statement_chars; skipped", head));
+      return;
+    }
+    switch (target) {
+      case CREATE -> create(text, locator, st.line());
+      case INSERT -> insert(text, locator, st.line());
+      case COPY -> copy(text, locator);
+      default -> { }
+    }
+  }
+
+  private enum Target { NONE, CREATE, INSERT, COPY }
+
+  private Target target(String head, String upper) {
+    Matcher m = Pattern.compile("^(INSERT|REPLACE)\\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE|OR\\s+\\w+)\\s+)*"
+        + "(?:INTO\\s+)?").matcher(upper);
+    if (m.find() && tableMatches(head.substring(m.end()))) {
+      return Target.INSERT;
+    }
+    Matcher c = Pattern.compile("^CREATE\\s+(?:(?:GLOBAL|LOCAL|TEMPORARY|TEMP|UNLOGGED)\\s+)*TABLE\\s+"
+        + "(?:IF\\s+NOT\\s+EXISTS\\s+)?").matcher(upper);
+    if (c.find() && tableMatches(head.substring(c.end()))) {
+      return Target.CREATE;
+    }
+    if (upper.startsWith("COPY ") && tableMatches(head.substring(5).strip())) {
+      return Target.COPY;
+    }
+    return Target.NONE;
+  }
+
+  /** Whether the qualified name at the start of {@code rest} is the configured table. */
+  private boolean tableMatches(String rest) {
+    List<String> parts = new ArrayList<>();
+    int i = 0;
+    while (i < rest.length()) {
+      char ch = rest.charAt(i);
+      char close = switch (ch) {
+        case '`' -> '`';
+        case '"' -> '"';
+        case '[' -> ']';
+        default -> 0;
+      };
+      int end;
+      String part;
+      if (close != 0) {
+        end = rest.indexOf(close, i + 1);
+        if (end < 0) {
+          return false;
+        }
+        part = rest.substring(i + 1, end);
+        end++;
+      } else {
+        end = i;
+        while (end < rest.length() && (Character.isLetterOrDigit(rest.charAt(end)) || rest.charAt(end) == '_'
+            || rest.charAt(end) == '$' || rest.charAt(end) == '#')) {
+          end++;
+        }
+        if (end == i) {
+          return false;
+        }
+        part = rest.substring(i, end);
+      }
+      parts.add(part);
+      if (end < rest.length() && rest.charAt(end) == '.') {
+        i = end + 1;
+      } else {
+        break;
+      }
+    }
+    if (parts.isEmpty()) {
+      return false;
+    }
+    String[] wanted = table.split("\\.");
+    if (wanted.length > parts.size()) {
+      return false;
+    }
+    for (int k = 0; k < wanted.length; k++) {
+      String have = parts.get(parts.size() - wanted.length + k);
+      if (!have.equalsIgnoreCase(stripQuotes(wanted[k]))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String stripQuotes(String name) {
+    if (name.length() >= 2) {
+      char a = name.charAt(0);
+      char b = name.charAt(name.length() - 1);
+      if ((a == '`' && b == '`') || (a == '"' && b == '"') || (a == '[' && b == ']')) {
+        return name.substring(1, name.length() - 1);
+      }
+    }
+    return name;
+  }
+
+  private Statement parse(String sql) throws Exception {
+    CCJSqlParser parser = CCJSqlParserUtil.newParser(sql)
+        .withBackslashEscapeCharacter(dialect == Dialect.MYSQL)
+        .withSquareBracketQuotation(dialect == Dialect.SQLSERVER || dialect == Dialect.SQLITE);
+    return parser.Statement();
+  }
+
+  private static String firstLine(Throwable e) {
+    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    int nl = m.indexOf('\n');
+    return (nl < 0 ? m : m.substring(0, nl)).strip();
+  }
+
+  private void create(String text, String locator, int line) {
+    try {
+      Statement s = parse(text);
+      if (s instanceof CreateTable ct && ct.getColumnDefinitions() != null) {
+        List<String> cols = new ArrayList<>();
+        for (ColumnDefinition cd : ct.getColumnDefinitions()) {
+          cols.add(stripQuotes(cd.getColumnName()));
+        }
+        createColumns = cols;
+      }
+    } catch (Exception | Error e) {
+      // Without CREATE TABLE, INSERTs with a column list still load; say what was lost.
+      queue.add(new ReadResult.Reject(locator, "sql_parse_error", "CREATE TABLE " + table + " at line " + line
+          + " does not parse (" + firstLine(e) + "); INSERTs without a column list will lack names", text));
+    }
+  }
+
+  private void insert(String text, String locator, int line) {
+    String sql = normalizeInsert(text);
+    Insert insert;
+    try {
+      Statement s = parse(sql);
+      if (!(s instanceof Insert i) || i.getValues() == null) {
+        queue.add(new ReadResult.Reject(locator, "sql_unsupported", "statement at line " + line
+            + " is not an INSERT ... VALUES (e.g. INSERT ... SELECT); skipped", text));
+        return;
+      }
+      insert = i;
+    } catch (Exception | Error e) {
+      queue.add(new ReadResult.Reject(locator, "sql_parse_error", "statement at line " + line
+          + " does not parse: " + firstLine(e), text));
+      return;
+    }
+    List<String> columns = null;
+    if (insert.getColumns() != null && !insert.getColumns().isEmpty()) {
+      columns = new ArrayList<>();
+      for (Column c : insert.getColumns()) {
+        columns.add(stripQuotes(c.getColumnName()));
+      }
+    } else if (createColumns != null) {
+      columns = createColumns;
+    } else if (configuredColumns != null) {
+      columns = configuredColumns;
+    }
+    ExpressionList<?> values = insert.getValues().getExpressions();
+    List<ExpressionList<?>> rows = new ArrayList<>();
+    boolean multi = !values.isEmpty();
+    for (Object v : values) {
+      multi &= v instanceof ParenthesedExpressionList;
+    }
+    if (multi) {
+      for (Object v : values) {
+        rows.add((ExpressionList<?>) v);
+      }
+    } else {
+      rows.add(values);
+    }
+    for (int r = 0; r < rows.size(); r++) {
+      String rowLocator = locator + "/row:" + r;
+      ExpressionList<?> row = rows.get(r);
+      if (columns == null) {
+        queue.add(new ReadResult.Reject(rowLocator, "sql_unknown_columns", "INSERT at line " + line
+            + " has no column list and the dump has no CREATE TABLE " + table + " before it; set sql.columns",
+            row.toString()));
+        continue;
+      }
+      if (row.size() != columns.size()) {
+        queue.add(new ReadResult.Reject(rowLocator, "sql_value_count", "row has " + row.size() + " values but "
+            + columns.size() + " columns (" + String.join(", ", columns) + "), INSERT at line " + line,
+            row.toString()));
+        continue;
+      }
+      Map<String, String> map = new LinkedHashMap<>();
+      for (int k = 0; k < columns.size(); k++) {
+        map.put(columns.get(k), SqlValues.text((Expression) row.get(k), dialect));
+      }
+      queue.add(new ReadResult.Fields(rowLocator, map, Map.of(), true));
+    }
+  }
+
+  /** JSqlParser knows INSERT; MySQL's REPLACE and SQLite's INSERT OR REPLACE carry the same rows. */
+  private static String normalizeInsert(String text) {
+    String s = text.replaceFirst("(?is)^REPLACE\\b", "INSERT");
+    return s.replaceFirst("(?is)^INSERT\\s+OR\\s+\\w+\\b", "INSERT");
+  }
+
+  private void copy(String text, String locator) throws IOException {
+    Matcher m = COPY.matcher(text);
+    if (!m.matches()) {
+      queue.add(new ReadResult.Reject(locator, "sql_unsupported", "COPY without FROM stdin is not read", text));
+      return;
+    }
+    List<String> columns = null;
+    if (m.group(3) != null) {
+      columns = new ArrayList<>();
+      for (String c : m.group(3).split(",")) {
+        columns.add(stripQuotes(c.strip()));
+      }
+    } else if (createColumns != null) {
+      columns = createColumns;
+    } else if (configuredColumns != null) {
+      columns = configuredColumns;
+    }
+    String rest = splitter.readRawLine();
+    if (rest != null && !rest.isBlank()) {
+      queue.add(new ReadResult.Reject(locator, "sql_unsupported", "unexpected text after COPY: " + rest, rest));
+    }
+    int row = 0;
+    String data;
+    while ((data = splitter.readRawLine()) != null && !data.equals("\\.")) {
+      String rowLocator = locator + "/row:" + row++;
+      String[] fields = data.split("\t", -1);
+      if (columns == null || fields.length != columns.size()) {
+        queue.add(new ReadResult.Reject(rowLocator, columns == null ? "sql_unknown_columns" : "sql_value_count",
+            columns == null ? "COPY without a column list and no CREATE TABLE before it; set sql.columns"
+                : "row has " + fields.length + " fields but " + columns.size() + " columns", data));
+        continue;
+      }
+      Map<String, String> map = new LinkedHashMap<>();
+      for (int k = 0; k < fields.length; k++) {
+        map.put(columns.get(k), copyField(fields[k]));
+      }
+      queue.add(new ReadResult.Fields(rowLocator, map, Map.of(), true));
+    }
+  }
+
+  /** PostgreSQL COPY text format: \N is NULL, backslash escapes. */
+  static String copyField(String f) {
+    if (f.equals("\\N")) {
+      return null;
+    }
+    if (f.indexOf('\\') < 0) {
+      return f;
+    }
+    StringBuilder sb = new StringBuilder(f.length());
+    for (int i = 0; i < f.length(); i++) {
+      char c = f.charAt(i);
+      if (c != '\\' || i + 1 >= f.length()) {
+        sb.append(c);
+        continue;
+      }
+      char n = f.charAt(++i);
+      switch (n) {
+        case 'n' -> sb.append('\n');
+        case 'r' -> sb.append('\r');
+        case 't' -> sb.append('\t');
+        case 'b' -> sb.append('\b');
+        case 'f' -> sb.append('\f');
+        case 'v' -> sb.append('\u000B');
+        default -> {
+          if (n >= '0' && n <= '7') {
+            int end = i;
+            while (end < f.length() && end < i + 3 && f.charAt(end) >= '0' && f.charAt(end) <= '7') {
+              end++;
+            }
+            sb.append((char) Integer.parseInt(f.substring(i, end), 8));
+            i = end - 1;
+          } else if (n == 'x' && i + 1 < f.length() && Character.digit(f.charAt(i + 1), 16) >= 0) {
+            int end = i + 1;
+            while (end < f.length() && end < i + 3 && Character.digit(f.charAt(end), 16) >= 0) {
+              end++;
+            }
+            sb.append((char) Integer.parseInt(f.substring(i + 1, end), 16));
+            i = end - 1;
+          } else {
+            sb.append(n);
+          }
+        }
+      }
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() throws IOException {
+    splitter.close();
+  }
+}
