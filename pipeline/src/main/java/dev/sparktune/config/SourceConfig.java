@@ -229,8 +229,10 @@ public record SourceConfig(
       if (mode == HtmlMode.SELECTORS && (selectors == null || selectors.isEmpty())) {
         throw new InvalidValue("selectors", "is required in selectors mode");
       }
-      if (mode == HtmlMode.MAIN_TEXT && (selectors != null || record != null)) {
-        throw new InvalidValue(selectors != null ? "selectors" : "record", "only applies in mode: selectors");
+      // Records are rebuilt through this constructor when they travel to executors: accept its own output.
+      boolean hasSelectors = selectors != null && !selectors.isEmpty();
+      if (mode == HtmlMode.MAIN_TEXT && (hasSelectors || record != null)) {
+        throw new InvalidValue(hasSelectors ? "selectors" : "record", "only applies in mode: selectors");
       }
       if (record != null) {
         checkSelector(record, "record");

@@ -64,6 +64,22 @@ class ConfigTest {
   }
 
   @Test
+  void configSurvivesJavaSerializationAsSparkShipsIt() throws Exception {
+    // Records are deserialized through their canonical constructors: each must accept its own output.
+    for (String file : List.of("local.yaml", "cluster.yaml")) {
+      SparktuneConfig c = SparktuneConfig.load(Path.of("..", "conf", file), List.of(), k -> null);
+      java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+      try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+        out.writeObject(c);
+      }
+      try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+          new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+        assertEquals(c, in.readObject(), file);
+      }
+    }
+  }
+
+  @Test
   void bindsValuesAndDefaults() throws IOException {
     SparktuneConfig c = load(VALID);
     assertEquals("/tmp/work", c.workDir());

@@ -55,6 +55,27 @@ class IngestStageTest {
           - name: chats
             type: json
             path: %1$s/chats.jsonl
+          - name: pages
+            type: html
+            path: "%1$s/html/{article,broken-encoding,nav-only}.html"
+          - name: faq_html
+            type: html
+            path: %1$s/html/faq.html
+            html:
+              mode: selectors
+              record: div.faq-item
+              selectors: {instruction: h3.q, output: div.a}
+          - name: mysql_dump
+            type: sql
+            path: %1$s/sql/mysql.sql
+            sql: {table: faq}
+            fields: {instruction: question, output: answer}
+            meta: [category]
+          - name: pg_dump
+            type: sql
+            path: %1$s/sql/postgres.sql
+            sql: {table: faq, dialect: postgres}
+            fields: {instruction: question, output: answer}
         """.formatted(fixtures);
     return ConfigBinder.bind(ConfigTree.parse(yaml, "test"), IngestConfig.class);
   }
@@ -83,7 +104,11 @@ class IngestStageTest {
         "faq", new long[] {6, 4, 2},
         "songs", new long[] {2, 2, 0},
         "alpaca", new long[] {6, 4, 2},
-        "chats", new long[] {4, 2, 2});
+        "chats", new long[] {4, 2, 2},
+        "pages", new long[] {3, 2, 1},
+        "faq_html", new long[] {3, 3, 0},
+        "mysql_dump", new long[] {6, 5, 1},
+        "pg_dump", new long[] {6, 5, 1});
     for (Map.Entry<String, long[]> e : expected.entrySet()) {
       Manifest.SourceCounts c = manifest.counts().bySource().get(e.getKey());
       long out = data.filter("source = '" + e.getKey() + "'").count();
@@ -95,11 +120,12 @@ class IngestStageTest {
       assertEquals(out, c.out());
       assertEquals(rejected, c.rejected());
     }
-    assertEquals(18, manifest.counts().in());
-    assertEquals(12, manifest.counts().out());
-    assertEquals(6, manifest.counts().rejected());
+    assertEquals(36, manifest.counts().in());
+    assertEquals(27, manifest.counts().out());
+    assertEquals(9, manifest.counts().rejected());
     assertEquals(Map.of("csv_field_count", 1L, "csv_malformed", 1L, "json_not_object", 1L, "empty_record", 1L,
-        "json_syntax", 1L, "conversation_unpaired_turn", 1L), manifest.counts().rejectedByReason());
+        "json_syntax", 1L, "conversation_unpaired_turn", 1L, "html_no_text", 1L, "sql_parse_error", 2L),
+        manifest.counts().rejectedByReason());
   }
 
   @Test
@@ -113,7 +139,10 @@ class IngestStageTest {
         "alpaca index:1 json_not_object",
         "alpaca index:2 empty_record",
         "chats line:2 json_syntax",
-        "chats line:3/turn:3 conversation_unpaired_turn")), got);
+        "chats line:3/turn:3 conversation_unpaired_turn",
+        "pages page html_no_text",
+        "mysql_dump statement:6 sql_parse_error",
+        "pg_dump statement:12 sql_parse_error")), got);
     Row fieldCount = rejects.filter("reason = 'csv_field_count'").first();
     assertEquals("expected 4 fields, found 5", fieldCount.getAs("detail"));
     assertEquals("Is there an API?,,\"Yes, a REST API.\",api,unexpected", fieldCount.getAs("raw"));
@@ -150,7 +179,10 @@ class IngestStageTest {
     assertEquals(first, record("faq", "line:10").getAs("id"), "identical content, identical id");
     assertEquals(record("alpaca", "index:3").<String>getAs("id"), record("alpaca", "index:1").<String>getAs("id"),
         "the same record in two files of a source");
-    assertEquals(10, data.select("id").distinct().count(), "12 records holding two exact duplicate pairs");
+    assertEquals(record("faq", "line:2").<String>getAs("id"),
+        data.filter("source = 'pg_dump' AND locator LIKE 'statement:10/%'").first().<String>getAs("id"),
+        "the same question and answer from a CSV export and a PostgreSQL dump");
+    assertEquals(24, data.select("id").distinct().count(), "27 records holding three exact duplicate pairs");
   }
 
   @Test
@@ -167,8 +199,24 @@ class IngestStageTest {
   }
 
   @Test
+  void htmlAndSqlRecords() {
+    Row article = data.filter("source = 'pages' AND uri LIKE '%article.html'").first();
+    assertTrue(((String) article.getAs("text")).startsWith("How we cut our Spark shuffle time in half\n\n"));
+    scala.collection.Map<String, String> meta = article.getAs("meta");
+    assertEquals("en-GB", meta.get("lang").get());
+    Row item = record("faq_html", "match:1");
+    assertEquals("Kann ich meine Daten exportieren?", item.getAs("instruction"));
+    assertEquals("Ja, als CSV oder JSON.", item.getAs("output"));
+    Row mysql = data.filter("source = 'mysql_dump' AND instruction = 'What\\'s the refund policy?'").first();
+    assertTrue(((String) mysql.getAs("output")).startsWith("Annual plans: 14 days. It's pro-rated"));
+    assertEquals("sql", mysql.getAs("source_type"));
+    Row copy = data.filter("source = 'pg_dump' AND instruction = 'How do I invite a colleague?'").first();
+    assertEquals("Settings > Team > Invite.\nThey get an e-mail.", copy.getAs("output"));
+  }
+
+  @Test
   void jsonAndShareGptRecords() {
-    Row text = data.filter("text IS NOT NULL").first();
+    Row text = data.filter("source = 'alpaca' AND text IS NOT NULL").first();
     assertEquals("A plain-text record with no instruction.", text.getAs("text"));
     assertNull(text.getAs("instruction"));
     Row chat = record("chats", "line:3/turn:1");

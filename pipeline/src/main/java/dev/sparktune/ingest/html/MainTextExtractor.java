@@ -20,12 +20,14 @@ import org.jsoup.select.Elements;
  *
  * <p>Three passes. (1) Remove what is never content: scripts and styles, form controls, hidden
  * elements, navigation/aside/banner landmarks, and elements whose class or id names boilerplate
- * (cookie, consent, newsletter, share, related, sidebar, ad, ...), unless they also name content or
- * hold most of the page's text. (2) Score the text blocks that remain: long blocks with few links
- * are good, short or link-heavy blocks are bad; pick the element whose subtree has the most good
- * text net of bad text, so a forum question and its answers are kept together while a menu beside
- * them is not. (3) Inside it, drop link lists and link-heavy blocks, and render the rest with
- * paragraph breaks; a page headline outside the container is put first.
+ * (cookie, consent, newsletter, share, related, sidebar, ad, ... in English, German, French and
+ * Spanish), unless they also name content or hold most of the page's text. (2) Score the text blocks
+ * that remain: long blocks with few links are good, short or link-heavy blocks are bad; pick the
+ * element whose subtree has the most good text net of bad text, so a forum question and its answers
+ * are kept together while a menu beside them is not, then descend while one child holds 80% of its
+ * good text. (3) Inside it, drop link lists, render the rest with paragraph breaks, drop short lines
+ * that read like site chrome (copyright, cookie and newsletter notices), and put a page headline
+ * that lies outside the container first.
  */
 public final class MainTextExtractor {
   private static final String JUNK_TAGS = "script, style, noscript, template, iframe, object, embed, svg, canvas, "
@@ -39,12 +41,17 @@ public final class MainTextExtractor {
       "newsletter", "subscribe", "subscription", "signup", "share", "sharing", "sharebar", "social", "socials",
       "related", "recommended", "recommendations", "advert", "advertisement", "advertising", "ad", "ads", "adsbygoogle",
       "adslot", "sponsored", "sponsor", "breadcrumb", "breadcrumbs", "outbrain", "taboola", "popup", "modal",
-      "paywall", "comment", "comments", "respond", "disqus", "skip", "skiplink", "print", "toc", "banner");
+      "paywall", "comment", "comments", "respond", "disqus", "skip", "skiplink", "print", "toc", "banner",
+      // the same in German, French and Spanish markup
+      "commentaire", "commentaires", "kommentar", "kommentare", "comentario", "comentarios", "partage", "teilen",
+      "compartir", "publicite", "pub", "werbung", "anzeige", "publicidad");
   /** Class/id tokens that mean boilerplate unless the element also names content. */
   private static final Set<String> WEAK_NEGATIVE = Set.of("sidebar", "widget", "widgets", "menu", "nav", "navbar",
       "navigation", "header", "footer", "masthead", "topbar", "toolbar", "promo", "promoted", "popular", "trending",
       "teaser", "teasers", "more", "login", "signin", "account", "overlay", "meta", "tags", "byline", "author",
-      "pagination", "pager", "rail", "aside", "legal", "copyright", "partner", "partners", "links", "utility");
+      "pagination", "pager", "rail", "aside", "legal", "copyright", "partner", "partners", "links", "utility",
+      "pied", "haut", "entete", "barre", "laterale", "fusszeile", "kopfzeile", "seitenleiste", "pie", "cabecera",
+      "lateral");
   private static final Set<String> POSITIVE = Set.of("article", "content", "entry", "main", "post", "story", "body",
       "text", "answer", "answers", "question", "recipe", "instructions", "ingredients", "prose", "markdown",
       "documentation", "doc", "docs", "blog", "thread", "page", "faq", "reply", "replies");
@@ -82,8 +89,9 @@ public final class MainTextExtractor {
         best = e;
       }
     }
+    best = narrow(best, mass);
     removeLinkLists(best);
-    String text = TextRenderer.render(best);
+    String text = dropBoilerplateLines(TextRenderer.render(best));
     Element headline = headlineOutside(body, best);
     if (headline != null) {
       String h = headline.text().strip();
@@ -93,6 +101,32 @@ public final class MainTextExtractor {
     }
     return text;
   }
+
+  /** Descends while one child holds nearly all of the container's good text. */
+  private static Element narrow(Element container, Map<Element, double[]> mass) {
+    Element current = container;
+    while (true) {
+      double good = mass.get(current)[0];
+      Element next = null;
+      for (Element child : current.children()) {
+        double[] m = mass.get(child);
+        if (m != null && good > 0 && m[0] >= NARROW_SHARE * good) {
+          next = child;
+        }
+      }
+      if (next == null) {
+        return current;
+      }
+      current = next;
+    }
+  }
+
+  /**
+   * A child holding this share of the good text becomes the container: the rest is a sidebar or a
+   * byline, not more content. 0.8 was chosen before measuring; on the labelled set 0.7-0.95 give
+   * F1 0.952-0.935, 0.8 the best.
+   */
+  static final double NARROW_SHARE = 0.8;
 
   private static boolean isDescendant(Element e, Element ancestor) {
     for (Element p = e.parent(); p != null; p = p.parent()) {
@@ -302,6 +336,29 @@ public final class MainTextExtractor {
       }
     }
     drop.forEach(Node::remove);
+  }
+
+  /**
+   * Short lines that say what site chrome says in any page (copyright, cookie notices, newsletter
+   * and sign-in prompts, visitor counters, "powered by"), in English, German, French and Spanish.
+   */
+  private static final Pattern BOILERPLATE_LINE = Pattern.compile("(?iu)(©|\\(c\\)\\s*\\d{4}|all rights reserved"
+      + "|powered by|(we|this site|this website) uses? cookies|cookie (policy|settings|preferences)|accept (all )?cookies"
+      + "|newsletter|subscribe to|sign up for|log ?in or register|you must (log ?in|be logged in)|affiliate (links?|commission)"
+      + "|^advertisement|^sponsored|you are visitor|visitor (number|#|no\\.)|best viewed (with|in)|follow us on"
+      + "|back to top|share (this|on) |terms of (use|service)|privacy policy|skip to (main )?content"
+      + "|alle rechte vorbehalten|datenschutz|impressum|tous droits réservés|mentions légales|utilise des cookies"
+      + "|todos los derechos reservados|aviso legal|utiliza(mos)? cookies|boletín|suscríbete|abonnez-vous|inscrivez-vous)");
+
+  private static String dropBoilerplateLines(String text) {
+    StringBuilder out = new StringBuilder();
+    for (String line : text.split("\n", -1)) {
+      if (line.length() < 250 && BOILERPLATE_LINE.matcher(line).find()) {
+        continue;
+      }
+      out.append(line).append('\n');
+    }
+    return out.toString().replaceAll("\n{3,}", "\n\n").strip();
   }
 
   private static Element headlineOutside(Element body, Element container) {
