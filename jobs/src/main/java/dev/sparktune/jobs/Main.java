@@ -66,6 +66,7 @@ public final class Main implements Callable<Integer> {
       cl.addSubcommand(stage, sub);
     }
     cl.addSubcommand("status", new StatusCommand());
+    cl.addSubcommand("bench-ingest", new BenchIngestCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
@@ -214,6 +215,40 @@ public final class Main implements Callable<Integer> {
         System.out.printf("%-10s %-11s %s%n", s.stage(), s.label(), detail);
       }
       return OK;
+    }
+  }
+
+  @Command(name = "bench-ingest", mixinStandardHelpOptions = true,
+      description = "Benchmark: generate about --mb MB each of CSV, JSON lines, HTML pages and a MySQL dump "
+          + "under --dir (kept for reruns) and report ingest records/s and MB/s per source type.")
+  static final class BenchIngestCommand implements Callable<Integer> {
+    @Option(names = "--mb", defaultValue = "100", description = "Input size per source type (default ${DEFAULT-VALUE}).")
+    int mb;
+
+    @Option(names = "--dir", defaultValue = "work/bench-ingest", description = "Where inputs and outputs go.")
+    Path dir;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default ${DEFAULT-VALUE}).")
+    String master;
+
+    @Override
+    public Integer call() throws Exception {
+      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
+          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false")));
+      try {
+        List<IngestBench.Result> results = IngestBench.run(spark, dir.toAbsolutePath(), mb);
+        System.out.printf("%-6s %10s %8s %9s %12s %8s%n", "type", "records", "MB", "seconds", "records/s", "MB/s");
+        for (IngestBench.Result r : results) {
+          double mbs = r.bytes() / 1048576.0;
+          System.out.printf("%-6s %10d %8.1f %9.1f %12.0f %8.2f%n", r.type(), r.records(), mbs, r.seconds(),
+              r.records() / r.seconds(), mbs / r.seconds());
+        }
+        System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
+            + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+        return OK;
+      } finally {
+        spark.stop();
+      }
     }
   }
 

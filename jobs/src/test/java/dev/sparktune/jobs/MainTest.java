@@ -49,7 +49,7 @@ class MainTest {
   void runTwiceSkipsThenASetRerunsAndStatusTells() {
     Result first = cli(local("run"));
     assertEquals(0, first.code(), first.err());
-    assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+31\\s+25\\s+6\\s+0.*"), first.out());
+    assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+44\\s+37\\s+7\\s+0.*"), first.out());
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 
@@ -58,7 +58,7 @@ class MainTest {
     assertTrue(second.out().contains("skipped (up to date)"), second.out());
 
     Result status = cli(local("status"));
-    assertTrue(status.out().matches("(?s)ingest\\s+up to date\\s+\\[last run .*: 25 out, 6 rejected, 0 dropped\\].*"),
+    assertTrue(status.out().matches("(?s)ingest\\s+up to date\\s+\\[last run .*: 37 out, 7 rejected, 0 dropped\\].*"),
         status.out());
     Result staleStatus = cli(local("status", "--set", "ingest.max_snippet_chars=100"));
     assertTrue(staleStatus.out().contains("stale       config changed: ingest.max_snippet_chars"), staleStatus.out());
