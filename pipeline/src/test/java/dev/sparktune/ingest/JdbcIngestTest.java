@@ -89,10 +89,16 @@ class JdbcIngestTest {
     WriterAppender appender = WriterAppender.newBuilder().setName("capture").setTarget(logs)
         .setLayout(PatternLayout.newBuilder().withPattern("%p %c %m%n").build()).build();
     appender.start();
+    // Everything at INFO, and Spark's JDBC package at DEBUG (where it would log the password), into a
+    // buffer instead of the console.
     LoggerConfig root = cfg.getRootLogger();
     Level before = root.getLevel();
+    java.util.Map<String, org.apache.logging.log4j.core.Appender> consoles = new java.util.HashMap<>(root.getAppenders());
+    consoles.keySet().forEach(root::removeAppender);
     root.addAppender(appender, Level.DEBUG, null);
-    root.setLevel(Level.DEBUG);
+    root.setLevel(Level.INFO);
+    org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.spark.sql.execution.datasources.jdbc",
+        Level.DEBUG);
     ctx.updateLoggers();
     Manifest manifest;
     try {
@@ -100,7 +106,10 @@ class JdbcIngestTest {
           .get(0).manifest();
     } finally {
       root.removeAppender("capture");
+      consoles.values().forEach(a -> root.addAppender(a, null, null));
       root.setLevel(before);
+      org.apache.logging.log4j.core.config.Configurator.setLevel("org.apache.spark.sql.execution.datasources.jdbc",
+          Level.WARN);
       ctx.updateLoggers();
       appender.stop();
     }
