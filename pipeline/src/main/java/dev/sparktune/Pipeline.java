@@ -2,6 +2,7 @@ package dev.sparktune;
 
 import dev.sparktune.config.SparktuneConfig;
 import dev.sparktune.core.Stage;
+import dev.sparktune.clean.CleanStage;
 import dev.sparktune.ingest.IngestStage;
 import java.util.List;
 
@@ -10,7 +11,7 @@ public final class Pipeline {
   private Pipeline() {}
 
   public static List<Stage> stages(SparktuneConfig config) {
-    return List.of(new IngestStage(config.ingest()));
+    return List.of(new IngestStage(config.ingest()), new CleanStage(config.clean()));
   }
 
   /** One line on what a stage does, for help texts. */
@@ -18,12 +19,14 @@ public final class Pipeline {
     return switch (stage) {
       case IngestStage.NAME -> "Read every configured source (CSV, JSON) into the canonical record table; "
           + "unreadable input goes to the rejects table with its reason.";
+      case CleanStage.NAME -> "Normalize text, drop or strip refusal boilerplate (audited, counted per phrase), "
+          + "apply quality rules and remove exact and near duplicates; every drop is kept with its reason.";
       default -> throw new IllegalArgumentException("unknown stage " + stage);
     };
   }
 
   /** Stage names in order, for help texts. */
   public static List<String> stageNames() {
-    return List.of(IngestStage.NAME);
+    return List.of(IngestStage.NAME, CleanStage.NAME);
   }
 }

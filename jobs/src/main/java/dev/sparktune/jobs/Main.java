@@ -67,6 +67,7 @@ public final class Main implements Callable<Integer> {
     }
     cl.addSubcommand("status", new StatusCommand());
     cl.addSubcommand("bench-ingest", new BenchIngestCommand());
+    cl.addSubcommand("bench-clean", new BenchCleanCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
@@ -243,6 +244,43 @@ public final class Main implements Callable<Integer> {
           System.out.printf("%-6s %10d %8.1f %9.1f %12.0f %8.2f%n", r.type(), r.records(), mbs, r.seconds(),
               r.records() / r.seconds(), mbs / r.seconds());
         }
+        System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
+            + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+        return OK;
+      } finally {
+        spark.stop();
+      }
+    }
+  }
+
+  @Command(name = "bench-clean", mixinStandardHelpOptions = true,
+      description = "Benchmark: clean-stage throughput on --records synthetic instruction records (5% refusal "
+          + "boilerplate, 5% exact and 5% near duplicates), every rule and both dedups on.")
+  static final class BenchCleanCommand implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "100000", description = "Records (default ${DEFAULT-VALUE}).")
+    int records;
+
+    @Option(names = "--clean-config", paramLabel = "YAML",
+        description = "The clean section to use instead of the bench's (all rules, both dedups), as inline YAML.")
+    String cleanYaml;
+
+    @Option(names = "--dir", defaultValue = "work/bench-clean", description = "Where inputs and outputs go.")
+    Path dir;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default ${DEFAULT-VALUE}).")
+    String master;
+
+    @Override
+    public Integer call() throws Exception {
+      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
+          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
+              "spark.sql.shuffle.partitions", "8")));
+      try {
+        Manifest m = CleanBench.run(spark, dir.toAbsolutePath(), records,
+            cleanYaml != null ? cleanYaml : CleanBench.DEFAULT_CONFIG);
+        System.out.printf("clean: %d records in %.1f s = %.0f records/s; %d out, dropped %s%n", m.counts().in(),
+            m.durationSeconds(), m.counts().in() / m.durationSeconds(), m.counts().out(),
+            m.counts().droppedByReason());
         System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
             + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
         return OK;

@@ -50,6 +50,8 @@ class MainTest {
     Result first = cli(local("run"));
     assertEquals(0, first.code(), first.err());
     assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+44\\s+37\\s+7\\s+0.*"), first.out());
+    assertTrue(first.out().matches("(?s).*clean\\s+ran\\s+37\\s+28\\s+0\\s+9.*"), first.out());
+    assertTrue(Files.isDirectory(work.resolve("clean/dropped")));
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 

@@ -28,6 +28,7 @@ import org.apache.hadoop.fs.Path;
  * @param inputs external files read (source stages)
  * @param counts records in, out, rejected and dropped
  * @param tables row count of every table written
+ * @param breakdowns further counts a stage reports, e.g. drops per refusal phrase
  * @param startedAt ISO-8601 start time
  * @param finishedAt ISO-8601 end time
  * @param durationSeconds wall time
@@ -42,6 +43,7 @@ public record Manifest(
     List<InputFile> inputs,
     Counts counts,
     Map<String, Long> tables,
+    Map<String, Map<String, Long>> breakdowns,
     String startedAt,
     String finishedAt,
     double durationSeconds) {

@@ -46,6 +46,16 @@ public interface Stage {
   StructType outputSchema();
 
   /**
+   * Further counts for the manifest, computed from the tables once they are written (e.g. drops per
+   * refusal phrase).
+   *
+   * @param written reads a written table by name ({@code data}, {@code dropped}, an extra's name)
+   */
+  default Map<String, Map<String, Long>> breakdowns(java.util.function.Function<String, Dataset<Row>> written) {
+    return Map.of();
+  }
+
+  /**
    * Builds the output tables lazily from the inputs.
    *
    * @param inputs each upstream stage's {@code data}, keyed by stage name

@@ -364,9 +364,11 @@ public final class StageRunner {
         write(extra.getValue(), new Path(staging, extra.getKey()));
       }
       Manifest.Counts counts = count(stage.name(), output, staging, tables);
+      Map<String, Map<String, Long>> breakdowns = stage.breakdowns(
+          table -> spark.read().parquet(new Path(staging, table).toString()));
       Instant finished = Instant.now();
       Manifest manifest = new Manifest(stage.name(), fingerprint, Version.get(), stage.version(), configJson(stage),
-          upstreamFps, files, counts, tables, started.toString(), finished.toString(),
+          upstreamFps, files, counts, tables, breakdowns, started.toString(), finished.toString(),
           Duration.between(started, finished).toMillis() / 1000.0);
       manifest.write(fs, new Path(staging, Workspace.MANIFEST));
       output.release().run();

@@ -1,0 +1,94 @@
+package dev.sparktune.jobs;
+
+import dev.sparktune.config.CleanConfig;
+import dev.sparktune.config.ConfigBinder;
+import dev.sparktune.config.ConfigTree;
+import dev.sparktune.config.IngestConfig;
+import dev.sparktune.config.SourceConfig;
+import dev.sparktune.core.Manifest;
+import dev.sparktune.core.StageRunner;
+import dev.sparktune.core.Workspace;
+import dev.sparktune.clean.CleanStage;
+import dev.sparktune.ingest.IngestStage;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Clean-stage throughput on N synthetic instruction records (JSON lines) with refusal boilerplate
+ * (5%), exact duplicates (5%) and near duplicates (5%), all rules and both dedups on.
+ */
+final class CleanBench {
+  private static final String[] WORDS = ("the a of to and in is for on with as by at from data model record "
+      + "pipeline spark token cluster train adapter source clean quality shard arrow parquet export invoice "
+      + "account password settings report dashboard team project workspace billing refund customer support "
+      + "question answer example value column table river mountain city market recipe garden music").split(" ");
+
+  private CleanBench() {}
+
+  static final String DEFAULT_CONFIG = """
+      quality:
+        min_chars: {output: 2}
+        max_chars: {output: 8000}
+        min_mean_word_length: 2
+        max_symbol_word_ratio: 0.1
+        max_ellipsis_line_fraction: 0.3
+        max_duplicate_ngram_fraction: 0.3
+        max_non_printable_ratio: 0.05
+      """;
+
+  static Manifest run(SparkSession spark, Path dir, int records, String cleanYaml) throws IOException {
+    Files.createDirectories(dir);
+    Path input = dir.resolve("records-" + records + ".jsonl");
+    if (!Files.exists(input)) {
+      generate(input, records);
+    }
+    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
+        null, null, null, null);
+    CleanConfig clean = ConfigBinder.bind(ConfigTree.parse(cleanYaml, "bench"), CleanConfig.class);
+    Workspace ws = new Workspace(dir.resolve("work-" + records).toString(), dir,
+        spark.sparkContext().hadoopConfiguration());
+    StageRunner runner = new StageRunner(spark, ws, List.of(new IngestStage(new IngestConfig(List.of(source), null)),
+        new CleanStage(clean)));
+    runner.run(new StageRunner.Options(null, "ingest", null, false));
+    return runner.run(new StageRunner.Options(null, null, "clean", true)).get(0).manifest();
+  }
+
+  private static String sentence(Random r, int words) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < words; i++) {
+      String w = WORDS[r.nextInt(WORDS.length)];
+      sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w).append(i == words - 1 ? "." : " ");
+    }
+    return sb.toString();
+  }
+
+  private static void generate(Path file, int n) throws IOException {
+    Random r = new Random(7);
+    String previous = null;
+    try (Writer w = new BufferedWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8), 1 << 20)) {
+      for (int i = 0; i < n; i++) {
+        String instruction = sentence(r, 10).replace(".", "?") + " (" + i + ")";
+        String output = sentence(r, 30) + " " + sentence(r, 30) + " " + sentence(r, 20);
+        int kind = r.nextInt(20);
+        if (kind == 0) {
+          output = "As an AI language model, I cannot do that. " + output;
+        } else if (kind == 1 && previous != null) {
+          output = previous;
+          instruction = "Repeat: " + previous.substring(0, 20);
+        } else if (kind == 2 && previous != null) {
+          output = previous.replaceFirst("\\b\\w+\\.$", "changed.");
+          instruction = "Nearly: " + previous.substring(0, 20);
+        }
+        previous = output;
+        w.write("{\"instruction\": \"" + instruction + "\", \"input\": \"\", \"output\": \"" + output + "\"}\n");
+      }
+    }
+  }
+}

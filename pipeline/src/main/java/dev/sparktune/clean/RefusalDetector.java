@@ -1,0 +1,348 @@
+package dev.sparktune.clean;
+
+import java.io.Serializable;
+import java.text.BreakIterator;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Finds refusal and AI boilerplate ("As an AI language model…", "I'm sorry, but I cannot…") in text,
+ * from a phrase list and a regex list, and strips the sentences that contain it.
+ *
+ * <p>Phrases match case-insensitively, on word boundaries where the phrase starts or ends with a
+ * letter or digit ("openai" does not match "OpenAPI"); a space in a phrase matches any run of
+ * whitespace, and straight and curly apostrophes are the same. Regexes are Java patterns compiled
+ * case-insensitive and Unicode-aware. Every match reports the list entry that produced it, so drops
+ * and removals can be counted per phrase.
+ */
+public final class RefusalDetector implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** A match of one list entry at [start, end) of the text. */
+  public record Match(int start, int end, String phrase) {}
+
+  /** A sentence removed by {@link #strip}, with the entry that matched in it. */
+  public record Removal(String sentence, String phrase) {}
+
+  /** What {@link #strip} left, and what it took out. */
+  public record Stripped(String text, List<Removal> removed) {}
+
+  private final Map<Character, List<String>> byFirstChar = new HashMap<>();
+  private final List<String> regexSources;
+  private transient List<Pattern> regexes;
+  /**
+   * Regexes that start with {@code \b} and a known set of first letters, by lower-cased first letter:
+   * tried only at word starts with that letter (anchored), instead of each scanning the whole text.
+   */
+  private transient Map<Character, List<Integer>> regexByFirstChar;
+  /** Regexes whose first letters could not be worked out: searched the slow way. */
+  private transient List<Integer> regexAnywhere;
+
+  public RefusalDetector(List<String> phrases, List<String> regexSources) {
+    LinkedHashSet<String> unique = new LinkedHashSet<>();
+    for (String p : phrases) {
+      String n = normalizePhrase(p);
+      if (!n.isEmpty()) {
+        unique.add(n);
+      }
+    }
+    for (String p : unique) {
+      byFirstChar.computeIfAbsent(p.charAt(0), k -> new ArrayList<>()).add(p);
+    }
+    // Longest first, so "i'm sorry, but i cannot" wins over "i'm sorry, but".
+    byFirstChar.values().forEach(l -> l.sort(Comparator.comparingInt(String::length).reversed()));
+    this.regexSources = List.copyOf(regexSources);
+    compile();
+  }
+
+  private void compile() {
+    List<Pattern> compiled = new ArrayList<>();
+    for (String r : regexSources) {
+      try {
+        compiled.add(Pattern.compile(r, Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE));
+      } catch (PatternSyntaxException e) {
+        throw new IllegalArgumentException("refusal regex '" + r + "' does not compile: " + e.getDescription(), e);
+      }
+    }
+    regexes = compiled;
+    regexByFirstChar = new HashMap<>();
+    regexAnywhere = new ArrayList<>();
+    for (int k = 0; k < regexSources.size(); k++) {
+      java.util.Set<Character> first = firstLetters(regexSources.get(k));
+      if (first == null) {
+        regexAnywhere.add(k);
+      } else {
+        for (char c : first) {
+          regexByFirstChar.computeIfAbsent(c, x -> new ArrayList<>()).add(k);
+        }
+      }
+    }
+  }
+
+  /**
+   * The lower-case letters a match of {@code regex} can start with, when it is {@code \b} followed
+   * by a letter or a group of alternatives that each start with a letter; otherwise null.
+   */
+  static java.util.Set<Character> firstLetters(String regex) {
+    if (!regex.startsWith("\\b") || regex.length() < 3) {
+      return null;
+    }
+    String rest = regex.substring(2);
+    java.util.Set<Character> out = new java.util.TreeSet<>();
+    if (Character.isLetter(rest.charAt(0))) {
+      if (rest.length() > 1 && (rest.charAt(1) == '?' || rest.charAt(1) == '*')) {
+        return null;
+      }
+      out.add(Character.toLowerCase(rest.charAt(0)));
+      return out;
+    }
+    if (rest.charAt(0) != '(') {
+      return null;
+    }
+    int start = rest.startsWith("(?:") ? 3 : 1;
+    int depth = 0;
+    int altStart = start;
+    for (int i = start; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')' && depth > 0) {
+        depth--;
+      } else if ((c == '|' || c == ')') && depth == 0) {
+        if (altStart >= i || !Character.isLetter(rest.charAt(altStart))) {
+          return null;
+        }
+        out.add(Character.toLowerCase(rest.charAt(altStart)));
+        if (c == ')') {
+          boolean optional = i + 1 < rest.length() && "?*{".indexOf(rest.charAt(i + 1)) >= 0;
+          return optional ? null : out;
+        }
+        altStart = i + 1;
+      }
+    }
+    return null;
+  }
+
+  private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+    in.defaultReadObject();
+    compile();
+  }
+
+  /** The entries of a list file: one per line, blank lines and {@code #} comments skipped. */
+  public static List<String> parseList(String fileText) {
+    List<String> out = new ArrayList<>();
+    for (String line : fileText.split("\r?\n")) {
+      String t = line.strip();
+      if (!t.isEmpty() && !t.startsWith("#")) {
+        out.add(t);
+      }
+    }
+    return out;
+  }
+
+  static String normalizePhrase(String p) {
+    StringBuilder sb = new StringBuilder();
+    boolean space = false;
+    for (char c : p.strip().toCharArray()) {
+      if (Character.isWhitespace(c)) {
+        space = true;
+        continue;
+      }
+      if (space && sb.length() > 0) {
+        sb.append(' ');
+      }
+      space = false;
+      sb.append(fold(c));
+    }
+    return sb.toString();
+  }
+
+  private static char fold(char c) {
+    if (c == '\u2019' || c == '\u2018' || c == '\u02BC' || c == '`') {
+      return '\'';
+    }
+    return Character.toLowerCase(c);
+  }
+
+  private static boolean isWordChar(char c) {
+    return Character.isLetterOrDigit(c);
+  }
+
+  /** The first match in {@code text} (by position; the longest entry there), or null. */
+  public Match first(String text) {
+    if (text == null || text.isEmpty()) {
+      return null;
+    }
+    Match slow = slowRegexes(text, true).stream().findFirst().orElse(null);
+    int limit = slow == null ? text.length() : slow.start() + 1;
+    for (int i = 0; i < limit; i++) {
+      Match m = longer(phraseAt(text, i), regexAt(text, i));
+      if (m != null) {
+        return slow != null && slow.start() == m.start() ? longer(m, slow) : m;
+      }
+    }
+    return slow;
+  }
+
+  /** Every match, in text order, not overlapping each other. */
+  public List<Match> all(String text) {
+    List<Match> out = new ArrayList<>();
+    if (text == null || text.isEmpty()) {
+      return out;
+    }
+    int i = 0;
+    while (i < text.length()) {
+      Match m = longer(phraseAt(text, i), regexAt(text, i));
+      if (m != null) {
+        out.add(m);
+        i = m.end();
+      } else {
+        i++;
+      }
+    }
+    out.addAll(slowRegexes(text, false));
+    out.sort(Comparator.comparingInt(Match::start).thenComparing(m -> -m.end()));
+    return out;
+  }
+
+  private static Match longer(Match a, Match b) {
+    if (a == null) {
+      return b;
+    }
+    return b == null || a.end() >= b.end() ? a : b;
+  }
+
+  /** The longest indexed-regex match starting exactly at {@code i} (a word start), or null. */
+  private Match regexAt(String text, int i) {
+    if (i > 0 && isWordChar(text.charAt(i - 1))) {
+      return null;
+    }
+    List<Integer> candidates = regexByFirstChar.get(Character.toLowerCase(text.charAt(i)));
+    if (candidates == null) {
+      return null;
+    }
+    Match best = null;
+    for (int k : candidates) {
+      Matcher m = regexes.get(k).matcher(text);
+      m.region(i, text.length());
+      m.useTransparentBounds(true);
+      m.useAnchoringBounds(false);
+      if (m.lookingAt() && m.end() > i && (best == null || m.end() > best.end())) {
+        best = new Match(i, m.end(), regexSources.get(k));
+      }
+    }
+    return best;
+  }
+
+  private List<Match> slowRegexes(String text, boolean firstOnly) {
+    List<Match> out = new ArrayList<>();
+    for (int k : regexAnywhere) {
+      Matcher m = regexes.get(k).matcher(text);
+      while (m.find()) {
+        if (m.end() > m.start()) {
+          out.add(new Match(m.start(), m.end(), regexSources.get(k)));
+          if (firstOnly) {
+            break;
+          }
+        }
+      }
+    }
+    out.sort(Comparator.comparingInt(Match::start));
+    return out;
+  }
+
+  private Match phraseAt(String text, int i) {
+    List<String> candidates = byFirstChar.get(fold(text.charAt(i)));
+    if (candidates == null) {
+      return null;
+    }
+    boolean atWordStart = i == 0 || !isWordChar(text.charAt(i - 1));
+    for (String p : candidates) {
+      if (isWordChar(p.charAt(0)) && !atWordStart) {
+        continue;
+      }
+      int end = matchAt(text, i, p);
+      if (end < 0) {
+        continue;
+      }
+      if (isWordChar(p.charAt(p.length() - 1)) && end < text.length() && isWordChar(text.charAt(end))) {
+        continue;
+      }
+      return new Match(i, end, p);
+    }
+    return null;
+  }
+
+  /** End of {@code phrase} matched at {@code i}, or -1. */
+  private static int matchAt(String text, int i, String phrase) {
+    int t = i;
+    for (int k = 0; k < phrase.length(); k++) {
+      char pc = phrase.charAt(k);
+      if (pc == ' ') {
+        if (t >= text.length() || !Character.isWhitespace(text.charAt(t))) {
+          return -1;
+        }
+        while (t < text.length() && Character.isWhitespace(text.charAt(t))) {
+          t++;
+        }
+        continue;
+      }
+      if (t >= text.length() || fold(text.charAt(t)) != pc) {
+        return -1;
+      }
+      t++;
+    }
+    return t;
+  }
+
+  /**
+   * Removes every sentence that contains a match. The text between the removed sentences is kept
+   * as written; whitespace left at the seams is tidied.
+   */
+  public Stripped strip(String text) {
+    List<Match> matches = all(text);
+    if (matches.isEmpty()) {
+      return new Stripped(text, List.of());
+    }
+    BreakIterator sentences = BreakIterator.getSentenceInstance(Locale.ROOT);
+    sentences.setText(text);
+    List<int[]> ranges = new ArrayList<>();
+    List<String> phrases = new ArrayList<>();
+    for (Match m : matches) {
+      int start = sentences.preceding(Math.min(m.start() + 1, text.length()));
+      start = start == BreakIterator.DONE ? 0 : start;
+      int end = sentences.following(Math.max(m.end() - 1, 0));
+      end = end == BreakIterator.DONE ? text.length() : end;
+      if (!ranges.isEmpty() && start < ranges.get(ranges.size() - 1)[1]) {
+        int[] last = ranges.get(ranges.size() - 1);
+        last[1] = Math.max(last[1], end);
+      } else {
+        ranges.add(new int[] {start, end});
+        phrases.add(m.phrase());
+      }
+    }
+    StringBuilder kept = new StringBuilder();
+    List<Removal> removed = new ArrayList<>();
+    int pos = 0;
+    for (int r = 0; r < ranges.size(); r++) {
+      int[] range = ranges.get(r);
+      kept.append(text, pos, range[0]);
+      removed.add(new Removal(text.substring(range[0], range[1]).strip(), phrases.get(r)));
+      pos = range[1];
+    }
+    kept.append(text, pos, text.length());
+    String tidy = kept.toString().replaceAll("[ \\t]+\\n", "\n").replaceAll("\\n{3,}", "\n\n")
+        .replaceAll("[ \\t]{2,}", " ").strip();
+    return new Stripped(tidy, removed);
+  }
+}

@@ -1,0 +1,118 @@
+package dev.sparktune.clean;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Guards the shipped lists (conf/refusal-phrases.txt, conf/refusal-regexes.txt) against the bugs of
+ * the public ones: two phrases glued into one line by a missing separator, duplicates, regexes that
+ * do not compile; and checks matching on the cases that matter.
+ */
+class RefusalListsTest {
+  private static final Path CONF = Path.of("..", "conf");
+
+  static List<String> phrases() throws IOException {
+    return RefusalDetector.parseList(Files.readString(CONF.resolve("refusal-phrases.txt")));
+  }
+
+  static List<String> regexes() throws IOException {
+    return RefusalDetector.parseList(Files.readString(CONF.resolve("refusal-regexes.txt")));
+  }
+
+  @Test
+  void eachLineIsOneDistinctPlausiblePhrase() throws IOException {
+    Map<String, Integer> seen = new HashMap<>();
+    List<String> lines = phrases();
+    assertTrue(lines.size() >= 50, "the phrase list is suspiciously short: " + lines.size());
+    for (String p : lines) {
+      String n = RefusalDetector.normalizePhrase(p);
+      assertTrue(seen.put(n, 1) == null, "duplicate phrase: " + p);
+      assertTrue(p.length() <= 80, "suspiciously long line (two phrases glued together?): " + p);
+      assertTrue(p.split("\\s+").length <= 12, "too many words for one phrase: " + p);
+      assertFalse(p.contains("\"") || p.contains("\t"), "quotes or tabs suggest a pasted list: " + p);
+      assertTrue(p.equals(p.strip()), "stray whitespace: '" + p + "'");
+    }
+  }
+
+  @Test
+  void regexesCompileAndAreDistinct() throws IOException {
+    List<String> rs = regexes();
+    assertTrue(rs.size() >= 10);
+    assertEquals(rs.size(), rs.stream().distinct().count(), "duplicate regex");
+    for (String r : rs) {
+      Pattern.compile(r, Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
+      // Indexed by first letter, a regex is tried only at word starts: 3x faster on the bench corpus.
+      assertNotNull(RefusalDetector.firstLetters(r), "regex does not start with \\b and known letters: " + r);
+    }
+  }
+
+  @Test
+  void matchesRefusalsAndNotLegitimateText() throws IOException {
+    RefusalDetector d = new RefusalDetector(phrases(), regexes());
+    for (String refusal : List.of(
+        "As an AI language model, I cannot browse the internet.",
+        "I'm sorry, but I can't help with that request.",
+        "I was trained by OpenAI and my knowledge cutoff is 2021.",
+        "Is there anything else I can help you with?",
+        "AS AN AI LANGUAGE MODEL I have no opinions.",
+        "As an AI   language\nmodel, I must decline.",
+        "I\u2019m sorry, but I cannot do that.")) {
+      assertNotNull(d.first(refusal), "not caught: " + refusal);
+    }
+    for (String legit : List.of(
+        "As an AI researcher, I study model robustness.",
+        "I cannot stress enough how important backups are.",
+        "The OpenAPI specification describes REST endpoints.",
+        "We are sorry for the delay in shipping.",
+        "Our company's ethical guidelines forbid gifts over 50 EUR, so please decline politely.")) {
+      RefusalDetector.Match m = d.first(legit);
+      assertNull(m, () -> "false positive on '" + legit + "': " + m);
+    }
+  }
+
+  @Test
+  void wordBoundariesAndCaseAreRespected() {
+    RefusalDetector d = new RefusalDetector(List.of("openai", "as an ai language model", "*sigh*"), List.of());
+    assertNull(d.first("OpenAIs are not a word, OpenAPI is"), "no match inside a longer word");
+    assertNotNull(d.first("made by OPENAI."));
+    assertNotNull(d.first("well *sigh* fine"), "non-letter edges match without boundaries");
+    RefusalDetector.Match m = d.first("Hi. As an AI language model, I can't.");
+    assertEquals(4, m.start());
+    assertEquals("as an ai language model", m.phrase());
+  }
+
+  @Test
+  void firstLettersOfRegexes() {
+    assertEquals(java.util.Set.of('i'), RefusalDetector.firstLetters("\\bi( cannot| can't) help"));
+    assertEquals(java.util.Set.of('s', 'i', 'm'), RefusalDetector.firstLetters("\\b(sorry|i apologi[sz]e|my apologies),"));
+    assertNull(RefusalDetector.firstLetters("\\b(foo|bar)? baz"), "an optional group could be skipped");
+    assertNull(RefusalDetector.firstLetters("(?i)sorry"), "no leading word boundary");
+    RefusalDetector d = new RefusalDetector(List.of(), List.of("\\b(sorry|my apologies), but", "sorry+ x"));
+    assertEquals(7, d.first("Well - sorry, but no").start(), "indexed regex at a word start");
+    assertNotNull(d.first("ssorryyy x"), "an unindexed regex is still searched");
+  }
+
+  @Test
+  void stripRemovesOnlyTheSentencesThatMatch() {
+    RefusalDetector d = new RefusalDetector(List.of("as an ai language model",
+        "is there anything else i can help you with"), List.of());
+    RefusalDetector.Stripped s = d.strip("As an AI language model, I have no taste. Paris is the capital of France. "
+        + "It has 2.1 million people.\nIs there anything else I can help you with?");
+    assertEquals("Paris is the capital of France. It has 2.1 million people.", s.text());
+    assertEquals(2, s.removed().size());
+    assertEquals("As an AI language model, I have no taste.", s.removed().get(0).sentence());
+    assertEquals("is there anything else i can help you with", s.removed().get(1).phrase());
+  }
+}
