@@ -3,6 +3,7 @@ package dev.sparktune;
 import dev.sparktune.config.SparktuneConfig;
 import dev.sparktune.core.Stage;
 import dev.sparktune.clean.CleanStage;
+import dev.sparktune.cluster.ClusterStage;
 import dev.sparktune.ingest.IngestStage;
 import java.util.List;
 
@@ -11,7 +12,12 @@ public final class Pipeline {
   private Pipeline() {}
 
   public static List<Stage> stages(SparktuneConfig config) {
-    return List.of(new IngestStage(config.ingest()), new CleanStage(config.clean()));
+    List<Stage> stages = new java.util.ArrayList<>(List.of(new IngestStage(config.ingest()),
+        new CleanStage(config.clean())));
+    if (config.cluster().enabled()) {
+      stages.add(new ClusterStage(config.cluster()));
+    }
+    return stages;
   }
 
   /** One line on what a stage does, for help texts. */
@@ -21,12 +27,14 @@ public final class Pipeline {
           + "unreadable input goes to the rejects table with its reason.";
       case CleanStage.NAME -> "Normalize text, drop or strip refusal boilerplate (audited, counted per phrase), "
           + "apply quality rules and remove exact and near duplicates; every drop is kept with its reason.";
+      case ClusterStage.NAME -> "Cluster records with k-means on TF-IDF features, drop semantic duplicates within a "
+          + "cluster and cap each cluster's size for diversity; writes a table of the clusters.";
       default -> throw new IllegalArgumentException("unknown stage " + stage);
     };
   }
 
   /** Stage names in order, for help texts. */
   public static List<String> stageNames() {
-    return List.of(IngestStage.NAME, CleanStage.NAME);
+    return List.of(IngestStage.NAME, CleanStage.NAME, ClusterStage.NAME);
   }
 }

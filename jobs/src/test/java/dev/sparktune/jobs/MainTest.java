@@ -52,6 +52,8 @@ class MainTest {
     assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+44\\s+37\\s+7\\s+0.*"), first.out());
     assertTrue(first.out().matches("(?s).*clean\\s+ran\\s+37\\s+28\\s+0\\s+9.*"), first.out());
     assertTrue(Files.isDirectory(work.resolve("clean/dropped")));
+    assertTrue(first.out().matches("(?s).*cluster\\s+ran\\s+28\\s+20\\s+0\\s+8.*"), first.out());
+    assertTrue(Files.isDirectory(work.resolve("cluster/clusters")));
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 

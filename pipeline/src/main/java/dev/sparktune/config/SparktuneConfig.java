@@ -15,15 +15,18 @@ import java.util.Map;
  * @param spark how the embedded session starts (ignored by spark-submit for settings it owns)
  * @param ingest the ingest stage
  * @param clean the clean stage (defaults apply when absent)
+ * @param cluster the cluster stage (defaults apply when absent)
  */
-public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig ingest, CleanConfig clean)
-    implements Serializable {
+public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig ingest, CleanConfig clean,
+    ClusterConfig cluster) implements Serializable {
 
   public SparktuneConfig {
     workDir = InvalidValue.required(workDir, "work_dir");
     spark = orDefault(spark, new SparkSettings(null, null, null));
     ingest = InvalidValue.required(ingest, "ingest");
     clean = orDefault(clean, new CleanConfig(null, null, null, null));
+    cluster = orDefault(cluster, new ClusterConfig(null, null, null, null, null, null, null, null, null, null, null,
+        null, null));
   }
 
   /**

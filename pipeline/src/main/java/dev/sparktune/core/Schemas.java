@@ -30,6 +30,11 @@ public final class Schemas {
           DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType, false), false),
   });
 
+  /** A record with the cluster it was assigned to and its distance to that cluster's centroid. */
+  public static final StructType CLUSTERED = RECORD
+      .add("cluster_id", DataTypes.IntegerType, false)
+      .add("centroid_distance", DataTypes.DoubleType, true);
+
   /** Input that could not be read: where it was, why, and the start of it. */
   public static final StructType REJECT = new StructType(new StructField[] {
       string("source", false),

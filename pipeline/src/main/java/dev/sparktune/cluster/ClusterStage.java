@@ -1,0 +1,310 @@
+package dev.sparktune.cluster;
+
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.udf;
+import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.sql.functions.xxhash64;
+
+import dev.sparktune.clean.CleanStage;
+import dev.sparktune.config.ClusterConfig;
+import dev.sparktune.core.Schemas;
+import dev.sparktune.core.Stage;
+import dev.sparktune.core.StageContext;
+import dev.sparktune.core.StageOutput;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.clustering.KMeans;
+import org.apache.spark.ml.clustering.KMeansModel;
+import org.apache.spark.ml.feature.HashingTF;
+import org.apache.spark.ml.feature.IDF;
+import org.apache.spark.ml.feature.Normalizer;
+import org.apache.spark.ml.feature.RegexTokenizer;
+import org.apache.spark.ml.feature.StopWordsRemover;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
+import org.apache.spark.sql.catalyst.encoders.RowEncoder;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster stage: TF-IDF features (Spark MLlib), k-means, then per cluster a semantic dedup
+ * (SemDeDup-style: a record whose cosine similarity to a kept record of its cluster is at least
+ * 1 - eps is dropped) and a quota ({@code max_per_cluster}, keeping random, nearest or farthest
+ * records). Writes the selected records with {@code cluster_id} and {@code centroid_distance}, the
+ * dropped ones with their reason, and a {@code clusters} table (sizes before/after, top terms,
+ * example ids).
+ */
+public final class ClusterStage implements Stage {
+  public static final String NAME = "cluster";
+  public static final String CLUSTERS = "clusters";
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterStage.class);
+
+  /** Records without any term (after stop words) cannot be placed by cosine k-means: cluster -1. */
+  public static final int NO_TERMS = -1;
+
+  private final ClusterConfig config;
+
+  public ClusterStage(ClusterConfig config) {
+    this.config = config;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public int version() {
+    return 1;
+  }
+
+  @Override
+  public ClusterConfig config() {
+    return config;
+  }
+
+  @Override
+  public List<String> upstream() {
+    return List.of(CleanStage.NAME);
+  }
+
+  @Override
+  public Map<String, StructType> requiredInputSchemas() {
+    return Map.of(CleanStage.NAME, Schemas.RECORD);
+  }
+
+  @Override
+  public StructType outputSchema() {
+    return Schemas.CLUSTERED;
+  }
+
+  private static Column[] record() {
+    return new Column[] {col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
+        col("instruction"), col("input"), col("output"), col("text"), col("meta")};
+  }
+
+  private static Column[] plus(Column[] a, Column... b) {
+    Column[] out = new Column[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Override
+  public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
+    Dataset<Row> in = inputs.get(CleanStage.NAME);
+    // What a record is about: the instruction (and its input), or the text of a plain-text record.
+    Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
+        col("text"), col("output"), lit(""));
+    Pipeline features = new Pipeline().setStages(new PipelineStage[] {
+        new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens").setPattern("[^\\p{L}\\p{N}]+")
+            .setGaps(true).setMinTokenLength(2).setToLowercase(true),
+        new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms"),
+        new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures()),
+        new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()),
+        new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0)});
+    Dataset<Row> docs = in.withColumn("_doc", doc);
+    PipelineModel featureModel = features.fit(docs);
+    Dataset<Row> featured = featureModel.transform(docs)
+        .withColumn("_nnz", udf((org.apache.spark.sql.api.java.UDF1<Vector, Integer>) Vector::numNonzeros,
+            DataTypes.IntegerType).apply(col("_features")))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> placeable = featured.filter(col("_nnz").gt(0));
+    long n = placeable.count();
+    int k = config.kFor(n);
+    LOG.info("cluster: {} records with terms, k = {} ({}), {} distance", n, k, config.k(),
+        config.distance().name().toLowerCase());
+
+    Dataset<Row> assigned;
+    if (n == 0) {
+      assigned = placeable.withColumn("cluster_id", lit(NO_TERMS)).withColumn("centroid_distance",
+          lit(null).cast(DataTypes.DoubleType));
+    } else {
+      KMeansModel model = new KMeans().setK(Math.max(1, Math.min(k, (int) n))).setSeed(config.seed())
+          .setMaxIter(config.maxIter()).setInitMode("k-means||").setFeaturesCol("_features")
+          .setPredictionCol("cluster_id")
+          .setDistanceMeasure(config.distance() == ClusterConfig.Distance.COSINE ? "cosine" : "euclidean")
+          .fit(placeable);
+      Broadcast<Vector[]> centers = context.spark().sparkContext().broadcast(model.clusterCenters(),
+          scala.reflect.ClassTag$.MODULE$.apply(Vector[].class));
+      boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;
+      UDF2<Vector, Integer, Double> distance = (v, c) -> {
+        Vector center = centers.value()[c];
+        if (cosine) {
+          double norm = Vectors.norm(center, 2.0) * Vectors.norm(v, 2.0);
+          return norm == 0 ? 1.0 : 1.0 - dot(v, center) / norm;
+        }
+        return Math.sqrt(Vectors.sqdist(v, center));
+      };
+      assigned = model.transform(placeable)
+          .withColumn("centroid_distance", udf(distance, DataTypes.DoubleType).apply(col("_features"),
+              col("cluster_id")));
+    }
+    Dataset<Row> unplaced = featured.filter(col("_nnz").equalTo(0)).withColumn("cluster_id", lit(NO_TERMS))
+        .withColumn("centroid_distance", lit(null).cast(DataTypes.DoubleType));
+    Dataset<Row> all = assigned.unionByName(unplaced).withColumn("cluster_id", col("cluster_id").cast("int"));
+
+    // Semantic dedup inside each cluster, nearest-to-centroid first.
+    Dataset<Row> deduped;
+    if (config.semanticDedupEps() != null) {
+      double minSimilarity = 1.0 - config.semanticDedupEps();
+      StructType schema = all.schema().add("_dup_of", DataTypes.StringType, true).add("_sim", DataTypes.DoubleType, true);
+      int fi = all.schema().fieldIndex("_features");
+      int ci = all.schema().fieldIndex("cluster_id");
+      int ii = all.schema().fieldIndex("id");
+      MapPartitionsFunction<Row, Row> semdedup = rows -> new SemanticDedup(rows, fi, ci, ii, minSimilarity);
+      deduped = all.repartition(col("cluster_id"))
+          .sortWithinPartitions(col("cluster_id"), col("centroid_distance").asc_nulls_last(), col("id"))
+          .mapPartitions(semdedup, ExpressionEncoder.apply(RowEncoder.encoderFor(schema)));
+    } else {
+      deduped = all.withColumn("_dup_of", lit(null).cast(DataTypes.StringType))
+          .withColumn("_sim", lit(null).cast(DataTypes.DoubleType));
+    }
+    Dataset<Row> cachedDedup = deduped.persist(StorageLevel.MEMORY_AND_DISK());
+    deduped = cachedDedup;
+    Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
+    Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(plus(record(),
+        lit("semantic_duplicate").as("reason"), concat_ws("", lit("duplicate of "), col("_dup_of"), lit(" (cosine "),
+            expr("format_number(_sim, 3)"), lit(")")).as("detail")));
+
+    Dataset<Row> kept = unique;
+    Dataset<Row> dropped = semanticDrops;
+    if (config.maxPerCluster() != null) {
+      Column order = switch (config.keep()) {
+        case RANDOM -> xxhash64(col("id"), lit(config.seed()));
+        case NEAREST -> col("centroid_distance").asc_nulls_last();
+        case FARTHEST -> col("centroid_distance").desc_nulls_last();
+      };
+      int max = config.maxPerCluster();
+      Dataset<Row> ranked = unique.withColumn("_rank", row_number().over(
+          Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())));
+      kept = ranked.filter(col("_rank").leq(max));
+      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(plus(record(),
+          lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
+              lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
+    }
+    Dataset<Row> data = kept.select(plus(record(), col("cluster_id"), col("centroid_distance")));
+
+    // One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid.
+    Dataset<Row> sizes = deduped.groupBy("cluster_id").agg(count(lit(1)).as("size_before"));
+    Dataset<Row> after = kept.groupBy("cluster_id").agg(count(lit(1)).as("size_after"),
+        expr("transform(slice(sort_array(collect_list(struct(coalesce(centroid_distance, 0d) AS d, id AS id))), 1, 3),"
+            + " x -> x.id)").as("example_ids"));
+    Dataset<Row> terms = deduped.select(col("cluster_id"), expr("explode(array_distinct(_terms))").as("term"))
+        .groupBy("cluster_id", "term").agg(count(lit(1)).as("df"))
+        .withColumn("_r", row_number().over(Window.partitionBy("cluster_id").orderBy(col("df").desc(), col("term"))))
+        .filter(col("_r").leq(config.topTerms()))
+        .groupBy("cluster_id").agg(expr("transform(sort_array(collect_list(struct(_r, term))), x -> x.term)")
+            .as("top_terms"));
+    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of("cluster_id"))
+        .toSeq();
+    Dataset<Row> clusters = sizes.join(after, on, "left").join(terms, on, "left")
+        .select(col("cluster_id"), col("size_before"), coalesce(col("size_after"), lit(0L)).as("size_after"),
+            coalesce(col("top_terms"), expr("cast(array() as array<string>)")).as("top_terms"),
+            coalesce(col("example_ids"), expr("cast(array() as array<string>)")).as("example_ids"))
+        .orderBy("cluster_id");
+    return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusters), in.select("source"), () -> {
+      featured.unpersist();
+      cachedDedup.unpersist();
+    });
+  }
+
+  static double dot(Vector a, Vector b) {
+    org.apache.spark.ml.linalg.SparseVector sa = a.toSparse();
+    int[] idx = sa.indices();
+    double[] val = sa.values();
+    double sum = 0;
+    for (int i = 0; i < idx.length; i++) {
+      sum += val[i] * b.apply(idx[i]);
+    }
+    return sum;
+  }
+
+  /**
+   * Streams one partition sorted by (cluster, distance, id): keeps a record unless its cosine
+   * similarity to a record already kept in the same cluster reaches the threshold. Only the kept
+   * vectors of the current cluster are held (sparse, L2-normalized), never a pairwise matrix.
+   */
+  static final class SemanticDedup implements Iterator<Row> {
+    private final Iterator<Row> rows;
+    private final int featuresIndex;
+    private final int clusterIndex;
+    private final int idIndex;
+    private final double minSimilarity;
+    private final List<Vector> keptVectors = new ArrayList<>();
+    private final List<String> keptIds = new ArrayList<>();
+    private Integer cluster;
+
+    SemanticDedup(Iterator<Row> rows, int featuresIndex, int clusterIndex, int idIndex, double minSimilarity) {
+      this.rows = rows;
+      this.featuresIndex = featuresIndex;
+      this.clusterIndex = clusterIndex;
+      this.idIndex = idIndex;
+      this.minSimilarity = minSimilarity;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return rows.hasNext();
+    }
+
+    @Override
+    public Row next() {
+      Row r = rows.next();
+      int c = r.getInt(clusterIndex);
+      if (cluster == null || cluster != c) {
+        cluster = c;
+        keptVectors.clear();
+        keptIds.clear();
+      }
+      Vector v = r.getAs(featuresIndex);
+      String dupOf = null;
+      double best = -1;
+      if (c != NO_TERMS) {
+        for (int i = 0; i < keptVectors.size(); i++) {
+          double sim = dot(v, keptVectors.get(i));
+          if (sim > best) {
+            best = sim;
+            if (sim >= minSimilarity) {
+              dupOf = keptIds.get(i);
+            }
+          }
+        }
+      }
+      if (dupOf == null) {
+        keptVectors.add(v);
+        keptIds.add(r.getString(idIndex));
+      }
+      Object[] values = new Object[r.length() + 2];
+      for (int i = 0; i < r.length(); i++) {
+        values[i] = r.get(i);
+      }
+      values[r.length()] = dupOf;
+      values[r.length() + 1] = dupOf == null ? null : best;
+      return RowFactory.create(values);
+    }
+  }
+}
