@@ -60,6 +60,27 @@ final class CleanBench {
     return runner.run(new StageRunner.Options(null, null, "clean", true)).get(0).manifest();
   }
 
+  /** Cluster-stage throughput: ingest and a light clean once, then the cluster stage alone. */
+  static Manifest runCluster(SparkSession spark, Path dir, int records, String clusterYaml) throws IOException {
+    Files.createDirectories(dir);
+    Path input = dir.resolve("records-" + records + ".jsonl");
+    if (!Files.exists(input)) {
+      generate(input, records);
+    }
+    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
+        null, null, null, null);
+    CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {near: false}}", "bench"),
+        CleanConfig.class);
+    dev.sparktune.config.ClusterConfig cluster = ConfigBinder.bind(ConfigTree.parse(clusterYaml, "bench"),
+        dev.sparktune.config.ClusterConfig.class);
+    Workspace ws = new Workspace(dir.resolve("work-cluster-" + records).toString(), dir,
+        spark.sparkContext().hadoopConfiguration());
+    StageRunner runner = new StageRunner(spark, ws, List.of(new IngestStage(new IngestConfig(List.of(source), null)),
+        new CleanStage(clean), new dev.sparktune.cluster.ClusterStage(cluster)));
+    runner.run(new StageRunner.Options(null, "clean", null, false));
+    return runner.run(new StageRunner.Options(null, null, "cluster", true)).get(0).manifest();
+  }
+
   private static String sentence(Random r, int words) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < words; i++) {

@@ -68,6 +68,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("status", new StatusCommand());
     cl.addSubcommand("bench-ingest", new BenchIngestCommand());
     cl.addSubcommand("bench-clean", new BenchCleanCommand());
+    cl.addSubcommand("bench-cluster", new BenchClusterCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
@@ -283,6 +284,40 @@ public final class Main implements Callable<Integer> {
             m.counts().droppedByReason());
         System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
             + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+        return OK;
+      } finally {
+        spark.stop();
+      }
+    }
+  }
+
+  @Command(name = "bench-cluster", mixinStandardHelpOptions = true,
+      description = "Benchmark: cluster-stage throughput (features + k-means + selection) on --records synthetic "
+          + "instruction records.")
+  static final class BenchClusterCommand implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "100000", description = "Records (default ${DEFAULT-VALUE}).")
+    int records;
+
+    @Option(names = "--cluster-config", paramLabel = "YAML", defaultValue = "{k: '100', max_per_cluster: 2000}",
+        description = "The cluster section, as inline YAML (default ${DEFAULT-VALUE}).")
+    String clusterYaml;
+
+    @Option(names = "--dir", defaultValue = "work/bench-clean", description = "Where inputs and outputs go.")
+    Path dir;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default ${DEFAULT-VALUE}).")
+    String master;
+
+    @Override
+    public Integer call() throws Exception {
+      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
+          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
+              "spark.sql.shuffle.partitions", "8")));
+      try {
+        Manifest m = CleanBench.runCluster(spark, dir.toAbsolutePath(), records, clusterYaml);
+        System.out.printf("cluster: %d records in %.1f s = %.0f records/s; %d out, dropped %s%n", m.counts().in(),
+            m.durationSeconds(), m.counts().in() / m.durationSeconds(), m.counts().out(),
+            m.counts().droppedByReason());
         return OK;
       } finally {
         spark.stop();

@@ -119,16 +119,24 @@ public final class ClusterStage implements Stage {
     // What a record is about: the instruction (and its input), or the text of a plain-text record.
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
         col("text"), col("output"), lit(""));
-    Pipeline features = new Pipeline().setStages(new PipelineStage[] {
+    // Terms are needed in both modes: they name the clusters.
+    List<PipelineStage> stages = new ArrayList<>(List.of(
         new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens").setPattern("[^\\p{L}\\p{N}]+")
             .setGaps(true).setMinTokenLength(2).setToLowercase(true),
-        new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms"),
-        new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures()),
-        new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()),
-        new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0)});
+        new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms")));
+    if (config.features() == ClusterConfig.Features.TFIDF) {
+      stages.add(new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures()));
+      stages.add(new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()));
+      stages.add(new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0));
+    }
+    Pipeline features = new Pipeline().setStages(stages.toArray(PipelineStage[]::new));
     Dataset<Row> docs = in.withColumn("_doc", doc);
     PipelineModel featureModel = features.fit(docs);
-    Dataset<Row> featured = featureModel.transform(docs)
+    Dataset<Row> tokenized = featureModel.transform(docs);
+    if (config.features() == ClusterConfig.Features.MINILM) {
+      tokenized = MiniLmFeatures.embed(tokenized, "_doc", "_features");
+    }
+    Dataset<Row> featured = tokenized
         .withColumn("_nnz", udf((org.apache.spark.sql.api.java.UDF1<Vector, Integer>) Vector::numNonzeros,
             DataTypes.IntegerType).apply(col("_features")))
         .persist(StorageLevel.MEMORY_AND_DISK());

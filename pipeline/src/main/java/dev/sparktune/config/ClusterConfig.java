@@ -9,13 +9,17 @@ import java.io.Serializable;
  * quota selection for a diverse dataset.
  *
  * @param enabled when false the stage is skipped and later stages read the clean output (default true)
- * @param features {@code tfidf} (default: Spark MLlib tokenizer, stop words, HashingTF, IDF, L2)
+ * @param features {@code tfidf} (default: Spark MLlib tokenizer, stop words, HashingTF, IDF, L2) or
+ *     {@code minilm} (all-MiniLM-L6-v2 sentence embeddings via ONNX Runtime in each task; ~30x slower
+ *     than tfidf on CPU: for GPU executors or small sets)
  * @param k number of clusters, or {@code auto}: round(sqrt(n / 2)), at least 2, at most {@code max_k}
  * @param maxK cap for {@code k: auto} (default 1000)
  * @param distance {@code cosine} (default) or {@code euclidean}
  * @param seed k-means and random selection seed (default 42)
  * @param maxIter k-means iterations (default 20)
- * @param numFeatures HashingTF dimensions (default 2^18)
+ * @param numFeatures HashingTF dimensions (default 2^14): k-means centers are dense, so every
+ *     iteration broadcasts k x num_features x 8 bytes (100 x 2^14: 13 MB; 100 x 2^18 ran a 2 GB
+ *     heap out of memory)
  * @param minDocFreq IDF minimum document frequency (default 1)
  * @param maxPerCluster keep at most this many records per cluster (default: no quota)
  * @param keep which records a full cluster keeps: {@code random} (seeded, default), {@code nearest}
@@ -29,7 +33,7 @@ public record ClusterConfig(Boolean enabled, Features features, String k, Intege
     Double semanticDedupEps, Integer topTerms) implements Serializable {
 
   /** Feature extractors. */
-  public enum Features { TFIDF }
+  public enum Features { TFIDF, MINILM }
 
   /** k-means distance measures. */
   public enum Distance { COSINE, EUCLIDEAN }
@@ -54,7 +58,7 @@ public record ClusterConfig(Boolean enabled, Features features, String k, Intege
     distance = orDefault(distance, Distance.COSINE);
     seed = orDefault(seed, 42L);
     maxIter = orDefault(maxIter, 20);
-    numFeatures = orDefault(numFeatures, 1 << 18);
+    numFeatures = orDefault(numFeatures, 1 << 14);
     minDocFreq = orDefault(minDocFreq, 1);
     if (maxPerCluster != null && maxPerCluster < 1) {
       throw new InvalidValue("max_per_cluster", "must be at least 1");

@@ -89,6 +89,21 @@ class ClusterStageTest {
   }
 
   @Test
+  void minilmFeaturesSeparateTheTopicsToo() {
+    Path work = dir.resolve("minilm");
+    Manifest m = run(work, "{k: '3', seed: 7, features: minilm}");
+    Map<String, Set<Integer>> clustersByTopic = new HashMap<>();
+    for (Row r : table(work, "data").collectAsList()) {
+      clustersByTopic.computeIfAbsent(topicOf(r.getAs("instruction")), t -> new HashSet<>()).add(r.getAs("cluster_id"));
+    }
+    assertEquals(3, clustersByTopic.size());
+    for (Map.Entry<String, Set<Integer>> e : clustersByTopic.entrySet()) {
+      assertEquals(1, e.getValue().size(), "topic " + e.getKey() + " split: " + clustersByTopic);
+    }
+    assertEquals(24, m.counts().out());
+  }
+
+  @Test
   void quotaAndSemanticDedup() {
     Path work = dir.resolve("select");
     Manifest m = run(work, "{k: '3', seed: 7, max_per_cluster: 5, keep: nearest, semantic_dedup_eps: 0.2}");
