@@ -10,8 +10,8 @@ import java.io.Serializable;
  *
  * @param enabled when false the stage is skipped and later stages read the clean output (default true)
  * @param features {@code tfidf} (default: Spark MLlib tokenizer, stop words, HashingTF, IDF, L2) or
- *     {@code minilm} (all-MiniLM-L6-v2 sentence embeddings via ONNX Runtime in each task; ~30x slower
- *     than tfidf on CPU: for GPU executors or small sets)
+ *     {@code minilm} (all-MiniLM-L6-v2 sentence embeddings via ONNX Runtime in each task; much slower
+ *     than tfidf on CPU, see docs/benchmarks.md: for GPU executors or small sets)
  * @param k number of clusters, or {@code auto}: round(sqrt(n / 2)), at least 2, at most {@code max_k}
  * @param maxK cap for {@code k: auto} (default 1000)
  * @param distance {@code cosine} (default) or {@code euclidean}
