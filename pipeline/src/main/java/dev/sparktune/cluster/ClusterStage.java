@@ -151,11 +151,19 @@ public final class ClusterStage implements Stage {
       assigned = placeable.withColumn("cluster_id", lit(NO_TERMS)).withColumn("centroid_distance",
           lit(null).cast(DataTypes.DoubleType));
     } else {
-      KMeansModel model = new KMeans().setK(Math.max(1, Math.min(k, (int) n))).setSeed(config.seed())
-          .setMaxIter(config.maxIter()).setInitMode("k-means||").setFeaturesCol("_features")
-          .setPredictionCol("cluster_id")
-          .setDistanceMeasure(config.distance() == ClusterConfig.Distance.COSINE ? "cosine" : "euclidean")
-          .fit(placeable);
+      KMeansModel model = null;
+      for (int run = 0; run < config.restarts(); run++) {
+        KMeansModel candidate = new KMeans().setK(Math.max(1, Math.min(k, (int) n))).setSeed(config.seed() + run)
+            .setMaxIter(config.maxIter()).setInitMode("k-means||").setFeaturesCol("_features")
+            .setPredictionCol("cluster_id")
+            .setDistanceMeasure(config.distance() == ClusterConfig.Distance.COSINE ? "cosine" : "euclidean")
+            .fit(placeable);
+        double cost = candidate.summary().trainingCost();
+        LOG.info("cluster: k-means run {} (seed {}): cost {}", run + 1, config.seed() + run, cost);
+        if (model == null || cost < model.summary().trainingCost()) {
+          model = candidate;
+        }
+      }
       Broadcast<Vector[]> centers = context.spark().sparkContext().broadcast(model.clusterCenters(),
           scala.reflect.ClassTag$.MODULE$.apply(Vector[].class));
       boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;

@@ -27,10 +27,12 @@ import java.io.Serializable;
  * @param semanticDedupEps drop a record whose cosine similarity to an already kept record of its
  *     cluster is at least 1 - eps (default: off)
  * @param topTerms top terms reported per cluster (default 10)
+ * @param restarts k-means runs with seeds seed, seed+1, ...; the one with the lowest cost wins
+ *     (default 1; small or embedding-based sets benefit from 3-10, at that many times the cost)
  */
 public record ClusterConfig(Boolean enabled, Features features, String k, Integer maxK, Distance distance, Long seed,
     Integer maxIter, Integer numFeatures, Integer minDocFreq, Integer maxPerCluster, Keep keep,
-    Double semanticDedupEps, Integer topTerms) implements Serializable {
+    Double semanticDedupEps, Integer topTerms, Integer restarts) implements Serializable {
 
   /** Feature extractors. */
   public enum Features { TFIDF, MINILM }
@@ -68,6 +70,10 @@ public record ClusterConfig(Boolean enabled, Features features, String k, Intege
       throw new InvalidValue("semantic_dedup_eps", "must be in [0, 1)");
     }
     topTerms = orDefault(topTerms, 10);
+    restarts = orDefault(restarts, 1);
+    if (restarts < 1) {
+      throw new InvalidValue("restarts", "must be at least 1");
+    }
     if (maxK < 2 || maxIter < 1 || numFeatures < 2 || topTerms < 0) {
       throw new InvalidValue(null, "max_k and num_features must be at least 2, max_iter at least 1");
     }

@@ -26,7 +26,7 @@ public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig 
     ingest = InvalidValue.required(ingest, "ingest");
     clean = orDefault(clean, new CleanConfig(null, null, null, null));
     cluster = orDefault(cluster, new ClusterConfig(null, null, null, null, null, null, null, null, null, null, null,
-        null, null));
+        null, null, null));
   }
 
   /**

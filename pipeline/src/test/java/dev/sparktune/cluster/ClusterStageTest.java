@@ -91,7 +91,7 @@ class ClusterStageTest {
   @Test
   void minilmFeaturesSeparateTheTopicsToo() {
     Path work = dir.resolve("minilm");
-    Manifest m = run(work, "{k: '3', seed: 7, features: minilm}");
+    Manifest m = run(work, "{k: '3', seed: 7, features: minilm, restarts: 5}");
     Map<String, Set<Integer>> clustersByTopic = new HashMap<>();
     for (Row r : table(work, "data").collectAsList()) {
       clustersByTopic.computeIfAbsent(topicOf(r.getAs("instruction")), t -> new HashSet<>()).add(r.getAs("cluster_id"));
