@@ -130,11 +130,30 @@ public final class Main implements Callable<Integer> {
       StageRunner runner = runner(config, spark);
       List<StageRunner.Outcome> outcomes = runner.run(options);
       printOutcomes(outcomes);
+      printClusters(spark, config, outcomes);
       System.out.println("Outputs are under " + new Workspace(config.workDir(), Paths.get(""),
           spark.sparkContext().hadoopConfiguration()).root());
       return OK;
     } finally {
       spark.stop();
+    }
+  }
+
+  /** After a run that includes the cluster stage, the clusters table: what the selection did. */
+  static void printClusters(SparkSession spark, SparktuneConfig config, List<StageRunner.Outcome> outcomes) {
+    if (outcomes.stream().noneMatch(o -> o.stage().equals(dev.sparktune.cluster.ClusterStage.NAME))) {
+      return;
+    }
+    Workspace ws = new Workspace(config.workDir(), Paths.get(""), spark.sparkContext().hadoopConfiguration());
+    String path = ws.table(dev.sparktune.cluster.ClusterStage.NAME, dev.sparktune.cluster.ClusterStage.CLUSTERS)
+        .toString();
+    List<org.apache.spark.sql.Row> rows = spark.read().parquet(path).orderBy("cluster_id").limit(20).collectAsList();
+    System.out.println("clusters (" + path + "):");
+    System.out.printf("  %7s %7s %6s  %s%n", "cluster", "before", "after", "top terms");
+    for (org.apache.spark.sql.Row r : rows) {
+      List<String> terms = r.getList(r.fieldIndex("top_terms"));
+      System.out.printf("  %7d %7d %6d  %s%n", r.<Integer>getAs("cluster_id"), r.<Long>getAs("size_before"),
+          r.<Long>getAs("size_after"), String.join(", ", terms.subList(0, Math.min(6, terms.size()))));
     }
   }
 

@@ -45,6 +45,7 @@ class CleanStageTest {
         min_chars: {output: 5}
         max_chars: {output: 1000}
         min_words: {instruction: 2}
+        max_words: {input: 6}
         min_mean_word_length: 2.5
         max_symbol_word_ratio: 0.2
         max_ellipsis_line_fraction: 0.5
@@ -109,6 +110,8 @@ class CleanStageTest {
         "We went to the market and bought apples...\nThen we walked home along the river...\nIt was a good day.");
     record(records, "Write an advert.", "buy now and save big today ".repeat(12));
     record(records, "Decode this.", "Caf\uFFFD \uFFFD\uFFFD\uFFFD\uFFFD\uFFFD r\uFFFDsum\uFFFD with broken bytes here");
+    records.add(Map.of("instruction", "Translate this long input.", "input",
+        "one two three four five six seven eight", "output", "Eins zwei drei vier fünf sechs sieben acht."));
     record(records, "Name a prime number.", "Seven is a prime number.");
     record(records, "name a  PRIME number.", "Seven   is a prime number.");
     record(records, "Continue the sequence one.", BASE);
@@ -178,6 +181,7 @@ class CleanStageTest {
     assertEquals("ellipsis_lines", reasons.get("Write three trailing sentences."));
     assertEquals("repetition", reasons.get("Write an advert."));
     assertEquals("non_printable", reasons.get("Decode this."));
+    assertEquals("too_many_words", reasons.get("Translate this long input."));
     assertEquals(1, reasons.entrySet().stream().filter(e -> e.getValue().equals("exact_duplicate")).count());
     assertEquals("near_duplicate", reasons.get("Continue the sequence one."), "exactly one of the ~0.9 pair");
     assertFalse(reasons.containsKey("Continue the sequence two."), "the ~0.5 pair is kept");
@@ -194,7 +198,7 @@ class CleanStageTest {
     Row poem = table(work, "dropped").filter("instruction = 'Write a poem about the sea.'").first();
     assertEquals("as an ai language model", poem.getAs("detail"));
     assertEquals(m.counts().in(), m.counts().out() + m.counts().dropped());
-    assertEquals(22, m.counts().in());
+    assertEquals(23, m.counts().in());
     assertEquals(4, m.counts().droppedByReason().get("refusal"));
     assertEquals(4L, m.breakdowns().get("refusal_drops_by_phrase").values().stream().mapToLong(Long::longValue).sum());
     assertEquals(1L, m.breakdowns().get("refusal_drops_by_phrase").get("as an ai language model"));
