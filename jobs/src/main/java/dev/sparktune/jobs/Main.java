@@ -239,6 +239,26 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /** A bench's body, given the session. */
+  interface BenchBody {
+    void run(SparkSession spark) throws Exception;
+  }
+
+  /** Runs a bench in a fresh quiet session and prints the machine it ran on. */
+  static int withBenchSession(String master, BenchBody body) throws Exception {
+    SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
+        Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
+            "spark.sql.shuffle.partitions", "8")));
+    try {
+      body.run(spark);
+      System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
+          + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
+      return OK;
+    } finally {
+      spark.stop();
+    }
+  }
+
   @Command(name = "bench-ingest", mixinStandardHelpOptions = true,
       description = "Benchmark: generate about --mb MB each of CSV, JSON lines, HTML pages and a MySQL dump "
           + "under --dir (kept for reruns) and report ingest records/s and MB/s per source type.")
@@ -254,9 +274,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
-          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false")));
-      try {
+      return withBenchSession(master, spark -> {
         List<IngestBench.Result> results = IngestBench.run(spark, dir.toAbsolutePath(), mb);
         System.out.printf("%-6s %10s %8s %9s %12s %8s%n", "type", "records", "MB", "seconds", "records/s", "MB/s");
         for (IngestBench.Result r : results) {
@@ -264,12 +282,7 @@ public final class Main implements Callable<Integer> {
           System.out.printf("%-6s %10d %8.1f %9.1f %12.0f %8.2f%n", r.type(), r.records(), mbs, r.seconds(),
               r.records() / r.seconds(), mbs / r.seconds());
         }
-        System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
-            + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
-        return OK;
-      } finally {
-        spark.stop();
-      }
+      });
     }
   }
 
@@ -292,21 +305,13 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
-          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
-              "spark.sql.shuffle.partitions", "8")));
-      try {
+      return withBenchSession(master, spark -> {
         Manifest m = CleanBench.run(spark, dir.toAbsolutePath(), records,
             cleanYaml != null ? cleanYaml : CleanBench.DEFAULT_CONFIG);
         System.out.printf("clean: %d records in %.1f s = %.0f records/s; %d out, dropped %s%n", m.counts().in(),
             m.durationSeconds(), m.counts().in() / m.durationSeconds(), m.counts().out(),
             m.counts().droppedByReason());
-        System.out.println("master " + spark.sparkContext().master() + ", " + Runtime.getRuntime().availableProcessors()
-            + " cores, heap " + Runtime.getRuntime().maxMemory() / 1048576 + " MB");
-        return OK;
-      } finally {
-        spark.stop();
-      }
+      });
     }
   }
 
@@ -329,18 +334,12 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings(master, "sparktune-bench",
-          Map.of("spark.ui.enabled", "false", "spark.ui.showConsoleProgress", "false",
-              "spark.sql.shuffle.partitions", "8")));
-      try {
+      return withBenchSession(master, spark -> {
         Manifest m = CleanBench.runCluster(spark, dir.toAbsolutePath(), records, clusterYaml);
         System.out.printf("cluster: %d records in %.1f s = %.0f records/s; %d out, dropped %s%n", m.counts().in(),
             m.durationSeconds(), m.counts().in() / m.durationSeconds(), m.counts().out(),
             m.counts().droppedByReason());
-        return OK;
-      } finally {
-        spark.stop();
-      }
+      });
     }
   }
 

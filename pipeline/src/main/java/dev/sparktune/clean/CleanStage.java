@@ -324,11 +324,6 @@ public final class CleanStage implements Stage {
 
   // ---------------------------------------------------------------- the plan
 
-  private static Column[] recordColumns() {
-    return new Column[] {col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
-        col("instruction"), col("input"), col("output"), col("text"), col("meta")};
-  }
-
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(IngestStage.NAME);
@@ -365,9 +360,9 @@ public final class CleanStage implements Stage {
         .select(col("id"), col("source"), col("r.field").as("field"), col("r.removed").as("removed"),
             col("r.phrase").as("phrase"));
 
-    Dataset<Row> survivors = judged.filter(col("reason").isNull()).select(recordColumns());
+    Dataset<Row> survivors = judged.filter(col("reason").isNull()).select(Schemas.recordColumns());
     List<Dataset<Row>> dropped = new ArrayList<>();
-    dropped.add(judged.filter(col("reason").isNotNull()).select(withReason(col("reason"), col("detail"))));
+    dropped.add(judged.filter(col("reason").isNotNull()).select(Schemas.droppedColumns(col("reason"), col("detail"))));
 
     CleanConfig.Dedup dd = config.dedup();
     if (dd.exact()) {
@@ -380,9 +375,9 @@ public final class CleanStage implements Stage {
       Dataset<Row> ranked = survivors.withColumn("_key", key)
           .withColumn("_rank", row_number().over(byKey))
           .withColumn("_keep", first("id").over(byKey));
-      dropped.add(ranked.filter(col("_rank").gt(1)).select(withReason(lit("exact_duplicate"),
+      dropped.add(ranked.filter(col("_rank").gt(1)).select(Schemas.droppedColumns(lit("exact_duplicate"),
           concat_ws("", lit("duplicate of "), col("_keep")))));
-      survivors = ranked.filter(col("_rank").equalTo(1)).select(recordColumns());
+      survivors = ranked.filter(col("_rank").equalTo(1)).select(Schemas.recordColumns());
     }
     Runnable releaseNear = () -> { };
     if (dd.near()) {
@@ -403,15 +398,6 @@ public final class CleanStage implements Stage {
       judged.unpersist();
       release.run();
     });
-  }
-
-  private static Column[] withReason(Column reason, Column detail) {
-    Column[] record = recordColumns();
-    Column[] out = new Column[record.length + 2];
-    System.arraycopy(record, 0, out, 0, record.length);
-    out[record.length] = reason.as("reason");
-    out[record.length + 1] = detail.as("detail");
-    return out;
   }
 
   @Override

@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.udf;
 
 import dev.sparktune.config.CleanConfig;
+import dev.sparktune.core.Schemas;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -82,8 +83,8 @@ final class NearDuplicates {
     Dataset<Row> dupes = labels.filter(col("label").notEqual(col("v")));
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
     Column isDupe = col("label").isNotNull();
-    Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(record());
-    Dataset<Row> dropped = joined.filter(isDupe).select(withReason(
+    Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(Schemas.recordColumns());
+    Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit("near_duplicate"),
         concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
     return new Result(kept, dropped, sketched::unpersist);
   }
@@ -164,19 +165,5 @@ final class NearDuplicates {
       list.add(v);
     }
     return scala.jdk.javaapi.CollectionConverters.asScala(list).toList();
-  }
-
-  private static Column[] record() {
-    return new Column[] {col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
-        col("instruction"), col("input"), col("output"), col("text"), col("meta")};
-  }
-
-  private static Column[] withReason(Column detail) {
-    Column[] r = record();
-    Column[] out = new Column[r.length + 2];
-    System.arraycopy(r, 0, out, 0, r.length);
-    out[r.length] = lit("near_duplicate").as("reason");
-    out[r.length + 1] = detail.as("detail");
-    return out;
   }
 }

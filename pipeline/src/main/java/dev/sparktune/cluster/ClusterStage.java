@@ -101,18 +101,6 @@ public final class ClusterStage implements Stage {
     return Schemas.CLUSTERED;
   }
 
-  private static Column[] record() {
-    return new Column[] {col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
-        col("instruction"), col("input"), col("output"), col("text"), col("meta")};
-  }
-
-  private static Column[] plus(Column[] a, Column... b) {
-    Column[] out = new Column[a.length + b.length];
-    System.arraycopy(a, 0, out, 0, a.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
-  }
-
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(CleanStage.NAME);
@@ -202,7 +190,7 @@ public final class ClusterStage implements Stage {
     Dataset<Row> cachedDedup = deduped.persist(StorageLevel.MEMORY_AND_DISK());
     deduped = cachedDedup;
     Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
-    Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(plus(record(),
+    Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(Schemas.withColumns(Schemas.recordColumns(),
         lit("semantic_duplicate").as("reason"), concat_ws("", lit("duplicate of "), col("_dup_of"), lit(" (cosine "),
             expr("format_number(_sim, 3)"), lit(")")).as("detail")));
 
@@ -218,11 +206,11 @@ public final class ClusterStage implements Stage {
       Dataset<Row> ranked = unique.withColumn("_rank", row_number().over(
           Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())));
       kept = ranked.filter(col("_rank").leq(max));
-      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(plus(record(),
+      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(Schemas.withColumns(Schemas.recordColumns(),
           lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
               lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
     }
-    Dataset<Row> data = kept.select(plus(record(), col("cluster_id"), col("centroid_distance")));
+    Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
 
     // One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid.
     Dataset<Row> sizes = deduped.groupBy("cluster_id").agg(count(lit(1)).as("size_before"));

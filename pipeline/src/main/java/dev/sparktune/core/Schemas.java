@@ -1,5 +1,8 @@
 package dev.sparktune.core;
 
+import static org.apache.spark.sql.functions.col;
+
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -45,4 +48,27 @@ public final class Schemas {
       string("detail", false),
       string("raw", true),
   });
+
+  /** The columns of {@link #RECORD}, in order, for a select. */
+  public static Column[] recordColumns() {
+    String[] names = RECORD.fieldNames();
+    Column[] out = new Column[names.length];
+    for (int i = 0; i < names.length; i++) {
+      out[i] = col(names[i]);
+    }
+    return out;
+  }
+
+  /** The record columns followed by {@code reason} and {@code detail}: a row of a {@code dropped} table. */
+  public static Column[] droppedColumns(Column reason, Column detail) {
+    return withColumns(recordColumns(), reason.as("reason"), detail.as("detail"));
+  }
+
+  /** {@code first} followed by {@code more}. */
+  public static Column[] withColumns(Column[] first, Column... more) {
+    Column[] out = new Column[first.length + more.length];
+    System.arraycopy(first, 0, out, 0, first.length);
+    System.arraycopy(more, 0, out, first.length, more.length);
+    return out;
+  }
 }

@@ -1,17 +1,14 @@
 package dev.sparktune.ingest.html;
 
 import dev.sparktune.ingest.ReadResult;
-import dev.sparktune.ingest.RecordReader;
+import dev.sparktune.ingest.QueuedRecordReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import org.jsoup.Jsoup;
 import org.jsoup.nodes.Document;
 import org.jsoup.nodes.Element;
@@ -23,13 +20,12 @@ import org.jsoup.select.Elements;
  * Every record carries the page's {@code title} and {@code lang} in its meta; a page that yields
  * nothing is one reject that says why.
  */
-public final class HtmlRecordReader implements RecordReader {
+public final class HtmlRecordReader extends QueuedRecordReader {
   private final InputStream in;
   private final boolean mainText;
   private final String recordSelector;
   private final Map<String, String> selectors;
   private final int maxPageBytes;
-  private Deque<ReadResult> queue;
 
   public HtmlRecordReader(InputStream in, boolean mainText, String recordSelector, Map<String, String> selectors,
       int maxPageBytes) {
@@ -40,25 +36,11 @@ public final class HtmlRecordReader implements RecordReader {
     this.maxPageBytes = maxPageBytes;
   }
 
+  /** The page is read whole on the first call; its records then drain from the queue. */
   @Override
-  public boolean hasNext() {
-    if (queue == null) {
-      queue = new ArrayDeque<>();
-      try {
-        read();
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-    }
-    return !queue.isEmpty();
-  }
-
-  @Override
-  public ReadResult next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    return queue.poll();
+  protected boolean fill() throws IOException {
+    read();
+    return false;
   }
 
   private void read() throws IOException {

@@ -9,19 +9,15 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktune.ingest.ReadResult;
-import dev.sparktune.ingest.RecordReader;
+import dev.sparktune.ingest.QueuedRecordReader;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PushbackReader;
 import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Set;
 
 /**
@@ -32,7 +28,7 @@ import java.util.Set;
  * <p>A bad line of a JSON-lines file is rejected alone. A syntax error inside an array cannot be
  * skipped reliably, so it rejects the rest of that file in one row that says so.
  */
-public final class JsonRecordReader implements RecordReader {
+public final class JsonRecordReader extends QueuedRecordReader {
   private static final Set<String> HUMAN = Set.of("human", "user");
   private static final Set<String> ASSISTANT = Set.of("gpt", "assistant", "chatgpt", "bing", "bard", "model");
   private static final Set<String> SYSTEM = Set.of("system");
@@ -45,7 +41,6 @@ public final class JsonRecordReader implements RecordReader {
   public enum Layout { AUTO, ARRAY, JSONL }
 
   private final PushbackReader in;
-  private final Deque<ReadResult> queue = new ArrayDeque<>();
   private Layout layout;
   private JsonParser arrayParser;
   private BufferedReader lines;
@@ -59,26 +54,12 @@ public final class JsonRecordReader implements RecordReader {
   }
 
   @Override
-  public boolean hasNext() {
-    try {
-      while (queue.isEmpty() && !done) {
-        fill();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return !queue.isEmpty();
+  protected boolean fill() throws IOException {
+    fillOnce();
+    return !done;
   }
 
-  @Override
-  public ReadResult next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    return queue.poll();
-  }
-
-  private void fill() throws IOException {
+  private void fillOnce() throws IOException {
     if (layout == Layout.AUTO) {
       int c;
       do {

@@ -1,19 +1,15 @@
 package dev.sparktune.ingest.sql;
 
 import dev.sparktune.ingest.ReadResult;
-import dev.sparktune.ingest.RecordReader;
+import dev.sparktune.ingest.QueuedRecordReader;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Reader;
-import java.io.UncheckedIOException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import net.sf.jsqlparser.expression.Expression;
@@ -35,7 +31,7 @@ import net.sf.jsqlparser.statement.insert.Insert;
  * other statement is skipped unparsed. Nothing is ever executed. A statement about the table that
  * does not parse is one reject with its index and line; the rest of the dump still loads.
  */
-public final class SqlDumpReader implements RecordReader {
+public final class SqlDumpReader extends QueuedRecordReader {
 
   /** Quoting and separator rules of a dump. */
   public enum Dialect { AUTO, MYSQL, POSTGRES, SQLITE, SQLSERVER, ORACLE, ANSI }
@@ -47,7 +43,6 @@ public final class SqlDumpReader implements RecordReader {
   private final Dialect dialect;
   private final String table;
   private final List<String> configuredColumns;
-  private final Deque<ReadResult> queue = new ArrayDeque<>();
   private List<String> createColumns;
   private int statementIndex;
   private boolean done;
@@ -112,23 +107,9 @@ public final class SqlDumpReader implements RecordReader {
   }
 
   @Override
-  public boolean hasNext() {
-    try {
-      while (queue.isEmpty() && !done) {
-        step();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return !queue.isEmpty();
-  }
-
-  @Override
-  public ReadResult next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    return queue.poll();
+  protected boolean fill() throws IOException {
+    step();
+    return !done;
   }
 
   private void step() throws IOException {
