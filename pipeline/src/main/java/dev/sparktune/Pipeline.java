@@ -5,6 +5,7 @@ import dev.sparktune.core.Stage;
 import dev.sparktune.clean.CleanStage;
 import dev.sparktune.cluster.ClusterStage;
 import dev.sparktune.ingest.IngestStage;
+import dev.sparktune.tokenize.TokenizeStage;
 import java.util.List;
 
 /** The stages of a sparktune run, in order, built from the resolved config. */
@@ -16,6 +17,10 @@ public final class Pipeline {
         new CleanStage(config.clean())));
     if (config.cluster().enabled()) {
       stages.add(new ClusterStage(config.cluster()));
+    }
+    if (config.tokenize() != null) {
+      stages.add(new TokenizeStage(config.tokenize(),
+          config.cluster().enabled() ? ClusterStage.NAME : CleanStage.NAME));
     }
     return stages;
   }
@@ -29,12 +34,14 @@ public final class Pipeline {
           + "apply quality rules and remove exact and near duplicates; every drop is kept with its reason.";
       case ClusterStage.NAME -> "Cluster records with k-means on TF-IDF features, drop semantic duplicates within a "
           + "cluster and cap each cluster's size for diversity; writes a table of the clusters.";
+      case TokenizeStage.NAME -> "Render records with the prompt template, tokenize with the base model's "
+          + "tokenizer.json, mask the prompt, split train/validation by id hash, and write a Hugging Face dataset.";
       default -> throw new IllegalArgumentException("unknown stage " + stage);
     };
   }
 
   /** Stage names in order, for help texts. */
   public static List<String> stageNames() {
-    return List.of(IngestStage.NAME, CleanStage.NAME, ClusterStage.NAME);
+    return List.of(IngestStage.NAME, CleanStage.NAME, ClusterStage.NAME, TokenizeStage.NAME);
   }
 }

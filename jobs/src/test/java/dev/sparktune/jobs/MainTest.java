@@ -54,6 +54,9 @@ class MainTest {
     assertTrue(Files.isDirectory(work.resolve("clean/dropped")));
     assertTrue(first.out().matches("(?s).*cluster\\s+ran\\s+28\\s+20\\s+0\\s+8.*"), first.out());
     assertTrue(Files.isDirectory(work.resolve("cluster/clusters")));
+    assertTrue(first.out().matches("(?s).*tokenize\\s+ran\\s+20\\s+20\\s+0\\s+0.*"), first.out());
+    assertTrue(Files.exists(work.resolve("tokenize/dataset/dataset_dict.json")));
+    assertTrue(Files.exists(work.resolve("tokenize/dataset/train/data-00000-of-00001.arrow")));
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 

@@ -16,9 +16,10 @@ import java.util.Map;
  * @param ingest the ingest stage
  * @param clean the clean stage (defaults apply when absent)
  * @param cluster the cluster stage (defaults apply when absent)
+ * @param tokenize the tokenize stage; absent: the pipeline ends before it
  */
 public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig ingest, CleanConfig clean,
-    ClusterConfig cluster) implements Serializable {
+    ClusterConfig cluster, TokenizeConfig tokenize) implements Serializable {
 
   public SparktuneConfig {
     workDir = InvalidValue.required(workDir, "work_dir");

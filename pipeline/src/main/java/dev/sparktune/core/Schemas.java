@@ -38,6 +38,17 @@ public final class Schemas {
       .add("cluster_id", DataTypes.IntegerType, false)
       .add("centroid_distance", DataTypes.DoubleType, true);
 
+  /** A tokenized example: its split, ids and labels (the attention mask is all ones: no padding). */
+  public static final StructType TOKENIZED = new StructType(new StructField[] {
+      string("id", false),
+      string("source", false),
+      string("split", false),
+      DataTypes.createStructField("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), false),
+      DataTypes.createStructField("labels", DataTypes.createArrayType(DataTypes.LongType, false), false),
+      DataTypes.createStructField("num_tokens", DataTypes.IntegerType, false),
+      DataTypes.createStructField("truncated", DataTypes.BooleanType, false),
+  });
+
   /** Input that could not be read: where it was, why, and the start of it. */
   public static final StructType REJECT = new StructType(new StructField[] {
       string("source", false),

@@ -56,6 +56,17 @@ public interface Stage {
   }
 
   /**
+   * Writes files beside the tables once they are written (e.g. a Hugging Face dataset directory);
+   * they are staged and committed with the tables, so they are never visible half-written.
+   *
+   * @param written reads a written table by name
+   * @param staging the stage's staging folder ({@code <work_dir>/_staging/<stage>-<uuid>})
+   */
+  default void writeFiles(StageContext context, java.util.function.Function<String, Dataset<Row>> written,
+      org.apache.hadoop.fs.Path staging) throws java.io.IOException {
+  }
+
+  /**
    * Builds the output tables lazily from the inputs.
    *
    * @param inputs each upstream stage's {@code data}, keyed by stage name

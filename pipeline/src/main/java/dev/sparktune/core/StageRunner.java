@@ -364,8 +364,10 @@ public final class StageRunner {
         write(extra.getValue(), new Path(staging, extra.getKey()));
       }
       Manifest.Counts counts = count(stage.name(), output, staging, tables);
-      Map<String, Map<String, Long>> breakdowns = stage.breakdowns(
-          table -> spark.read().parquet(new Path(staging, table).toString()));
+      java.util.function.Function<String, Dataset<Row>> written =
+          table -> spark.read().parquet(new Path(staging, table).toString());
+      Map<String, Map<String, Long>> breakdowns = stage.breakdowns(written);
+      stage.writeFiles(new StageContext(spark, workspace), written, staging);
       Instant finished = Instant.now();
       Manifest manifest = new Manifest(stage.name(), fingerprint, Version.get(), stage.version(), configJson(stage),
           upstreamFps, files, counts, tables, breakdowns, started.toString(), finished.toString(),

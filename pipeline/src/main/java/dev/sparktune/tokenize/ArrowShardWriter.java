@@ -1,0 +1,127 @@
+package dev.sparktune.tokenize;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.complex.impl.UnionListWriter;
+import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Writes tokenized examples as one Arrow IPC <em>stream</em> (the format Hugging Face
+ * {@code datasets} reads; it cannot read the IPC file format), with the columns and types
+ * {@code datasets} itself writes: {@code input_ids} list&lt;int32&gt;, {@code attention_mask}
+ * list&lt;int8&gt;, {@code labels} list&lt;int64&gt;, {@code id} string, {@code num_tokens} int32, and
+ * the {@code huggingface} schema metadata that carries the features.
+ */
+public final class ArrowShardWriter {
+  /** One example of a shard. */
+  public record Example(String id, long[] inputIds, long[] labels) {}
+
+  static final int BATCH_ROWS = 1000;
+
+  /** The features as {@code datasets} describes them (dataset_info.json and the schema metadata). */
+  public static final String FEATURES_JSON = "{\"input_ids\": {\"feature\": {\"dtype\": \"int32\", \"_type\": \"Value\"}, "
+      + "\"_type\": \"Sequence\"}, \"attention_mask\": {\"feature\": {\"dtype\": \"int8\", \"_type\": \"Value\"}, "
+      + "\"_type\": \"Sequence\"}, \"labels\": {\"feature\": {\"dtype\": \"int64\", \"_type\": \"Value\"}, "
+      + "\"_type\": \"Sequence\"}, \"id\": {\"dtype\": \"string\", \"_type\": \"Value\"}, "
+      + "\"num_tokens\": {\"dtype\": \"int32\", \"_type\": \"Value\"}}";
+
+  private ArrowShardWriter() {}
+
+  private static Field list(String name, ArrowType element) {
+    return new Field(name, FieldType.nullable(ArrowType.List.INSTANCE),
+        List.of(new Field("item", FieldType.nullable(element), null)));
+  }
+
+  static Schema schema() {
+    return new Schema(List.of(
+        list("input_ids", new ArrowType.Int(32, true)),
+        list("attention_mask", new ArrowType.Int(8, true)),
+        list("labels", new ArrowType.Int(64, true)),
+        new Field("id", FieldType.nullable(ArrowType.Utf8.INSTANCE), null),
+        new Field("num_tokens", FieldType.nullable(new ArrowType.Int(32, true)), null)),
+        Map.of("huggingface", "{\"info\": {\"features\": " + FEATURES_JSON + "}}"));
+  }
+
+  /** Writes all examples to {@code out} (not closed); returns the number written. */
+  public static long write(Iterator<Example> examples, OutputStream out) throws IOException {
+    long n = 0;
+    try (BufferAllocator allocator = new RootAllocator();
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema(), allocator);
+        ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
+      writer.start();
+      ListVector ids = (ListVector) root.getVector("input_ids");
+      ListVector mask = (ListVector) root.getVector("attention_mask");
+      ListVector labels = (ListVector) root.getVector("labels");
+      VarCharVector idCol = (VarCharVector) root.getVector("id");
+      IntVector numTokens = (IntVector) root.getVector("num_tokens");
+      int row = 0;
+      UnionListWriter idsWriter = ids.getWriter();
+      UnionListWriter maskWriter = mask.getWriter();
+      UnionListWriter labelsWriter = labels.getWriter();
+      while (examples.hasNext()) {
+        Example e = examples.next();
+        idsWriter.setPosition(row);
+        idsWriter.startList();
+        for (long v : e.inputIds()) {
+          idsWriter.writeInt((int) v);
+        }
+        idsWriter.endList();
+        maskWriter.setPosition(row);
+        maskWriter.startList();
+        for (int i = 0; i < e.inputIds().length; i++) {
+          maskWriter.writeTinyInt((byte) 1);
+        }
+        maskWriter.endList();
+        labelsWriter.setPosition(row);
+        labelsWriter.startList();
+        for (long v : e.labels()) {
+          labelsWriter.writeBigInt(v);
+        }
+        labelsWriter.endList();
+        idCol.setSafe(row, e.id().getBytes(StandardCharsets.UTF_8));
+        numTokens.setSafe(row, e.inputIds().length);
+        row++;
+        n++;
+        if (row == BATCH_ROWS) {
+          flush(root, writer, row);
+          row = 0;
+          idsWriter = ids.getWriter();
+          maskWriter = mask.getWriter();
+          labelsWriter = labels.getWriter();
+        }
+      }
+      if (row > 0 || n == 0) {
+        flush(root, writer, row);
+      }
+      writer.end();
+    }
+    return n;
+  }
+
+  private static void flush(VectorSchemaRoot root, ArrowStreamWriter writer, int rows) throws IOException {
+    for (String list : new String[] {"input_ids", "attention_mask", "labels"}) {
+      ((ListVector) root.getVector(list)).setValueCount(rows);
+    }
+    root.getVector("id").setValueCount(rows);
+    root.getVector("num_tokens").setValueCount(rows);
+    root.setRowCount(rows);
+    writer.writeBatch();
+    root.clear();
+    root.allocateNew();
+  }
+}

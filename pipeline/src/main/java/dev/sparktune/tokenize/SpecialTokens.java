@@ -1,0 +1,56 @@
+package dev.sparktune.tokenize;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Finds the EOS id of a base model's tokenizer: {@code eos_token} of tokenizer_config.json or
+ * special_tokens_map.json beside the tokenizer, looked up in tokenizer.json; else the first of the
+ * usual EOS tokens the tokenizer has. Fails clearly when none is found (set tokenize.eos_id).
+ */
+final class SpecialTokens {
+  private static final List<String> USUAL_EOS = List.of("</s>", "<|endoftext|>", "<|eot_id|>", "<|im_end|>", "<eos>");
+
+  private SpecialTokens() {}
+
+  static long eosId(FileSystem fs, Path tokenizer, byte[] tokenizerJson) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    JsonNode tok = json.readTree(tokenizerJson);
+    for (String name : List.of("tokenizer_config.json", "special_tokens_map.json")) {
+      Path p = new Path(tokenizer.getParent(), name);
+      if (fs.exists(p)) {
+        try (InputStream in = fs.open(p)) {
+          JsonNode eos = json.readTree(in).get("eos_token");
+          String content = eos == null ? null : eos.isTextual() ? eos.asText() : eos.path("content").asText(null);
+          Long id = content == null ? null : idOf(tok, content);
+          if (id != null) {
+            return id;
+          }
+        }
+      }
+    }
+    for (String candidate : USUAL_EOS) {
+      Long id = idOf(tok, candidate);
+      if (id != null) {
+        return id;
+      }
+    }
+    throw new IOException("cannot tell the EOS token of " + tokenizer + ": no tokenizer_config.json eos_token and none"
+        + " of " + USUAL_EOS + " in the vocabulary; set tokenize.eos_id");
+  }
+
+  static Long idOf(JsonNode tokenizer, String token) {
+    for (JsonNode added : tokenizer.path("added_tokens")) {
+      if (token.equals(added.path("content").asText())) {
+        return added.path("id").asLong();
+      }
+    }
+    JsonNode id = tokenizer.path("model").path("vocab").get(token);
+    return id == null || !id.isNumber() ? null : id.asLong();
+  }
+}

@@ -1,0 +1,387 @@
+package dev.sparktune.tokenize;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.when;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.config.TokenizeConfig;
+import dev.sparktune.core.HadoopConf;
+import dev.sparktune.core.InputFile;
+import dev.sparktune.core.Schemas;
+import dev.sparktune.core.Stage;
+import dev.sparktune.core.StageContext;
+import dev.sparktune.core.StageOutput;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.Partitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
+import org.apache.spark.sql.catalyst.encoders.RowEncoder;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+import scala.jdk.javaapi.CollectionConverters;
+
+/**
+ * The tokenize stage: renders each record with the prompt template, tokenizes it with the base
+ * model's tokenizer.json, masks the prompt, applies the length limit, assigns the split from a hash
+ * of the id and the seed, and writes {@code data} (Parquet) plus {@code dataset/}, a Hugging Face
+ * DatasetDict on disk ({@code datasets.load_from_disk} opens it) with Arrow IPC stream shards.
+ */
+public final class TokenizeStage implements Stage {
+  public static final String NAME = "tokenize";
+  public static final String DATASET = "dataset";
+  public static final String STATS = "stats";
+  public static final List<String> SPLITS = List.of("train", "validation");
+
+  private final TokenizeConfig config;
+  private final String upstream;
+  private byte[] tokenizerBytes;
+  private long eosId = -1;
+
+  /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
+  public TokenizeStage(TokenizeConfig config, String upstream) {
+    this.config = config;
+    this.upstream = upstream;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public int version() {
+    return 1;
+  }
+
+  @Override
+  public TokenizeConfig config() {
+    return config;
+  }
+
+  @Override
+  public List<String> upstream() {
+    return List.of(upstream);
+  }
+
+  @Override
+  public Map<String, StructType> requiredInputSchemas() {
+    return Map.of(upstream, Schemas.RECORD);
+  }
+
+  @Override
+  public StructType outputSchema() {
+    return Schemas.TOKENIZED;
+  }
+
+  @Override
+  public List<InputFile> externalInputs(StageContext context) throws IOException {
+    List<InputFile> files = new ArrayList<>();
+    Path tokenizer = context.workspace().resolve(config.tokenizer());
+    FileSystem fs = context.workspace().fs(tokenizer);
+    if (!fs.exists(tokenizer)) {
+      throw new IOException("tokenizer " + config.tokenizer() + " (" + tokenizer + ") does not exist");
+    }
+    var st = fs.getFileStatus(tokenizer);
+    files.add(new InputFile(tokenizer.toString(), st.getLen(), st.getModificationTime()));
+    try (InputStream in = fs.open(tokenizer)) {
+      tokenizerBytes = in.readAllBytes();
+    }
+    eosId = config.eosId() != null ? config.eosId() : SpecialTokens.eosId(fs, tokenizer, tokenizerBytes);
+    return files;
+  }
+
+  static final StructType WORK = Schemas.RECORD
+      .add("split", DataTypes.StringType, false)
+      .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
+      .add("labels", DataTypes.createArrayType(DataTypes.LongType, false), true)
+      .add("num_tokens", DataTypes.IntegerType, false)
+      .add("truncated", DataTypes.BooleanType, false)
+      .add("reason", DataTypes.StringType, true)
+      .add("detail", DataTypes.StringType, true);
+
+  @Override
+  public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
+    if (tokenizerBytes == null) {
+      try {
+        externalInputs(context);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    Dataset<Row> in = inputs.get(upstream).select(Schemas.recordColumns());
+    // A record's split depends on its id and the seed alone, so more data never moves it.
+    Column hash = expr("pmod(xxhash64(id, " + config.seed() + "L), 1000000)");
+    Column split = when(hash.lt(Math.round(config.valRatio() * 1_000_000)), lit("validation")).otherwise(lit("train"));
+    Dataset<Row> withSplit = in.withColumn("split", split).withColumn("_h", hash);
+    if (config.valMax() != null) {
+      withSplit = withSplit.withColumn("_vr", row_number().over(Window.partitionBy("split").orderBy("_h", "id")))
+          .withColumn("split", when(col("split").equalTo("validation").and(col("_vr").gt(config.valMax())),
+              lit("train")).otherwise(col("split")))
+          .drop("_vr");
+    }
+    withSplit = withSplit.drop("_h");
+
+    Broadcast<byte[]> bytes = context.spark().sparkContext().broadcast(tokenizerBytes,
+        scala.reflect.ClassTag$.MODULE$.apply(byte[].class));
+    PromptTemplate template = PromptTemplate.of(config.template());
+    long eos = eosId;
+    boolean trainOnInputs = config.trainOnInputs();
+    int maxLength = config.maxLength();
+    boolean drop = config.overflow() == TokenizeConfig.Overflow.DROP;
+    int minResponse = config.minResponseTokens();
+    int splitIndex = withSplit.schema().fieldIndex("split");
+    MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eos, trainOnInputs, template, maxLength, drop,
+        minResponse, splitIndex);
+    Dataset<Row> tokenized = withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK)))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> data = tokenized.filter(col("reason").isNull()).select(col("id"), col("source"), col("split"),
+        col("input_ids"), col("labels"), col("num_tokens"), col("truncated"));
+    Dataset<Row> dropped = tokenized.filter(col("reason").isNotNull())
+        .select(Schemas.droppedColumns(col("reason"), col("detail")));
+    int width = Math.max(1, maxLength / 16);
+    Dataset<Row> stats = tokenized.filter(col("reason").isNull())
+        .withColumn("bucket_start", expr("cast(floor(num_tokens / " + width + ") * " + width + " as int)"))
+        .groupBy("split", "bucket_start").agg(count(lit(1)).as("examples"),
+            expr("sum(cast(truncated as int))").as("truncated"))
+        .withColumn("bucket_end", expr("bucket_start + " + width))
+        .select("split", "bucket_start", "bucket_end", "examples", "truncated")
+        .orderBy("split", "bucket_start");
+    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), tokenized::unpersist);
+  }
+
+  /** Built in a static method so the task closure does not capture the stage. */
+  private static MapPartitionsFunction<Row, Row> tokenizer(Broadcast<byte[]> bytes, long eos, boolean trainOnInputs,
+      PromptTemplate template, int maxLength, boolean drop, int minResponse, int splitIndex) {
+    return rows -> {
+      java.nio.file.Path local = Files.createTempFile("sparktune-tokenizer", ".json");
+      Files.write(local, bytes.value());
+      Tokenization t = new Tokenization(local, eos, trainOnInputs);
+      TaskContext task = TaskContext.get();
+      if (task != null) {
+        task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
+          t.close();
+          try {
+            Files.deleteIfExists(local);
+          } catch (IOException ignored) {
+            // a temp file
+          }
+        });
+      }
+      return new Iterator<Row>() {
+        @Override
+        public boolean hasNext() {
+          return rows.hasNext();
+        }
+
+        @Override
+        public Row next() {
+          return example(rows.next(), splitIndex, t, template, maxLength, drop, minResponse);
+        }
+      };
+    };
+  }
+
+  static Row example(Row r, int splitIndex, Tokenization t, PromptTemplate template, int maxLength, boolean drop,
+      int minResponse) {
+    String instruction = r.isNullAt(5) ? null : r.getString(5);
+    String input = r.isNullAt(6) ? null : r.getString(6);
+    String output = r.isNullAt(7) ? null : r.getString(7);
+    String text = r.isNullAt(8) ? null : r.getString(8);
+    Tokenization.Example e = instruction != null || output != null
+        ? t.instruction(template, instruction, input, output) : t.text(text == null ? "" : text);
+    long[] ids = e.inputIds();
+    long[] labels = e.labels();
+    boolean truncated = false;
+    String reason = null;
+    String detail = null;
+    if (ids.length > maxLength) {
+      if (drop) {
+        reason = "too_long";
+        detail = ids.length + " tokens > max_length " + maxLength;
+      } else {
+        int kept = maxLength - e.promptLength();
+        if (e.promptLength() > 0 && kept < minResponse) {
+          reason = "response_truncated";
+          detail = "only " + Math.max(0, kept) + " response tokens would remain (min_response_tokens " + minResponse
+              + "), " + ids.length + " tokens";
+        } else {
+          // No EOS after a cut: the model must not learn to stop mid-answer.
+          ids = java.util.Arrays.copyOf(ids, maxLength);
+          labels = java.util.Arrays.copyOf(labels, maxLength);
+          truncated = true;
+        }
+      }
+    }
+    Object[] values = new Object[WORK.size()];
+    for (int i = 0; i < 10; i++) {
+      values[i] = r.get(i);
+    }
+    values[10] = r.getString(splitIndex);
+    if (reason == null) {
+      List<Integer> idList = new ArrayList<>(ids.length);
+      for (long v : ids) {
+        idList.add((int) v);
+      }
+      List<Long> labelList = new ArrayList<>(labels.length);
+      for (long v : labels) {
+        labelList.add(v);
+      }
+      values[11] = CollectionConverters.asScala(idList).toSeq();
+      values[12] = CollectionConverters.asScala(labelList).toSeq();
+    }
+    values[13] = ids.length;
+    values[14] = truncated;
+    values[15] = reason;
+    values[16] = detail;
+    return RowFactory.create(values);
+  }
+
+  @Override
+  public Map<String, Map<String, Long>> breakdowns(Function<String, Dataset<Row>> written) {
+    Map<String, Long> splits = new java.util.TreeMap<>();
+    for (Row r : written.apply("data").groupBy("split").agg(count(lit(1)), expr("sum(cast(truncated as int))"),
+        expr("sum(num_tokens)")).collectAsList()) {
+      splits.put(r.getString(0) + "_examples", r.getLong(1));
+      splits.put(r.getString(0) + "_truncated", r.isNullAt(2) ? 0 : r.getLong(2));
+      splits.put(r.getString(0) + "_tokens", r.isNullAt(3) ? 0 : r.getLong(3));
+    }
+    return Map.of("splits", splits);
+  }
+
+  /** Writes dataset/: dataset_dict.json and, per split, Arrow stream shards, state.json, dataset_info.json. */
+  @Override
+  public void writeFiles(StageContext context, Function<String, Dataset<Row>> written, Path staging) throws IOException {
+    Path dataset = new Path(staging, DATASET);
+    FileSystem fs = context.workspace().fs(dataset);
+    HadoopConf conf = new HadoopConf(context.hadoopConf());
+    Dataset<Row> data = written.apply("data");
+    ObjectMapper json = new ObjectMapper();
+    for (String split : SPLITS) {
+      Dataset<Row> rows = data.filter(col("split").equalTo(split)).select("id", "input_ids", "labels");
+      long n = rows.count();
+      int shards = (int) Math.max(1, (n + config.shardRecords() - 1) / config.shardRecords());
+      Path dir = new Path(dataset, split);
+      fs.mkdirs(dir);
+      String dirName = dir.toString();
+      JavaPairRDD<Tuple2<Integer, String>, Row> keyed = rows.javaRDD().mapToPair(r -> {
+        String id = r.getString(0);
+        return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r);
+      });
+      keyed.repartitionAndSortWithinPartitions(new ShardPartitioner(shards), new ShardOrder())
+          .foreachPartition(it -> writeShard(it, conf, dirName, TaskContext.getPartitionId(), shards));
+      List<Map<String, String>> files = new ArrayList<>();
+      for (int s = 0; s < shards; s++) {
+        files.add(Map.of("filename", shardName(s, shards)));
+      }
+      Map<String, Object> state = new java.util.LinkedHashMap<>();
+      state.put("_data_files", files);
+      state.put("_fingerprint", Long.toHexString(java.util.Objects.hash(split, n, config.seed(), config.template())));
+      state.put("_format_columns", null);
+      state.put("_format_kwargs", Map.of());
+      state.put("_format_type", null);
+      state.put("_output_all_columns", false);
+      state.put("_split", split);
+      writeJson(fs, new Path(dir, "state.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(state));
+      writeJson(fs, new Path(dir, "dataset_info.json"), "{\n  \"citation\": \"\",\n  \"description\": \"\",\n"
+          + "  \"features\": " + ArrowShardWriter.FEATURES_JSON + ",\n  \"homepage\": \"\",\n  \"license\": \"\"\n}\n");
+    }
+    writeJson(fs, new Path(dataset, "dataset_dict.json"), "{\"splits\": [\"train\", \"validation\"]}");
+  }
+
+  static String shardName(int shard, int shards) {
+    return String.format("data-%05d-of-%05d.arrow", shard, shards);
+  }
+
+  private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, Row>> rows, HadoopConf conf, String dir,
+      int shard, int shards) throws IOException {
+    Path file = new Path(dir, shardName(shard, shards));
+    FileSystem fs = file.getFileSystem(conf.get());
+    try (OutputStream out = fs.create(file, true)) {
+      ArrowShardWriter.write(new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return rows.hasNext();
+        }
+
+        @Override
+        public ArrowShardWriter.Example next() {
+          Row r = rows.next()._2();
+          List<Integer> ids = r.getList(1);
+          List<Long> labels = r.getList(2);
+          long[] idArray = new long[ids.size()];
+          long[] labelArray = new long[labels.size()];
+          for (int i = 0; i < idArray.length; i++) {
+            idArray[i] = ids.get(i);
+            labelArray[i] = labels.get(i);
+          }
+          return new ArrowShardWriter.Example(r.getString(0), idArray, labelArray);
+        }
+      }, out);
+    }
+  }
+
+  private static void writeJson(FileSystem fs, Path path, String text) throws IOException {
+    try (OutputStream out = fs.create(path, true)) {
+      out.write(text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Shard i of N is partition i. */
+  static final class ShardPartitioner extends Partitioner {
+    private static final long serialVersionUID = 1L;
+    private final int shards;
+
+    ShardPartitioner(int shards) {
+      this.shards = shards;
+    }
+
+    @Override
+    public int numPartitions() {
+      return shards;
+    }
+
+    @SuppressWarnings("unchecked")
+    @Override
+    public int getPartition(Object key) {
+      return ((Tuple2<Integer, String>) key)._1();
+    }
+  }
+
+  /** Within a shard, examples are in id order, so the shard bytes are the same every run. */
+  static final class ShardOrder implements Comparator<Tuple2<Integer, String>>, java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public int compare(Tuple2<Integer, String> a, Tuple2<Integer, String> b) {
+      int c = Integer.compare(a._1(), b._1());
+      return c != 0 ? c : a._2().compareTo(b._2());
+    }
+  }
+}

@@ -1,0 +1,212 @@
+package dev.sparktune.tokenize;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.TestSpark;
+import dev.sparktune.clean.CleanStage;
+import dev.sparktune.config.CleanConfig;
+import dev.sparktune.config.ConfigBinder;
+import dev.sparktune.config.ConfigTree;
+import dev.sparktune.config.IngestConfig;
+import dev.sparktune.config.SourceConfig;
+import dev.sparktune.config.TokenizeConfig;
+import dev.sparktune.core.Manifest;
+import dev.sparktune.core.StageRunner;
+import dev.sparktune.core.Workspace;
+import dev.sparktune.ingest.IngestStage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The tokenize stage end to end: the Hugging Face dataset it writes, read back with Arrow Java. */
+class TokenizeStageTest {
+  private static final String TOKENIZER = Path.of("src/test/resources/tokenize/tokenizer.json").toAbsolutePath()
+      .toString();
+  @TempDir Path dir;
+
+  Path input(String name, int records) throws IOException {
+    return input(name, records, 1);
+  }
+
+  /** Records whose output repeats its sentence {@code outputRepeats} times. */
+  Path input(String name, int records, int outputRepeats) throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < records; i++) {
+      Map<String, String> r = new LinkedHashMap<>();
+      r.put("instruction", "Question number " + i + ": what is " + i + " plus " + i + "?");
+      if (i % 3 == 0) {
+        r.put("input", "Show the working.");
+      }
+      r.put("output", (i + " plus " + i + " is " + (2 * i) + ". ").repeat(outputRepeats).strip());
+      sb.append(json.writeValueAsString(r)).append('\n');
+    }
+    sb.append("{\"text\": \"A plain text record for causal language modelling.\"}\n");
+    Path p = dir.resolve(name);
+    Files.writeString(p, sb.toString());
+    return p;
+  }
+
+  Manifest run(Path work, Path input, String tokenizeYaml) {
+    SparkSession spark = TestSpark.get();
+    SourceConfig source = new SourceConfig("t", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null,
+        null, null, null);
+    CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {exact: false, near: false}}",
+        "test"), CleanConfig.class);
+    TokenizeConfig tokenize = ConfigBinder.bind(ConfigTree.parse("tokenizer: " + TOKENIZER + "\n" + tokenizeYaml,
+        "test"), TokenizeConfig.class);
+    Workspace ws = new Workspace(work.toString(), dir, spark.sparkContext().hadoopConfiguration());
+    return new StageRunner(spark, ws, List.of(new IngestStage(new IngestConfig(List.of(source), null)),
+        new CleanStage(clean), new TokenizeStage(tokenize, CleanStage.NAME)))
+        .run(new StageRunner.Options(null, null, null, true)).get(2).manifest();
+  }
+
+  /** id -> {input_ids, labels} of every example in a split's shards, read with Arrow Java. */
+  static Map<String, long[][]> readShards(Path split) throws IOException {
+    Map<String, long[][]> out = new HashMap<>();
+    try (var files = Files.list(split)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".arrow")).sorted().toList()) {
+        try (InputStream in = Files.newInputStream(f); RootAllocator a = new RootAllocator();
+            ArrowStreamReader reader = new ArrowStreamReader(in, a)) {
+          VectorSchemaRoot root = reader.getVectorSchemaRoot();
+          while (reader.loadNextBatch()) {
+            for (int r = 0; r < root.getRowCount(); r++) {
+              List<?> ids = ((ListVector) root.getVector("input_ids")).getObject(r);
+              List<?> labels = ((ListVector) root.getVector("labels")).getObject(r);
+              long[][] v = new long[2][ids.size()];
+              for (int k = 0; k < ids.size(); k++) {
+                v[0][k] = ((Number) ids.get(k)).longValue();
+                v[1][k] = ((Number) labels.get(k)).longValue();
+              }
+              out.put(new String(((VarCharVector) root.getVector("id")).get(r)), v);
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void writesAHuggingFaceDatasetThatArrowReadsBack() throws IOException {
+    Path work = dir.resolve("a");
+    Manifest m = run(work, input("in.jsonl", 60), "val_ratio: 0.2\nshard_records: 20\n");
+    assertEquals(61, m.counts().in());
+    assertEquals(61, m.counts().out());
+    Path dataset = work.resolve("tokenize/dataset");
+    assertEquals("{\"splits\": [\"train\", \"validation\"]}", Files.readString(dataset.resolve("dataset_dict.json")));
+    Map<String, String> splitOf = new HashMap<>();
+    Map<String, long[][]> fromTable = new HashMap<>();
+    for (Row r : TestSpark.get().read().parquet(work.resolve("tokenize/data").toString()).collectAsList()) {
+      splitOf.put(r.getAs("id"), r.getAs("split"));
+      List<Integer> ids = r.getList(r.fieldIndex("input_ids"));
+      List<Long> labels = r.getList(r.fieldIndex("labels"));
+      fromTable.put(r.getAs("id"), new long[][] {ids.stream().mapToLong(Integer::longValue).toArray(),
+          labels.stream().mapToLong(Long::longValue).toArray()});
+    }
+    int total = 0;
+    for (String split : TokenizeStage.SPLITS) {
+      Map<String, long[][]> shards = readShards(dataset.resolve(split));
+      total += shards.size();
+      String state = Files.readString(dataset.resolve(split).resolve("state.json"));
+      assertTrue(state.contains("\"_split\" : \"" + split + "\""), state);
+      for (Map.Entry<String, long[][]> e : shards.entrySet()) {
+        assertEquals(split, splitOf.get(e.getKey()));
+        assertArrayEquals(fromTable.get(e.getKey())[0], e.getValue()[0]);
+        assertArrayEquals(fromTable.get(e.getKey())[1], e.getValue()[1]);
+        assertEquals(2, e.getValue()[0][e.getValue()[0].length - 1], "EOS id last");
+      }
+    }
+    assertEquals(61, total);
+    long trainShards;
+    try (var s = Files.list(dataset.resolve("train"))) {
+      trainShards = s.filter(p -> p.toString().endsWith(".arrow")).count();
+    }
+    assertTrue(trainShards >= 2, "split into shards of 20");
+    Map<String, Long> splits = m.breakdowns().get("splits");
+    assertEquals(61L, splits.get("train_examples") + splits.get("validation_examples"));
+  }
+
+  @Test
+  void sameInputSameBytesAndMoreDataKeepsSplits() throws IOException {
+    Path small = input("small.jsonl", 40);
+    Path work = dir.resolve("b");
+    run(work, small, "val_ratio: 0.25\n");
+    Map<String, byte[]> first = shardBytes(work);
+    Map<String, String> firstSplits = splits(work);
+    run(work, small, "val_ratio: 0.25\n");
+    Map<String, byte[]> second = shardBytes(work);
+    assertEquals(first.keySet(), second.keySet());
+    for (String f : first.keySet()) {
+      assertArrayEquals(first.get(f), second.get(f), "byte-identical " + f);
+    }
+    Path more = input("more.jsonl", 80);
+    Path work2 = dir.resolve("c");
+    run(work2, more, "val_ratio: 0.25\n");
+    Map<String, String> moreSplits = splits(work2);
+    for (Map.Entry<String, String> e : firstSplits.entrySet()) {
+      assertEquals(e.getValue(), moreSplits.get(e.getKey()), "record " + e.getKey() + " moved");
+    }
+  }
+
+  static Map<String, byte[]> shardBytes(Path work) throws IOException {
+    Map<String, byte[]> out = new HashMap<>();
+    for (String split : TokenizeStage.SPLITS) {
+      try (var files = Files.list(work.resolve("tokenize/dataset").resolve(split))) {
+        for (Path f : files.filter(p -> p.getFileName().toString().startsWith("data-")).toList()) {
+          out.put(split + "/" + f.getFileName(), Files.readAllBytes(f));
+        }
+      }
+    }
+    return out;
+  }
+
+  static Map<String, String> splits(Path work) {
+    Map<String, String> out = new HashMap<>();
+    for (Row r : TestSpark.get().read().parquet(work.resolve("tokenize/data").toString()).collectAsList()) {
+      out.put(r.getAs("id"), r.getAs("split"));
+    }
+    return out;
+  }
+
+  @Test
+  void lengthLimits() throws IOException {
+    // Prompts are ~100-140 tokens, outputs ~150: at 200 tokens every example is cut inside its answer.
+    Path in = input("len.jsonl", 10, 12);
+    Path work = dir.resolve("d");
+    Manifest truncate = run(work, in, "max_length: 200\nmin_response_tokens: 16\n");
+    List<Row> rows = TestSpark.get().read().parquet(work.resolve("tokenize/data").toString())
+        .filter("truncated").collectAsList();
+    assertEquals(10, rows.size(), "every instruction example is longer than 200 tokens");
+    for (Row r : rows) {
+      List<Integer> ids = r.getList(r.fieldIndex("input_ids"));
+      assertEquals(200, ids.size());
+      assertTrue(ids.get(199) != 2, "no EOS after a cut");
+    }
+    Manifest tooShort = run(dir.resolve("e"), in, "max_length: 150\nmin_response_tokens: 40\n");
+    assertTrue(tooShort.counts().droppedByReason().getOrDefault("response_truncated", 0L) > 0,
+        tooShort.counts().droppedByReason().toString());
+    Manifest drop = run(dir.resolve("f"), in, "max_length: 200\noverflow: drop\n");
+    assertEquals(10L, drop.counts().droppedByReason().get("too_long"));
+    assertEquals(drop.counts().in(), drop.counts().out() + drop.counts().dropped());
+    assertTrue(truncate.counts().out() > drop.counts().out());
+  }
+}
