@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.spark.sql.SparkSession;
 
@@ -79,6 +80,53 @@ final class CleanBench {
         new CleanStage(clean), new dev.sparktune.cluster.ClusterStage(cluster)));
     runner.run(new StageRunner.Options(null, "clean", null, false));
     return runner.run(new StageRunner.Options(null, null, "cluster", true)).get(0).manifest();
+  }
+
+  /** Tokenize-stage throughput, and DJL's raw batch-encode rate on the same rendered texts. */
+  static String runTokenize(SparkSession spark, Path dir, int records, String tokenizer) throws Exception {
+    Files.createDirectories(dir);
+    Path input = dir.resolve("records-" + records + ".jsonl");
+    if (!Files.exists(input)) {
+      generate(input, records);
+    }
+    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
+        null, null, null, null);
+    CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {exact: false, near: false}}",
+        "bench"), CleanConfig.class);
+    dev.sparktune.config.TokenizeConfig tok = ConfigBinder.bind(ConfigTree.parse("tokenizer: " + tokenizer
+        + "\nmax_length: 4096\n", "bench"), dev.sparktune.config.TokenizeConfig.class);
+    Workspace ws = new Workspace(dir.resolve("work-tokenize-" + records).toString(), dir,
+        spark.sparkContext().hadoopConfiguration());
+    StageRunner runner = new StageRunner(spark, ws, List.of(new IngestStage(new IngestConfig(List.of(source), null)),
+        new CleanStage(clean), new dev.sparktune.tokenize.TokenizeStage(tok, "clean")));
+    runner.run(new StageRunner.Options(null, "clean", null, false));
+    Manifest m = runner.run(new StageRunner.Options(null, null, "tokenize", true)).get(0).manifest();
+    long tokens = m.breakdowns().get("splits").entrySet().stream().filter(e -> e.getKey().endsWith("_tokens"))
+        .mapToLong(Map.Entry::getValue).sum();
+    // Baseline: the same texts, rendered with the same template, batch-encoded by DJL.
+    List<String> texts = new java.util.ArrayList<>();
+    dev.sparktune.tokenize.PromptTemplate alpaca = dev.sparktune.tokenize.PromptTemplate.of("alpaca");
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    for (String line : Files.readAllLines(input)) {
+      var node = json.readTree(line);
+      var r = alpaca.render(node.get("instruction").asText(), node.get("input").asText(), node.get("output").asText());
+      texts.add(r.prompt() + r.response());
+    }
+    long rawTokens = 0;
+    long start = System.nanoTime();
+    try (var t = ai.djl.huggingface.tokenizers.HuggingFaceTokenizer.newInstance(Path.of(tokenizer), Map.of(
+        "addSpecialTokens", "true", "padding", "false", "truncation", "false"))) {
+      for (int i = 0; i < texts.size(); i += 256) {
+        for (var e : t.batchEncode(texts.subList(i, Math.min(texts.size(), i + 256)).toArray(String[]::new))) {
+          rawTokens += e.getIds().length;
+        }
+      }
+    }
+    double rawSeconds = (System.nanoTime() - start) / 1e9;
+    return String.format("tokenize stage: %d examples, %d tokens in %.1f s = %.0f tokens/s (%d cores)%n"
+        + "DJL batchEncode (one calling thread, batches of 256; the Rust library may use every core): %d tokens in %.1f s = %.0f tokens/s",
+        m.counts().out(), tokens, m.durationSeconds(), tokens / m.durationSeconds(),
+        Runtime.getRuntime().availableProcessors(), rawTokens, rawSeconds, rawTokens / rawSeconds);
   }
 
   private static String sentence(Random r, int words) {

@@ -69,6 +69,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("bench-ingest", new BenchIngestCommand());
     cl.addSubcommand("bench-clean", new BenchCleanCommand());
     cl.addSubcommand("bench-cluster", new BenchClusterCommand());
+    cl.addSubcommand("bench-tokenize", new BenchTokenizeCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
@@ -340,6 +341,30 @@ public final class Main implements Callable<Integer> {
             m.durationSeconds(), m.counts().in() / m.durationSeconds(), m.counts().out(),
             m.counts().droppedByReason());
       });
+    }
+  }
+
+  @Command(name = "bench-tokenize", mixinStandardHelpOptions = true,
+      description = "Benchmark: tokenize-stage tokens/s on --records synthetic records vs. DJL's raw batch-encode "
+          + "rate on the same texts.")
+  static final class BenchTokenizeCommand implements Callable<Integer> {
+    @Option(names = "--records", defaultValue = "100000", description = "Records (default ${DEFAULT-VALUE}).")
+    int records;
+
+    @Option(names = "--tokenizer", defaultValue = "conf/samples/tokenizer/tokenizer.json",
+        description = "tokenizer.json (default ${DEFAULT-VALUE}).")
+    String tokenizer;
+
+    @Option(names = "--dir", defaultValue = "work/bench-clean", description = "Where inputs and outputs go.")
+    Path dir;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default ${DEFAULT-VALUE}).")
+    String master;
+
+    @Override
+    public Integer call() throws Exception {
+      return withBenchSession(master, spark -> System.out.println(
+          CleanBench.runTokenize(spark, dir.toAbsolutePath(), records, Path.of(tokenizer).toAbsolutePath().toString())));
     }
   }
 

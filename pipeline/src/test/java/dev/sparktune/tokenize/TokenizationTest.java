@@ -63,6 +63,25 @@ class TokenizationTest {
   }
 
   @Test
+  void longTextsAreEncodedInPiecesWithTheSameTokens() throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; sb.length() < 3 * Tokenization.PIECE_CHARS; i++) {
+      sb.append("Sentence number ").append(i).append(" has some words, and punctuation! ");
+    }
+    String text = sb.toString().strip();
+    try (Tokenization t = new Tokenization(DIR.resolve("tokenizer.json"), 2, false)) {
+      long[] pieces = t.encode(text);
+      // The reference: the same text encoded in one call (fine at this size, just slower at scale).
+      long[] whole;
+      try (var tok = ai.djl.huggingface.tokenizers.HuggingFaceTokenizer.newInstance(DIR.resolve("tokenizer.json"),
+          java.util.Map.of("addSpecialTokens", "true", "padding", "false", "truncation", "false"))) {
+        whole = tok.encode(text).getIds();
+      }
+      assertArrayEquals(whole, pieces);
+    }
+  }
+
+  @Test
   void trainOnInputsAndTextRecords() throws IOException {
     try (Tokenization t = new Tokenization(DIR.resolve("tokenizer.json"), 2, true)) {
       Tokenization.Example e = t.instruction(PromptTemplate.of("alpaca"), "Say hi.", null, "Hi!");
