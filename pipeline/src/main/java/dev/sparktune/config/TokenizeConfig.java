@@ -23,10 +23,13 @@ import java.io.Serializable;
  * @param seed split seed (default 42): a record's split is a pure function of its id and this seed
  * @param valMax at most this many validation records (the rest go to train; default: no cap)
  * @param shardRecords records per Arrow shard (default 50,000)
+ * @param packing concatenate examples (in id order, within a shard) into rows of up to max_length
+ *     tokens, with {@code position_ids} restarting at 0 for each example so attention can be kept
+ *     inside examples (default false)
  */
 public record TokenizeConfig(String tokenizer, String template, Boolean trainOnInputs, Long eosId, Integer maxLength,
-    Overflow overflow, Integer minResponseTokens, Double valRatio, Long seed, Integer valMax, Integer shardRecords)
-    implements Serializable {
+    Overflow overflow, Integer minResponseTokens, Double valRatio, Long seed, Integer valMax, Integer shardRecords,
+    Boolean packing) implements Serializable {
 
   /** What to do with an example longer than max_length. */
   public enum Overflow { TRUNCATE, DROP }
@@ -49,6 +52,7 @@ public record TokenizeConfig(String tokenizer, String template, Boolean trainOnI
     }
     seed = orDefault(seed, 42L);
     shardRecords = orDefault(shardRecords, 50_000);
+    packing = orDefault(packing, Boolean.FALSE);
     if (maxLength < 2 || minResponseTokens < 0 || shardRecords < 1 || (valMax != null && valMax < 0)) {
       throw new InvalidValue(null, "max_length must be at least 2; min_response_tokens, val_max non-negative;"
           + " shard_records positive");

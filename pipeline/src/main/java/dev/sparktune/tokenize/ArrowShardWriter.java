@@ -28,8 +28,12 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * the {@code huggingface} schema metadata that carries the features.
  */
 public final class ArrowShardWriter {
-  /** One example of a shard. */
-  public record Example(String id, long[] inputIds, long[] labels) {}
+  /** One example of a shard; {@code positionIds} only in packed datasets (restarting at 0 per example). */
+  public record Example(String id, long[] inputIds, long[] labels, long[] positionIds) {
+    public Example(String id, long[] inputIds, long[] labels) {
+      this(id, inputIds, labels, null);
+    }
+  }
 
   static final int BATCH_ROWS = 1000;
 
@@ -47,21 +51,34 @@ public final class ArrowShardWriter {
         List.of(new Field("item", FieldType.nullable(element), null)));
   }
 
-  static Schema schema() {
-    return new Schema(List.of(
+  /** The features with {@code position_ids}, for packed datasets. */
+  public static final String PACKED_FEATURES_JSON = FEATURES_JSON.substring(0, FEATURES_JSON.length() - 1)
+      + ", \"position_ids\": {\"feature\": {\"dtype\": \"int32\", \"_type\": \"Value\"}, \"_type\": \"Sequence\"}}";
+
+  static Schema schema(boolean packed) {
+    List<Field> fields = new java.util.ArrayList<>(List.of(
         list("input_ids", new ArrowType.Int(32, true)),
         list("attention_mask", new ArrowType.Int(8, true)),
         list("labels", new ArrowType.Int(64, true)),
         new Field("id", FieldType.nullable(ArrowType.Utf8.INSTANCE), null),
-        new Field("num_tokens", FieldType.nullable(new ArrowType.Int(32, true)), null)),
-        Map.of("huggingface", "{\"info\": {\"features\": " + FEATURES_JSON + "}}"));
+        new Field("num_tokens", FieldType.nullable(new ArrowType.Int(32, true)), null)));
+    if (packed) {
+      fields.add(list("position_ids", new ArrowType.Int(32, true)));
+    }
+    return new Schema(fields, Map.of("huggingface", "{\"info\": {\"features\": "
+        + (packed ? PACKED_FEATURES_JSON : FEATURES_JSON) + "}}"));
   }
 
   /** Writes all examples to {@code out} (not closed); returns the number written. */
   public static long write(Iterator<Example> examples, OutputStream out) throws IOException {
+    return write(examples, out, false);
+  }
+
+  /** As {@link #write(Iterator, OutputStream)}; {@code packed} adds the position_ids column. */
+  public static long write(Iterator<Example> examples, OutputStream out, boolean packed) throws IOException {
     long n = 0;
     try (BufferAllocator allocator = new RootAllocator();
-        VectorSchemaRoot root = VectorSchemaRoot.create(schema(), allocator);
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema(packed), allocator);
         ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
       writer.start();
       ListVector ids = (ListVector) root.getVector("input_ids");
@@ -73,6 +90,8 @@ public final class ArrowShardWriter {
       UnionListWriter idsWriter = ids.getWriter();
       UnionListWriter maskWriter = mask.getWriter();
       UnionListWriter labelsWriter = labels.getWriter();
+      ListVector positions = packed ? (ListVector) root.getVector("position_ids") : null;
+      UnionListWriter positionsWriter = packed ? positions.getWriter() : null;
       while (examples.hasNext()) {
         Example e = examples.next();
         idsWriter.setPosition(row);
@@ -93,6 +112,14 @@ public final class ArrowShardWriter {
           labelsWriter.writeBigInt(v);
         }
         labelsWriter.endList();
+        if (packed) {
+          positionsWriter.setPosition(row);
+          positionsWriter.startList();
+          for (long v : e.positionIds()) {
+            positionsWriter.writeInt((int) v);
+          }
+          positionsWriter.endList();
+        }
         idCol.setSafe(row, e.id().getBytes(StandardCharsets.UTF_8));
         numTokens.setSafe(row, e.inputIds().length);
         row++;
@@ -103,6 +130,7 @@ public final class ArrowShardWriter {
           idsWriter = ids.getWriter();
           maskWriter = mask.getWriter();
           labelsWriter = labels.getWriter();
+          positionsWriter = packed ? positions.getWriter() : null;
         }
       }
       if (row > 0 || n == 0) {
@@ -114,8 +142,10 @@ public final class ArrowShardWriter {
   }
 
   private static void flush(VectorSchemaRoot root, ArrowStreamWriter writer, int rows) throws IOException {
-    for (String list : new String[] {"input_ids", "attention_mask", "labels"}) {
-      ((ListVector) root.getVector(list)).setValueCount(rows);
+    for (String list : new String[] {"input_ids", "attention_mask", "labels", "position_ids"}) {
+      if (root.getVector(list) != null) {
+        ((ListVector) root.getVector(list)).setValueCount(rows);
+      }
     }
     root.getVector("id").setValueCount(rows);
     root.getVector("num_tokens").setValueCount(rows);

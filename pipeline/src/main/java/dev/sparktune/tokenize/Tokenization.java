@@ -80,26 +80,65 @@ public final class Tokenization implements AutoCloseable {
     return n;
   }
 
+  /** What to encode: a rendered instruction example (prompt + response), or a plain text (prompt null). */
+  public record Item(String prompt, String response) {
+    static Item text(String text) {
+      return new Item(null, text == null ? "" : text);
+    }
+  }
+
+  /**
+   * Encodes many items with batched tokenizer calls (the Rust library works on a batch in
+   * parallel); a text over {@link #PIECE_CHARS} is encoded on its own, in pieces.
+   */
+  public java.util.List<Example> encodeAll(java.util.List<Item> items) {
+    java.util.List<String> batch = new java.util.ArrayList<>();
+    int[] full = new int[items.size()];
+    int[] prompt = new int[items.size()];
+    for (int i = 0; i < items.size(); i++) {
+      Item it = items.get(i);
+      String whole = it.prompt() == null ? it.response() : it.prompt() + it.response();
+      full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
+      prompt[i] = it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
+    }
+    Encoding[] encoded = batch.isEmpty() ? new Encoding[0] : tokenizer.batchEncode(batch.toArray(String[]::new));
+    java.util.List<Example> out = new java.util.ArrayList<>(items.size());
+    for (int i = 0; i < items.size(); i++) {
+      Item it = items.get(i);
+      long[] body = full[i] >= 0 ? encoded[full[i]].getIds()
+          : encode(it.prompt() == null ? it.response() : it.prompt() + it.response());
+      int promptLength = prompt[i] == -2 ? 0
+          : Math.min(prompt[i] >= 0 ? encoded[prompt[i]].getIds().length : encode(it.prompt()).length, body.length);
+      out.add(finish(body, it.prompt() == null ? 0 : promptLength, it.prompt() == null));
+    }
+    return out;
+  }
+
+  private static int add(java.util.List<String> batch, String s) {
+    batch.add(s);
+    return batch.size() - 1;
+  }
+
+  private Example finish(long[] body, int promptLength, boolean plainText) {
+    long[] ids = Arrays.copyOf(body, body.length + 1);
+    ids[body.length] = eosId;
+    long[] labels = ids.clone();
+    if (!plainText && !trainOnInputs) {
+      Arrays.fill(labels, 0, promptLength, IGNORE);
+    }
+    return new Example(ids, labels, plainText || trainOnInputs ? 0 : promptLength);
+  }
+
   /** An instruction example under {@code template}. */
   public Example instruction(PromptTemplate template, String instruction, String input, String output) {
     PromptTemplate.Rendered r = template.render(instruction, input, output);
     long[] body = encode(r.prompt() + r.response());
-    int promptLength = Math.min(encode(r.prompt()).length, body.length);
-    long[] ids = Arrays.copyOf(body, body.length + 1);
-    ids[body.length] = eosId;
-    long[] labels = ids.clone();
-    if (!trainOnInputs) {
-      Arrays.fill(labels, 0, promptLength, IGNORE);
-    }
-    return new Example(ids, labels, trainOnInputs ? 0 : promptLength);
+    return finish(body, Math.min(encode(r.prompt()).length, body.length), false);
   }
 
   /** A plain-text example: causal LM over the whole text and its EOS. */
   public Example text(String text) {
-    long[] body = encode(text);
-    long[] ids = Arrays.copyOf(body, body.length + 1);
-    ids[body.length] = eosId;
-    return new Example(ids, ids.clone(), 0);
+    return finish(encode(text), 0, true);
   }
 
   @Override

@@ -195,27 +195,53 @@ public final class TokenizeStage implements Stage {
         });
       }
       return new Iterator<Row>() {
+        private final java.util.ArrayDeque<Row> ready = new java.util.ArrayDeque<>();
+
         @Override
         public boolean hasNext() {
-          return rows.hasNext();
+          if (ready.isEmpty() && rows.hasNext()) {
+            List<Row> batch = new ArrayList<>(BATCH);
+            List<Tokenization.Item> items = new ArrayList<>(BATCH);
+            while (batch.size() < BATCH && rows.hasNext()) {
+              Row r = rows.next();
+              batch.add(r);
+              items.add(item(r, template));
+            }
+            List<Tokenization.Example> encoded = t.encodeAll(items);
+            for (int i = 0; i < batch.size(); i++) {
+              ready.add(example(batch.get(i), splitIndex, encoded.get(i), maxLength, drop, minResponse));
+            }
+          }
+          return !ready.isEmpty();
         }
 
         @Override
         public Row next() {
-          return example(rows.next(), splitIndex, t, template, maxLength, drop, minResponse);
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return ready.poll();
         }
       };
     };
   }
 
-  static Row example(Row r, int splitIndex, Tokenization t, PromptTemplate template, int maxLength, boolean drop,
-      int minResponse) {
+  /** Rows encoded per tokenizer call. */
+  static final int BATCH = 64;
+
+  static Tokenization.Item item(Row r, PromptTemplate template) {
     String instruction = r.isNullAt(5) ? null : r.getString(5);
     String input = r.isNullAt(6) ? null : r.getString(6);
     String output = r.isNullAt(7) ? null : r.getString(7);
     String text = r.isNullAt(8) ? null : r.getString(8);
-    Tokenization.Example e = instruction != null || output != null
-        ? t.instruction(template, instruction, input, output) : t.text(text == null ? "" : text);
+    if (instruction == null && output == null) {
+      return Tokenization.Item.text(text);
+    }
+    PromptTemplate.Rendered rendered = template.render(instruction, input, output);
+    return new Tokenization.Item(rendered.prompt(), rendered.response());
+  }
+
+  static Row example(Row r, int splitIndex, Tokenization.Example e, int maxLength, boolean drop, int minResponse) {
     long[] ids = e.inputIds();
     long[] labels = e.labels();
     boolean truncated = false;
@@ -294,8 +320,11 @@ public final class TokenizeStage implements Stage {
         String id = r.getString(0);
         return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r);
       });
+      boolean packing = config.packing();
+      int maxLength = config.maxLength();
       keyed.repartitionAndSortWithinPartitions(new ShardPartitioner(shards), new ShardOrder())
-          .foreachPartition(it -> writeShard(it, conf, dirName, TaskContext.getPartitionId(), shards));
+          .foreachPartition(it -> writeShard(it, conf, dirName, TaskContext.getPartitionId(), shards, packing,
+              maxLength));
       List<Map<String, String>> files = new ArrayList<>();
       for (int s = 0; s < shards; s++) {
         files.add(Map.of("filename", shardName(s, shards)));
@@ -310,7 +339,8 @@ public final class TokenizeStage implements Stage {
       state.put("_split", split);
       writeJson(fs, new Path(dir, "state.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(state));
       writeJson(fs, new Path(dir, "dataset_info.json"), "{\n  \"citation\": \"\",\n  \"description\": \"\",\n"
-          + "  \"features\": " + ArrowShardWriter.FEATURES_JSON + ",\n  \"homepage\": \"\",\n  \"license\": \"\"\n}\n");
+          + "  \"features\": " + (config.packing() ? ArrowShardWriter.PACKED_FEATURES_JSON : ArrowShardWriter.FEATURES_JSON)
+          + ",\n  \"homepage\": \"\",\n  \"license\": \"\"\n}\n");
     }
     writeJson(fs, new Path(dataset, "dataset_dict.json"), "{\"splits\": [\"train\", \"validation\"]}");
   }
@@ -320,30 +350,82 @@ public final class TokenizeStage implements Stage {
   }
 
   private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, Row>> rows, HadoopConf conf, String dir,
-      int shard, int shards) throws IOException {
+      int shard, int shards, boolean packing, int maxLength) throws IOException {
     Path file = new Path(dir, shardName(shard, shards));
     FileSystem fs = file.getFileSystem(conf.get());
-    try (OutputStream out = fs.create(file, true)) {
-      ArrowShardWriter.write(new Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return rows.hasNext();
-        }
+    Iterator<ArrowShardWriter.Example> examples = new Iterator<>() {
+      @Override
+      public boolean hasNext() {
+        return rows.hasNext();
+      }
 
-        @Override
-        public ArrowShardWriter.Example next() {
-          Row r = rows.next()._2();
-          List<Integer> ids = r.getList(1);
-          List<Long> labels = r.getList(2);
-          long[] idArray = new long[ids.size()];
-          long[] labelArray = new long[labels.size()];
-          for (int i = 0; i < idArray.length; i++) {
-            idArray[i] = ids.get(i);
-            labelArray[i] = labels.get(i);
-          }
-          return new ArrowShardWriter.Example(r.getString(0), idArray, labelArray);
+      @Override
+      public ArrowShardWriter.Example next() {
+        Row r = rows.next()._2();
+        List<Integer> ids = r.getList(1);
+        List<Long> labels = r.getList(2);
+        long[] idArray = new long[ids.size()];
+        long[] labelArray = new long[labels.size()];
+        for (int i = 0; i < idArray.length; i++) {
+          idArray[i] = ids.get(i);
+          labelArray[i] = labels.get(i);
         }
-      }, out);
+        return new ArrowShardWriter.Example(r.getString(0), idArray, labelArray);
+      }
+    };
+    try (OutputStream out = fs.create(file, true)) {
+      ArrowShardWriter.write(packing ? new Packer(examples, maxLength) : examples, out, packing);
+    }
+  }
+
+  /**
+   * Greedy packing in order: examples are appended to a row while it stays within max_length; each
+   * example's position ids restart at 0, and the row's id lists the examples' ids.
+   */
+  static final class Packer implements Iterator<ArrowShardWriter.Example> {
+    private final Iterator<ArrowShardWriter.Example> in;
+    private final int maxLength;
+    private ArrowShardWriter.Example carry;
+
+    Packer(Iterator<ArrowShardWriter.Example> in, int maxLength) {
+      this.in = in;
+      this.maxLength = maxLength;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return carry != null || in.hasNext();
+    }
+
+    @Override
+    public ArrowShardWriter.Example next() {
+      List<ArrowShardWriter.Example> row = new ArrayList<>();
+      int length = 0;
+      while (carry != null || in.hasNext()) {
+        ArrowShardWriter.Example e = carry != null ? carry : in.next();
+        carry = null;
+        if (!row.isEmpty() && length + e.inputIds().length > maxLength) {
+          carry = e;
+          break;
+        }
+        row.add(e);
+        length += e.inputIds().length;
+      }
+      long[] ids = new long[length];
+      long[] labels = new long[length];
+      long[] positions = new long[length];
+      StringBuilder rowId = new StringBuilder();
+      int at = 0;
+      for (ArrowShardWriter.Example e : row) {
+        System.arraycopy(e.inputIds(), 0, ids, at, e.inputIds().length);
+        System.arraycopy(e.labels(), 0, labels, at, e.labels().length);
+        for (int k = 0; k < e.inputIds().length; k++) {
+          positions[at + k] = k;
+        }
+        at += e.inputIds().length;
+        rowId.append(rowId.length() == 0 ? "" : ",").append(e.id());
+      }
+      return new ArrowShardWriter.Example(rowId.toString(), ids, labels, positions);
     }
   }
 

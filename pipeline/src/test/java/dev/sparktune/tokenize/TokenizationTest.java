@@ -47,6 +47,31 @@ class TokenizationTest {
   }
 
   @Test
+  void batchedEncodingEqualsOneByOne() throws IOException {
+    JsonNode golden = new ObjectMapper().readTree(DIR.resolve("cases.json").toFile());
+    PromptTemplate alpaca = PromptTemplate.of("alpaca");
+    try (Tokenization t = new Tokenization(DIR.resolve("tokenizer.json"), 2, false)) {
+      java.util.List<Tokenization.Item> items = new java.util.ArrayList<>();
+      for (JsonNode c : golden.get("cases")) {
+        JsonNode r = c.get("record");
+        PromptTemplate.Rendered rendered = alpaca.render(r.get("instruction").asText(), r.get("input").asText(),
+            r.get("output").asText());
+        items.add(new Tokenization.Item(rendered.prompt(), rendered.response()));
+      }
+      items.add(Tokenization.Item.text("A plain text record."));
+      java.util.List<Tokenization.Example> batched = t.encodeAll(items);
+      int i = 0;
+      for (JsonNode c : golden.get("cases")) {
+        assertArrayEquals(longs(c.get("input_ids")), batched.get(i).inputIds());
+        assertArrayEquals(longs(c.get("labels")), batched.get(i).labels());
+        i++;
+      }
+      assertArrayEquals(t.text("A plain text record.").inputIds(), batched.get(3).inputIds());
+      assertArrayEquals(batched.get(3).inputIds(), batched.get(3).labels());
+    }
+  }
+
+  @Test
   void chatmlAndLlama3Wording() {
     PromptTemplate.Rendered chatml = PromptTemplate.of("chatml").render("Translate to French.", "Good morning", "Bonjour");
     assertEquals("<|im_start|>user\nTranslate to French.\n\nGood morning<|im_end|>\n<|im_start|>assistant\n",

@@ -188,6 +188,47 @@ class TokenizeStageTest {
   }
 
   @Test
+  void packingKeepsExamplesApartWithPositionIds() throws IOException {
+    Path work = dir.resolve("packed");
+    run(work, input("pack.jsonl", 50), "val_ratio: 0.0\nmax_length: 512\npacking: true\n");
+    Map<String, Integer> lengths = new HashMap<>();
+    for (Row r : TestSpark.get().read().parquet(work.resolve("tokenize/data").toString()).collectAsList()) {
+      lengths.put(r.getAs("id"), r.getAs("num_tokens"));
+    }
+    Path train = work.resolve("tokenize/dataset/train");
+    assertTrue(Files.readString(train.resolve("dataset_info.json")).contains("position_ids"));
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    int rows = 0;
+    try (var files = Files.list(train)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".arrow")).toList()) {
+        try (InputStream in = Files.newInputStream(f); RootAllocator a = new RootAllocator();
+            ArrowStreamReader reader = new ArrowStreamReader(in, a)) {
+          VectorSchemaRoot root = reader.getVectorSchemaRoot();
+          while (reader.loadNextBatch()) {
+            for (int r = 0; r < root.getRowCount(); r++, rows++) {
+              List<?> positions = ((ListVector) root.getVector("position_ids")).getObject(r);
+              String[] ids = new String(((VarCharVector) root.getVector("id")).get(r)).split(",");
+              assertTrue(positions.size() <= 512);
+              int at = 0;
+              for (String id : ids) {
+                assertTrue(seen.add(id), "example packed twice: " + id);
+                int n = lengths.get(id);
+                for (int k = 0; k < n; k++) {
+                  assertEquals(k, ((Number) positions.get(at + k)).intValue(), "positions restart per example");
+                }
+                at += n;
+              }
+              assertEquals(positions.size(), at);
+            }
+          }
+        }
+      }
+    }
+    assertEquals(lengths.keySet(), seen, "every example packed once");
+    assertTrue(rows < lengths.size(), "rows hold several examples: " + rows + " rows for " + lengths.size());
+  }
+
+  @Test
   void lengthLimits() throws IOException {
     // Prompts are ~100-140 tokens, outputs ~150: at 200 tokens every example is cut inside its answer.
     Path in = input("len.jsonl", 10, 12);
