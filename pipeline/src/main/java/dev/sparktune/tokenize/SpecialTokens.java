@@ -10,8 +10,9 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * Finds the EOS id of a base model's tokenizer: {@code eos_token} of tokenizer_config.json or
- * special_tokens_map.json beside the tokenizer, looked up in tokenizer.json; else the first of the
- * usual EOS tokens the tokenizer has. Fails clearly when none is found (set tokenize.eos_id).
+ * special_tokens_map.json beside the tokenizer, looked up in tokenizer.json; else
+ * {@code eos_token_id} of the model's config.json; else the first of the usual EOS tokens the
+ * tokenizer has. Fails clearly when none is found (set tokenize.eos_id).
  */
 final class SpecialTokens {
   private static final List<String> USUAL_EOS = List.of("</s>", "<|endoftext|>", "<|eot_id|>", "<|im_end|>", "<eos>");
@@ -31,6 +32,18 @@ final class SpecialTokens {
           if (id != null) {
             return id;
           }
+        }
+      }
+    }
+    Path config = new Path(tokenizer.getParent(), "config.json");
+    if (fs.exists(config)) {
+      try (InputStream in = fs.open(config)) {
+        JsonNode id = json.readTree(in).get("eos_token_id");
+        if (id != null && id.isNumber()) {
+          return id.asLong();
+        }
+        if (id != null && id.isArray() && !id.isEmpty()) {
+          return id.get(0).asLong();
         }
       }
     }
