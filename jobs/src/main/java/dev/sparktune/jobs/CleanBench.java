@@ -45,13 +45,8 @@ final class CleanBench {
       """;
 
   static Manifest run(SparkSession spark, Path dir, int records, String cleanYaml) throws IOException {
-    Files.createDirectories(dir);
-    Path input = dir.resolve("records-" + records + ".jsonl");
-    if (!Files.exists(input)) {
-      generate(input, records);
-    }
-    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
-        null, null, null, null);
+    Path input = input(dir, records);
+    SourceConfig source = source(input);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse(cleanYaml, "bench"), CleanConfig.class);
     Workspace ws = new Workspace(dir.resolve("work-" + records).toString(), dir,
         spark.sparkContext().hadoopConfiguration());
@@ -63,13 +58,8 @@ final class CleanBench {
 
   /** Cluster-stage throughput: ingest and a light clean once, then the cluster stage alone. */
   static Manifest runCluster(SparkSession spark, Path dir, int records, String clusterYaml) throws IOException {
-    Files.createDirectories(dir);
-    Path input = dir.resolve("records-" + records + ".jsonl");
-    if (!Files.exists(input)) {
-      generate(input, records);
-    }
-    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
-        null, null, null, null);
+    Path input = input(dir, records);
+    SourceConfig source = source(input);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {near: false}}", "bench"),
         CleanConfig.class);
     dev.sparktune.config.ClusterConfig cluster = ConfigBinder.bind(ConfigTree.parse(clusterYaml, "bench"),
@@ -84,13 +74,8 @@ final class CleanBench {
 
   /** Tokenize-stage throughput, and DJL's raw batch-encode rate on the same rendered texts. */
   static String runTokenize(SparkSession spark, Path dir, int records, String tokenizer) throws Exception {
-    Files.createDirectories(dir);
-    Path input = dir.resolve("records-" + records + ".jsonl");
-    if (!Files.exists(input)) {
-      generate(input, records);
-    }
-    SourceConfig source = new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null,
-        null, null, null, null);
+    Path input = input(dir, records);
+    SourceConfig source = source(input);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {exact: false, near: false}}",
         "bench"), CleanConfig.class);
     dev.sparktune.config.TokenizeConfig tok = ConfigBinder.bind(ConfigTree.parse("tokenizer: " + tokenizer
@@ -127,6 +112,21 @@ final class CleanBench {
         + "DJL batchEncode (one calling thread, batches of 256; the Rust library may use every core): %d tokens in %.1f s = %.0f tokens/s",
         m.counts().out(), tokens, m.durationSeconds(), tokens / m.durationSeconds(),
         Runtime.getRuntime().availableProcessors(), rawTokens, rawSeconds, rawTokens / rawSeconds);
+  }
+
+  /** The bench corpus of {@code records} records under {@code dir}, generated once and reused. */
+  private static Path input(Path dir, int records) throws IOException {
+    Files.createDirectories(dir);
+    Path input = dir.resolve("records-" + records + ".jsonl");
+    if (!Files.exists(input)) {
+      generate(input, records);
+    }
+    return input;
+  }
+
+  private static SourceConfig source(Path input) {
+    return new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null, null,
+        null, null);
   }
 
   private static String sentence(Random r, int words) {
