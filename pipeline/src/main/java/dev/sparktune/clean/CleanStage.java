@@ -17,7 +17,7 @@ import static org.apache.spark.sql.functions.when;
 import dev.sparktune.config.CleanConfig;
 import dev.sparktune.core.InputFile;
 import dev.sparktune.core.Schemas;
-import dev.sparktune.core.Stage;
+import dev.sparktune.core.RecordStage;
 import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
 import dev.sparktune.ingest.IngestStage;
@@ -58,45 +58,24 @@ import org.slf4j.LoggerFactory;
  * Unicode normalization, refusal matching and the repetition score are Java UDFs in their own
  * projections.
  */
-public final class CleanStage implements Stage {
+public final class CleanStage extends RecordStage<CleanConfig> {
   public static final String NAME = "clean";
   public static final String AUDIT = "audit";
   private static final Logger LOG = LoggerFactory.getLogger(CleanStage.class);
   private static final String BUILTIN = "builtin:";
   private static final List<String> FIELDS = List.of("instruction", "input", "output", "text");
 
-  private final CleanConfig config;
   private String phrasesText;
   private String regexesText;
 
   public CleanStage(CleanConfig config) {
-    this.config = config;
+    super(NAME, 1, config, IngestStage.NAME);
   }
 
-  @Override
-  public String name() {
-    return NAME;
-  }
 
-  @Override
-  public int version() {
-    return 1;
-  }
 
-  @Override
-  public CleanConfig config() {
-    return config;
-  }
 
-  @Override
-  public List<String> upstream() {
-    return List.of(IngestStage.NAME);
-  }
 
-  @Override
-  public Map<String, StructType> requiredInputSchemas() {
-    return Map.of(IngestStage.NAME, Schemas.RECORD);
-  }
 
   @Override
   public StructType outputSchema() {
@@ -326,7 +305,7 @@ public final class CleanStage implements Stage {
 
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
-    Dataset<Row> in = inputs.get(IngestStage.NAME);
+    Dataset<Row> in = inputs.get(upstreamName());
     Dataset<Row> normalized = in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         normalize(col("instruction")).as("instruction"), normalize(col("input")).as("input"),
         normalize(col("output")).as("output"), normalize(col("text")).as("text"), col("meta"));

@@ -14,7 +14,7 @@ import static org.apache.spark.sql.functions.xxhash64;
 import dev.sparktune.clean.CleanStage;
 import dev.sparktune.config.ClusterConfig;
 import dev.sparktune.core.Schemas;
-import dev.sparktune.core.Stage;
+import dev.sparktune.core.RecordStage;
 import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
 import java.util.ArrayList;
@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * dropped ones with their reason, and a {@code clusters} table (sizes before/after, top terms,
  * example ids).
  */
-public final class ClusterStage implements Stage {
+public final class ClusterStage extends RecordStage<ClusterConfig> {
   public static final String NAME = "cluster";
   public static final String CLUSTERS = "clusters";
   private static final Logger LOG = LoggerFactory.getLogger(ClusterStage.class);
@@ -65,36 +65,14 @@ public final class ClusterStage implements Stage {
   /** Records without any term (after stop words) cannot be placed by cosine k-means: cluster -1. */
   public static final int NO_TERMS = -1;
 
-  private final ClusterConfig config;
-
   public ClusterStage(ClusterConfig config) {
-    this.config = config;
+    super(NAME, 1, config, CleanStage.NAME);
   }
 
-  @Override
-  public String name() {
-    return NAME;
-  }
 
-  @Override
-  public int version() {
-    return 1;
-  }
 
-  @Override
-  public ClusterConfig config() {
-    return config;
-  }
 
-  @Override
-  public List<String> upstream() {
-    return List.of(CleanStage.NAME);
-  }
 
-  @Override
-  public Map<String, StructType> requiredInputSchemas() {
-    return Map.of(CleanStage.NAME, Schemas.RECORD);
-  }
 
   @Override
   public StructType outputSchema() {
@@ -103,7 +81,7 @@ public final class ClusterStage implements Stage {
 
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
-    Dataset<Row> in = inputs.get(CleanStage.NAME);
+    Dataset<Row> in = inputs.get(upstreamName());
     // What a record is about: the instruction (and its input), or the text of a plain-text record.
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
         col("text"), col("output"), lit(""));

@@ -12,7 +12,7 @@ import dev.sparktune.config.TokenizeConfig;
 import dev.sparktune.core.HadoopConf;
 import dev.sparktune.core.InputFile;
 import dev.sparktune.core.Schemas;
-import dev.sparktune.core.Stage;
+import dev.sparktune.core.RecordStage;
 import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
 import java.io.IOException;
@@ -53,47 +53,24 @@ import scala.jdk.javaapi.CollectionConverters;
  * of the id and the seed, and writes {@code data} (Parquet) plus {@code dataset/}, a Hugging Face
  * DatasetDict on disk ({@code datasets.load_from_disk} opens it) with Arrow IPC stream shards.
  */
-public final class TokenizeStage implements Stage {
+public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   public static final String NAME = "tokenize";
   public static final String DATASET = "dataset";
   public static final String STATS = "stats";
   public static final List<String> SPLITS = List.of("train", "validation");
 
-  private final TokenizeConfig config;
-  private final String upstream;
   private byte[] tokenizerBytes;
   private long eosId = -1;
 
   /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
   public TokenizeStage(TokenizeConfig config, String upstream) {
-    this.config = config;
-    this.upstream = upstream;
+    super(NAME, 1, config, upstream);
   }
 
-  @Override
-  public String name() {
-    return NAME;
-  }
 
-  @Override
-  public int version() {
-    return 1;
-  }
 
-  @Override
-  public TokenizeConfig config() {
-    return config;
-  }
 
-  @Override
-  public List<String> upstream() {
-    return List.of(upstream);
-  }
 
-  @Override
-  public Map<String, StructType> requiredInputSchemas() {
-    return Map.of(upstream, Schemas.RECORD);
-  }
 
   @Override
   public StructType outputSchema() {
@@ -135,7 +112,7 @@ public final class TokenizeStage implements Stage {
         throw new UncheckedIOException(e);
       }
     }
-    Dataset<Row> in = inputs.get(upstream).select(Schemas.recordColumns());
+    Dataset<Row> in = inputs.get(upstreamName()).select(Schemas.recordColumns());
     // A record's split depends on its id and the seed alone, so more data never moves it.
     Column hash = expr("pmod(xxhash64(id, " + config.seed() + "L), 1000000)");
     Column split = when(hash.lt(Math.round(config.valRatio() * 1_000_000)), lit("validation")).otherwise(lit("train"));
