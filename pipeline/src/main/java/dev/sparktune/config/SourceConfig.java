@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * One input of the ingest stage.
@@ -91,14 +90,6 @@ public record SourceConfig(
       throw new InvalidValue(key, "only a " + key + " source takes " + key + " options (this one is "
           + type.name().toLowerCase(java.util.Locale.ROOT) + ")");
     }
-  }
-
-  /** The column names this source's field mapping and meta list refer to. */
-  public Set<String> referencedColumns() {
-    Set<String> columns = new java.util.LinkedHashSet<>();
-    fields.values().forEach(v -> columns.addAll(FieldTemplate.parse(v).columns()));
-    columns.addAll(meta);
-    return columns;
   }
 
   /**

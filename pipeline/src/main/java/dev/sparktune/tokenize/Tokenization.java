@@ -71,15 +71,6 @@ public final class Tokenization implements AutoCloseable {
     return out;
   }
 
-  /** Raw batch encoding, for the benchmark's baseline. */
-  long rawBatchTokens(String[] texts) {
-    long n = 0;
-    for (Encoding e : tokenizer.batchEncode(texts)) {
-      n += e.getIds().length;
-    }
-    return n;
-  }
-
   /** What to encode: a rendered instruction example (prompt + response), or a plain text (prompt null). */
   public record Item(String prompt, String response) {
     static Item text(String text) {
