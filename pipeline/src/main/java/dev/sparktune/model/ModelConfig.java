@@ -99,6 +99,10 @@ public record ModelConfig(
 
   static ModelConfig fromJson(JsonNode c) {
     String type = text(c, "model_type", null);
+    if (!SUPPORTED.contains(type)) {
+      throw new IllegalArgumentException("model_type '" + type
+          + "' is not supported (supported: llama, mistral, qwen2)");
+    }
     int hidden = integer(c, "hidden_size", null);
     int heads = integer(c, "num_attention_heads", null);
     int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
