@@ -70,11 +70,21 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("bench-clean", new BenchCleanCommand());
     cl.addSubcommand("bench-cluster", new BenchClusterCommand());
     cl.addSubcommand("bench-tokenize", new BenchTokenizeCommand());
+    cl.addSubcommand("init-model", new ModelCommands.InitModel());
+    cl.addSubcommand("merge", new ModelCommands.Merge());
+    cl.addSubcommand("score", new ModelCommands.Score());
+    cl.addSubcommand("generate", new ModelCommands.Generate());
+    cl.addSubcommand("bench-model", new ModelBench());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
         err.println("sparktune: error: " + e.getMessage());
         return USAGE;
+      }
+      if (e instanceof java.io.IOException) {
+        // Unreadable model, adapter or tokenizer files: the message names the file and the problem.
+        err.println("sparktune: error: " + e.getMessage());
+        return STAGE_FAILED;
       }
       if (e instanceof StageFailedException) {
         err.println("sparktune: stage failed: " + e.getMessage());

@@ -3,9 +3,6 @@ package dev.sparktune.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -15,25 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MainTest {
   @TempDir Path work;
 
-  record Result(int code, String out, String err) {}
-
-  private Result cli(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      picocli.CommandLine cl = Main.commandLine();
-      cl.setOut(new java.io.PrintWriter(System.out, true));
-      cl.setErr(new java.io.PrintWriter(System.err, true));
-      int code = cl.execute(args);
-      return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+  private static Cli.Result cli(String... args) {
+    return Cli.run(args);
   }
 
   private String[] local(String command, String... extra) {
@@ -47,7 +27,7 @@ class MainTest {
 
   @Test
   void runTwiceSkipsThenASetRerunsAndStatusTells() {
-    Result first = cli(local("run"));
+    Cli.Result first = cli(local("run"));
     assertEquals(0, first.code(), first.err());
     assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+44\\s+37\\s+7\\s+0.*"), first.out());
     assertTrue(first.out().matches("(?s).*clean\\s+ran\\s+37\\s+28\\s+0\\s+9.*"), first.out());
@@ -60,37 +40,37 @@ class MainTest {
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 
-    Result second = cli(local("run"));
+    Cli.Result second = cli(local("run"));
     assertEquals(0, second.code(), second.err());
     assertTrue(second.out().contains("skipped (up to date)"), second.out());
 
-    Result status = cli(local("status"));
+    Cli.Result status = cli(local("status"));
     assertTrue(status.out().matches("(?s)ingest\\s+up to date\\s+\\[last run .*: 37 out, 7 rejected, 0 dropped\\].*"),
         status.out());
-    Result staleStatus = cli(local("status", "--set", "ingest.max_snippet_chars=100"));
+    Cli.Result staleStatus = cli(local("status", "--set", "ingest.max_snippet_chars=100"));
     assertTrue(staleStatus.out().contains("stale       config changed: ingest.max_snippet_chars"), staleStatus.out());
 
-    Result rerun = cli(local("ingest", "--set", "ingest.max_snippet_chars=100"));
+    Cli.Result rerun = cli(local("ingest", "--set", "ingest.max_snippet_chars=100"));
     assertEquals(0, rerun.code(), rerun.err());
     assertTrue(rerun.out().matches("(?s).*ingest\\s+ran.*"), rerun.out());
   }
 
   @Test
   void configErrorsExitWithTwoAndNameTheKey() {
-    Result bad = cli(local("run", "--set", "ingest.sources[songs].csv.delimiter=;;"));
+    Cli.Result bad = cli(local("run", "--set", "ingest.sources[songs].csv.delimiter=;;"));
     assertEquals(2, bad.code());
     assertTrue(bad.err().contains("ingest.sources[1].csv.delimiter: must be a single character"), bad.err());
-    Result unknownStage = cli(local("run", "--only", "nope"));
+    Cli.Result unknownStage = cli(local("run", "--only", "nope"));
     assertEquals(2, unknownStage.code());
     assertTrue(unknownStage.err().contains("unknown stage 'nope'"), unknownStage.err());
-    Result missing = cli("status", "--config", "conf/does-not-exist.yaml");
+    Cli.Result missing = cli("status", "--config", "conf/does-not-exist.yaml");
     assertEquals(2, missing.code());
     assertTrue(missing.err().contains("config file not found: conf/does-not-exist.yaml"), missing.err());
   }
 
   @Test
   void helpListsCommands() {
-    Result help = cli("--help");
+    Cli.Result help = cli("--help");
     assertEquals(0, help.code());
     assertTrue(help.out().contains("run") && help.out().contains("ingest") && help.out().contains("status"));
   }

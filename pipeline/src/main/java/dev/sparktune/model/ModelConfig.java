@@ -181,9 +181,13 @@ public record ModelConfig(
     if (!modelType.equals("qwen2")) {
       c.put("attention_bias", attentionBias);
     }
-    c.put("bos_token_id", bosTokenId);
+    if (bosTokenId >= 0) {
+      c.put("bos_token_id", bosTokenId);
+    }
     c.put("dtype", "float32");
-    c.put("eos_token_id", eosTokenId);
+    if (eosTokenId >= 0) {
+      c.put("eos_token_id", eosTokenId);
+    }
     c.put("head_dim", headDim);
     c.put("hidden_act", "silu");
     c.put("hidden_size", hiddenSize);

@@ -4,7 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -15,6 +21,46 @@ import java.util.SplittableRandom;
  */
 public final class ModelInit {
   private ModelInit() {}
+
+  /**
+   * A config for a new model whose vocabulary and special ids come from a tokenizer.json (vocab =
+   * highest id + 1; BOS, EOS and PAD looked up among the usual token spellings).
+   */
+  public static ModelConfig configFor(String arch, int hidden, int layers, int heads, int kvHeads,
+      int intermediate, double ropeTheta, int maxPositions, Path tokenizerJson) throws IOException {
+    JsonNode tok = new ObjectMapper().readTree(Files.readString(tokenizerJson));
+    long maxId = -1;
+    for (JsonNode id : tok.path("model").path("vocab")) {
+      maxId = Math.max(maxId, id.asLong());
+    }
+    for (JsonNode added : tok.path("added_tokens")) {
+      maxId = Math.max(maxId, added.path("id").asLong());
+    }
+    if (maxId < 0) {
+      throw new IOException(tokenizerJson + " has no model.vocab (is it a Hugging Face tokenizer.json?)");
+    }
+    int bos = firstId(tok, List.of("<s>", "<|begin_of_text|>", "<bos>", "<|endoftext|>"));
+    int eos = firstId(tok, List.of("</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "<|im_end|>"));
+    int pad = firstId(tok, List.of("<pad>", "<|pad|>", "<|finetune_right_pad_id|>"));
+    return new ModelConfig(arch, Math.toIntExact(maxId + 1), hidden, intermediate, layers, heads,
+        kvHeads, hidden / heads, 1e-6, ModelConfig.RopeScaling.plain(ropeTheta),
+        arch.equals("qwen2"), arch.equals("qwen2"), maxPositions, bos, eos, pad);
+  }
+
+  private static int firstId(JsonNode tok, List<String> spellings) {
+    for (String s : spellings) {
+      for (JsonNode added : tok.path("added_tokens")) {
+        if (s.equals(added.path("content").asText())) {
+          return added.path("id").asInt();
+        }
+      }
+      JsonNode id = tok.path("model").path("vocab").get(s);
+      if (id != null && id.isNumber()) {
+        return id.asInt();
+      }
+    }
+    return -1;
+  }
 
   public static CausalLm random(ModelConfig config, long seed, DataType dtype, NDManager parent) {
     NDManager manager = parent.newSubManager();

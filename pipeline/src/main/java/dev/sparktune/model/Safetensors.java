@@ -300,7 +300,8 @@ public final class Safetensors implements AutoCloseable {
 
   /**
    * Writes tensors (in the map's order) to {@code out}, through a temporary file and an atomic
-   * rename so a reader never sees half a file. Floats are written as they are typed (F32/F64/F16).
+   * rename so a reader never sees half a file. Floats are written as they are typed (F32/F64/F16),
+   * one tensor at a time.
    */
   public static void write(Path out, Map<String, NDArray> tensors, Map<String, String> metadata)
       throws IOException {
@@ -310,7 +311,6 @@ public final class Safetensors implements AutoCloseable {
       metadata.forEach(meta::put);
     }
     long offset = 0;
-    List<byte[]> blobs = new ArrayList<>();
     for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
       NDArray a = e.getValue();
       String dtype = switch (a.getDataType()) {
@@ -325,16 +325,15 @@ public final class Safetensors implements AutoCloseable {
         default -> throw new IOException("cannot write tensor '" + e.getKey() + "' of type "
             + a.getDataType() + " to safetensors");
       };
-      byte[] data = a.toByteArray();
+      long length = Math.multiplyExact(a.getShape().size(), (long) a.getDataType().getNumOfBytes());
       ObjectNode entry = header.putObject(e.getKey());
       entry.put("dtype", dtype);
       var shape = entry.putArray("shape");
       for (long d : a.getShape().getShape()) {
         shape.add(d);
       }
-      entry.putArray("data_offsets").add(offset).add(offset + data.length);
-      offset += data.length;
-      blobs.add(data);
+      entry.putArray("data_offsets").add(offset).add(offset + length);
+      offset += length;
     }
     byte[] json = JSON.writeValueAsBytes(header);
     // Pad the header with spaces to a multiple of 8 so the data is aligned, as the reference does.
@@ -346,13 +345,14 @@ public final class Safetensors implements AutoCloseable {
     }
     Path parent = out.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    Path tmp = Files.createTempFile(parent, "." + out.getFileName(), ".tmp");
+    Path tmp = parent.resolve("." + out.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
     try (OutputStream os = Files.newOutputStream(tmp)) {
       ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
       os.write(len.array());
       os.write(headerBytes);
-      for (byte[] blob : blobs) {
-        os.write(blob);
+      // One tensor in memory at a time, so writing a large merged model needs no second copy of it.
+      for (NDArray a : tensors.values()) {
+        os.write(a.toByteArray());
       }
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(tmp);
