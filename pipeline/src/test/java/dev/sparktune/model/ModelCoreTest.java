@@ -45,6 +45,19 @@ class ModelCoreTest {
     manager.close();
   }
 
+  @Test
+  void engineLoadsOfflineFromTheMavenJars() throws Exception {
+    assertEquals("PyTorch", Torch.engine().getEngineName());
+    assertTrue(ai.djl.util.Utils.isOfflineMode(), "DJL must run offline");
+    assertTrue(Torch.engine().getVersion().startsWith("2.7.1"), Torch.engine().getVersion());
+    // libtorch was unpacked from pytorch-native-cpu's jar into the cache, not downloaded.
+    Path cache = ai.djl.util.Utils.getEngineCacheDir("pytorch");
+    try (var dirs = Files.list(cache)) {
+      assertTrue(dirs.anyMatch(d -> d.getFileName().toString().startsWith("2.7.1-")
+          && d.getFileName().toString().contains("cpu")), "libtorch under " + cache);
+    }
+  }
+
   // ---- safetensors ---------------------------------------------------------------------------
 
   static Path rawFile(Path dir, String name, long headerLen, String header, int dataBytes)
