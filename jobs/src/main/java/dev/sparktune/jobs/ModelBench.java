@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
+import dev.sparktune.model.Flops;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
@@ -53,17 +54,9 @@ final class ModelBench implements Callable<Integer> {
     ModelConfig config = new ModelConfig("llama", vocab, hidden, intermediate, layers, heads, kvHeads,
         hidden / heads, 1e-6, ModelConfig.RopeScaling.plain(10000), false, false, Math.max(2048, seq),
         1, 2, 0);
-    long linearParams = 0;
-    for (var e : CausalLm.expectedWeights(config).entrySet()) {
-      if (e.getKey().endsWith("_proj.weight") || e.getKey().equals("lm_head.weight")) {
-        linearParams += e.getValue().size();
-      }
-    }
+    long linearParams = Flops.linearParameters(config);
     long tokens = (long) batch * seq;
-    double forwardFlops = 2.0 * tokens * linearParams
-        + 4.0 * batch * heads * (double) seq * seq * (hidden / heads) * layers;
-    double attention = 4.0 * batch * heads * (double) seq * seq * (hidden / heads) * layers;
-    double stepFlops = forwardFlops + 2.0 * tokens * linearParams + 2 * attention;
+    double stepFlops = Flops.loraStep(config, batch, seq);
 
     try (NDManager manager = Torch.newManager();
         CausalLm model = ModelInit.random(config, 1, DataType.FLOAT32, manager);

@@ -215,6 +215,19 @@ public final class CausalLm implements AutoCloseable {
    * short-lived manager.
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, KvCache cache, boolean training) {
+    return forward(inputIds, attentionMask, null, cache, training);
+  }
+
+  /**
+   * As {@link #forward(NDArray, NDArray, KvCache, boolean)}, with explicit {@code positionIds}
+   * (B, T) for packed rows: positions restart at 0 at each packed example, and a token attends only
+   * to earlier tokens of its own example (block-diagonal causal mask). Not combinable with a cache.
+   */
+  public NDArray forward(NDArray inputIds, NDArray attentionMask, long[][] positionIds, KvCache cache,
+      boolean training) {
+    if (positionIds != null && cache != null) {
+      throw new IllegalArgumentException("position ids (packed rows) cannot be used with a KV cache");
+    }
     long batch = inputIds.getShape().get(0);
     int length = Math.toIntExact(inputIds.getShape().get(1));
     int past = cache == null ? 0 : cache.length();
@@ -227,8 +240,10 @@ public final class CausalLm implements AutoCloseable {
     NDArray h = inputIds.getNDArrayInternal()
         .embedding(inputIds, weights.get("model.embed_tokens.weight"), SparseFormat.DENSE)
         .singletonOrThrow(); // (B, T, H)
-    NDArray[] rope = Rope.tables(config, past, length, dtype, m); // 2 × (T, hd)
-    NDArray mask = attentionBias(attentionMask, batch, length, past, m); // (B, 1, T, S) or null
+    NDArray[] rope = positionIds == null
+        ? Rope.tables(config, past, length, dtype, m) // 2 × (T, hd)
+        : Rope.tables(config, positionIds, dtype, m); // 2 × (B, 1, T, hd)
+    NDArray mask = attentionBias(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S) or null
     double scale = 1.0 / Math.sqrt(hd);
 
     for (int i = 0; i < config.numLayers(); i++) {
@@ -280,10 +295,25 @@ public final class CausalLm implements AutoCloseable {
    * the key is not padding), the dtype's lowest value elsewhere (as transformers does, so a
    * fully masked row stays finite). Null when nothing is masked (one new token, no padding).
    */
-  private NDArray attentionBias(NDArray attentionMask, long batch, int length, int past, NDManager m) {
+  private NDArray attentionBias(NDArray attentionMask, long[][] positionIds, long batch, int length,
+      int past, NDManager m) {
     int total = past + length;
-    if (attentionMask == null && length == 1) {
+    if (attentionMask == null && positionIds == null && length == 1) {
       return null;
+    }
+    // Packed rows: example k of a row is the run of tokens from a position 0 to the next one.
+    int[][] segment = null;
+    if (positionIds != null) {
+      segment = new int[(int) batch][length];
+      for (int b = 0; b < batch; b++) {
+        int seg = 0;
+        for (int t = 0; t < length; t++) {
+          if (t > 0 && positionIds[b][t] == 0) {
+            seg++;
+          }
+          segment[b][t] = seg;
+        }
+      }
     }
     long[] keep = attentionMask == null ? null : attentionMask.toType(DataType.INT64, false).toLongArray();
     if (keep != null && keep.length != batch * total) {
@@ -296,7 +326,8 @@ public final class CausalLm implements AutoCloseable {
       for (int t = 0; t < length; t++) {
         int row = (b * length + t) * total;
         for (int s = 0; s < total; s++) {
-          boolean visible = s <= past + t && (keep == null || keep[b * total + s] != 0);
+          boolean visible = s <= past + t && (keep == null || keep[b * total + s] != 0)
+              && (segment == null || segment[b][s] == segment[b][t]);
           bias[row + s] = visible ? 0f : low;
         }
       }
@@ -305,11 +336,16 @@ public final class CausalLm implements AutoCloseable {
     return dtype == DataType.FLOAT32 ? out : out.toType(dtype, false);
   }
 
+  /** The summed next-token cross-entropy of a batch and how many label tokens it covers. */
+  public record TokenLoss(NDArray sum, long count) {}
+
   /**
-   * Mean token cross-entropy of next-token prediction, as transformers' causal LM loss: logits at
-   * position t predict labels at t + 1; labels of -100 are ignored. logits (B, T, V), labels (B, T).
+   * Summed token cross-entropy of next-token prediction, as transformers' causal LM loss counts it:
+   * logits at position t predict labels at t + 1; labels of -100 are ignored (padding is marked by
+   * -100 labels and the attention mask, never by comparing ids with the pad id, so an EOS that equals
+   * pad still counts). logits (B, T, V), labels (B, T).
    */
-  public static NDArray loss(NDArray logits, NDArray labels) {
+  public static TokenLoss tokenLoss(NDArray logits, NDArray labels) {
     long length = logits.getShape().get(1);
     NDArray logp = logits.get(":, :{}, :", length - 1).logSoftmax(-1); // (B, T-1, V)
     NDArray target = labels.get(":, 1:").toType(DataType.INT64, false); // (B, T-1)
@@ -317,11 +353,14 @@ public final class CausalLm implements AutoCloseable {
     NDArray safe = target.mul(valid.toType(DataType.INT64, false)); // -100 → 0, then masked out
     NDArray picked = logp.gather(safe.expandDims(2), 2).squeeze(2); // (B, T-1)
     NDArray weight = valid.toType(logits.getDataType(), false);
-    NDArray count = weight.sum();
-    if (count.toType(DataType.FLOAT32, false).getFloat() == 0) {
-      return picked.mul(weight).sum(); // nothing to predict: a zero loss with a gradient path
-    }
-    return picked.mul(weight).sum().neg().div(count);
+    long count = valid.toType(DataType.INT64, false).sum().getLong();
+    return new TokenLoss(picked.mul(weight).sum().neg(), count);
+  }
+
+  /** Mean token cross-entropy (see {@link #tokenLoss}); zero with a gradient path when nothing is labelled. */
+  public static NDArray loss(NDArray logits, NDArray labels) {
+    TokenLoss t = tokenLoss(logits, labels);
+    return t.count() == 0 ? t.sum() : t.sum().div(t.count());
   }
 
   /**

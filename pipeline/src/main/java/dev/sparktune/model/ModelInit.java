@@ -63,6 +63,17 @@ public final class ModelInit {
   }
 
   public static CausalLm random(ModelConfig config, long seed, DataType dtype, NDManager parent) {
+    return random(config, seed, 0.02, dtype, parent);
+  }
+
+  /**
+   * As {@link #random(ModelConfig, long, DataType, NDManager)} with another standard deviation. A
+   * tiny model needs a larger one to be trainable by LoRA alone: with std 0.02 and hidden 64 the
+   * frozen LM head cannot produce logits much above 1, so no adapter can make a confident
+   * prediction.
+   */
+  public static CausalLm random(ModelConfig config, long seed, double std, DataType dtype,
+      NDManager parent) {
     NDManager manager = parent.newSubManager();
     SplittableRandom random = new SplittableRandom(seed);
     Map<String, NDArray> weights = new LinkedHashMap<>();
@@ -77,7 +88,7 @@ public final class ModelInit {
       } else {
         float[] data = new float[Math.toIntExact(shape.size())];
         for (int i = 0; i < data.length; i++) {
-          data[i] = (float) (gaussian(random) * 0.02);
+          data[i] = (float) (gaussian(random) * std);
         }
         w = manager.create(data, shape);
         if (dtype != DataType.FLOAT32) {

@@ -99,7 +99,50 @@ final class Rope {
     return new NDArray[] {cosArr, sinArr};
   }
 
-  /** x * cos + rotate_half(x) * sin. x: (B, nh, T, hd); cos, sin: (T, hd). */
+  /**
+   * cos and sin tables for explicit positions (packed rows restart at 0 per example): each
+   * (B, 1, T, headDim), broadcasting over heads.
+   */
+  static NDArray[] tables(ModelConfig c, long[][] positions, DataType dtype, NDManager manager) {
+    int batch = positions.length;
+    int length = positions[0].length;
+    long maxPos = 0;
+    for (long[] row : positions) {
+      for (long p : row) {
+        maxPos = Math.max(maxPos, p);
+      }
+    }
+    float[] inv = invFreq(c, (int) maxPos + 1);
+    int dim = c.headDim();
+    int half = dim / 2;
+    float[] cos = new float[batch * length * dim];
+    float[] sin = new float[batch * length * dim];
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < length; t++) {
+        float pos = positions[b][t];
+        int base = (b * length + t) * dim;
+        for (int i = 0; i < half; i++) {
+          float angle = pos * inv[i];
+          float cv = (float) Math.cos(angle);
+          float sv = (float) Math.sin(angle);
+          cos[base + i] = cv;
+          cos[base + i + half] = cv;
+          sin[base + i] = sv;
+          sin[base + i + half] = sv;
+        }
+      }
+    }
+    Shape shape = new Shape(batch, 1, length, dim);
+    NDArray cosArr = manager.create(cos, shape);
+    NDArray sinArr = manager.create(sin, shape);
+    if (dtype != DataType.FLOAT32) {
+      cosArr = cosArr.toType(dtype, false);
+      sinArr = sinArr.toType(dtype, false);
+    }
+    return new NDArray[] {cosArr, sinArr};
+  }
+
+  /** x * cos + rotate_half(x) * sin. x: (B, nh, T, hd); cos, sin: (T, hd) or (B, 1, T, hd). */
   static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
     long half = x.getShape().get(3) / 2;
     NDArray x1 = x.get("..., :{}", half); // (B, nh, T, hd/2)

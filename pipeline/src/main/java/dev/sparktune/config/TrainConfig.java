@@ -1,0 +1,131 @@
+package dev.sparktune.config;
+
+import static dev.sparktune.config.InvalidValue.orDefault;
+
+import dev.sparktune.lora.LoraConfig;
+import dev.sparktune.train.Schedule;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * Config of the train stage: the base model, the LoRA adapter, batching, AdamW, the learning-rate
+ * schedule, evaluation, checkpoints and logging.
+ *
+ * @param baseModel Hugging Face model directory (config.json + safetensors) on storage the task reads
+ * @param lora LoRA settings (r 8, alpha 16, dropout 0.05, target_modules [q_proj, v_proj])
+ * @param microBatchSize sequences per forward/backward (default 4); padded to the longest one
+ * @param gradAccumSteps micro-batches per optimizer step (default 1); the loss is the mean over all
+ *     label tokens of all of them, so accumulation equals one big batch
+ * @param epochs passes over the train split (default 1); ignored when max_steps is set
+ * @param maxSteps optimizer steps (default: from epochs)
+ * @param learningRate peak learning rate (default 2e-4)
+ * @param weightDecay AdamW decoupled weight decay on the LoRA weights (default 0)
+ * @param adamBeta1 default 0.9
+ * @param adamBeta2 default 0.999
+ * @param adamEps default 1e-8
+ * @param schedule cosine (default), linear, constant or constant_with_warmup
+ * @param warmupSteps warmup optimizer steps (default 0; or warmup_ratio of the total)
+ * @param warmupRatio share of the total steps used for warmup when warmup_steps is 0
+ * @param minLrRatio the schedule ends at this share of the peak (default 0)
+ * @param maxGradNorm clip the global gradient norm to this (default 1.0; 0 = no clipping)
+ * @param evalSteps evaluate every this many steps (default 0: only at the end)
+ * @param saveSteps checkpoint every this many steps (default 0: only at the end)
+ * @param saveTotalLimit keep this many latest checkpoints (default 2; best/ is kept apart)
+ * @param loggingSteps a metrics line and a log line every this many steps (default 1)
+ * @param seed LoRA init, data order and dropout (default 42)
+ * @param dtype {@code auto} (float32 on CPU) or {@code float32}
+ * @param groupByLength sort micro-batches by length within a window (default false: it hurt quality)
+ * @param threads PyTorch threads (default 0: every core the task has)
+ */
+public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, Integer gradAccumSteps,
+    Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
+    Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
+    Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
+    Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads)
+    implements Serializable {
+
+  /**
+   * LoRA settings, named as PEFT names them.
+   *
+   * @param r rank (default 8)
+   * @param alpha scaling numerator (default 16)
+   * @param dropout on the adapter's input (default 0.05)
+   * @param targetModules module names or [all-linear] (default [q_proj, v_proj])
+   * @param useRslora scaling alpha/sqrt(r) instead of alpha/r (default false)
+   * @param layersToTransform only these decoder layers (default: all)
+   */
+  public record Lora(Integer r, Double alpha, Double dropout, List<String> targetModules,
+      Boolean useRslora, List<Integer> layersToTransform) implements Serializable {
+    public Lora {
+      r = orDefault(r, 8);
+      alpha = orDefault(alpha, 16.0);
+      dropout = orDefault(dropout, 0.05);
+      targetModules = orDefault(targetModules, List.of("q_proj", "v_proj"));
+      useRslora = orDefault(useRslora, Boolean.FALSE);
+      try {
+        toLoraConfig(r, alpha, dropout, targetModules, useRslora, layersToTransform);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidValue(null, e.getMessage());
+      }
+    }
+
+    private static LoraConfig toLoraConfig(int r, double alpha, double dropout, List<String> modules,
+        boolean rslora, List<Integer> layers) {
+      return new LoraConfig(r, alpha, dropout, modules, rslora, layers);
+    }
+
+    public LoraConfig toLoraConfig() {
+      return toLoraConfig(r, alpha, dropout, targetModules, useRslora, layersToTransform);
+    }
+  }
+
+  public TrainConfig {
+    baseModel = InvalidValue.required(baseModel, "base_model");
+    lora = orDefault(lora, new Lora(null, null, null, null, null, null));
+    microBatchSize = orDefault(microBatchSize, 4);
+    gradAccumSteps = orDefault(gradAccumSteps, 1);
+    epochs = orDefault(epochs, 1);
+    learningRate = orDefault(learningRate, 2e-4);
+    weightDecay = orDefault(weightDecay, 0.0);
+    adamBeta1 = orDefault(adamBeta1, 0.9);
+    adamBeta2 = orDefault(adamBeta2, 0.999);
+    adamEps = orDefault(adamEps, 1e-8);
+    schedule = orDefault(schedule, "cosine");
+    warmupSteps = orDefault(warmupSteps, 0);
+    warmupRatio = orDefault(warmupRatio, 0.0);
+    minLrRatio = orDefault(minLrRatio, 0.0);
+    maxGradNorm = orDefault(maxGradNorm, 1.0);
+    evalSteps = orDefault(evalSteps, 0);
+    saveSteps = orDefault(saveSteps, 0);
+    saveTotalLimit = orDefault(saveTotalLimit, 2);
+    loggingSteps = orDefault(loggingSteps, 1);
+    seed = orDefault(seed, 42L);
+    dtype = orDefault(dtype, "auto");
+    groupByLength = orDefault(groupByLength, Boolean.FALSE);
+    threads = orDefault(threads, 0);
+    if (!Schedule.TYPES.contains(schedule)) {
+      throw new InvalidValue("schedule", "must be one of cosine, linear, constant, constant_with_warmup");
+    }
+    if (!dtype.equals("auto") && !dtype.equals("float32")) {
+      throw new InvalidValue("dtype", "must be auto or float32 (bf16 aborts DJL's PyTorch JNI; fp16 "
+          + "compute is for GPU executors)");
+    }
+    if (microBatchSize < 1 || gradAccumSteps < 1 || epochs < 1 || (maxSteps != null && maxSteps < 1)) {
+      throw new InvalidValue(null, "micro_batch_size, grad_accum_steps, epochs and max_steps must be ≥ 1");
+    }
+    if (learningRate <= 0 || weightDecay < 0 || adamEps <= 0 || maxGradNorm < 0) {
+      throw new InvalidValue(null, "learning_rate and adam_eps must be > 0; weight_decay and "
+          + "max_grad_norm ≥ 0");
+    }
+    if (adamBeta1 < 0 || adamBeta1 >= 1 || adamBeta2 < 0 || adamBeta2 >= 1) {
+      throw new InvalidValue(null, "adam_beta1 and adam_beta2 must be in [0, 1)");
+    }
+    if (warmupSteps < 0 || warmupRatio < 0 || warmupRatio >= 1 || minLrRatio < 0 || minLrRatio > 1) {
+      throw new InvalidValue(null, "warmup_steps ≥ 0, warmup_ratio in [0, 1), min_lr_ratio in [0, 1]");
+    }
+    if (evalSteps < 0 || saveSteps < 0 || saveTotalLimit < 1 || loggingSteps < 1 || threads < 0) {
+      throw new InvalidValue(null, "eval_steps, save_steps, threads ≥ 0; save_total_limit, "
+          + "logging_steps ≥ 1");
+    }
+  }
+}

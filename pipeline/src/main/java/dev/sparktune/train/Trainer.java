@@ -1,0 +1,448 @@
+package dev.sparktune.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktune.config.TrainConfig;
+import dev.sparktune.lora.LoraAdapter;
+import dev.sparktune.lora.LoraConfig;
+import dev.sparktune.model.CausalLm;
+import dev.sparktune.model.Flops;
+import dev.sparktune.model.Safetensors;
+import dev.sparktune.model.Torch;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The LoRA training loop on one process: AdamW on the adapter only, a learning-rate schedule,
+ * gradient accumulation that equals one big batch (the loss is normalised by the label tokens of
+ * all micro-batches of a step), global-norm clipping, periodic eval, atomic checkpoints with exact
+ * resume, and a metrics line per logged step. Writes, under its output directory: {@code adapter/}
+ * (final), {@code best/} (lowest eval loss), {@code checkpoints/step-N/}, {@code metrics.jsonl}.
+ */
+public final class Trainer {
+  private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** What one logged step reports (also a metrics.jsonl line). */
+  public record StepMetrics(int step, int totalSteps, double epoch, double loss, double lr,
+      double gradNorm, double tokensPerSecond, double gflops, Double evalLoss) {
+    String toJson() {
+      ObjectNode n = JSON.createObjectNode();
+      n.put("step", step);
+      n.put("epoch", epoch);
+      n.put("loss", loss);
+      n.put("lr", lr);
+      n.put("grad_norm", gradNorm);
+      n.put("tokens_per_s", tokensPerSecond);
+      n.put("gflops", gflops);
+      if (evalLoss != null) {
+        n.put("eval_loss", evalLoss);
+        n.put("eval_ppl", Math.exp(evalLoss));
+      }
+      return n.toString();
+    }
+  }
+
+  /** How a run ended. */
+  public record Result(int steps, int resumedFrom, Double evalLoss, Double bestEvalLoss, Path adapter) {}
+
+  private final TrainConfig config;
+  private final CausalLm model;
+  private final List<TrainData.Example> train;
+  private final List<TrainData.Example> validation;
+  private final Path out;
+  private final int padId;
+
+  /**
+   * @param model the base model (the trainer puts its adapter on it)
+   * @param out the output directory; checkpoints in it are resumed from
+   */
+  public Trainer(TrainConfig config, CausalLm model, List<TrainData.Example> train,
+      List<TrainData.Example> validation, Path out) {
+    if (train.isEmpty()) {
+      throw new IllegalArgumentException("the train split is empty: nothing to train on");
+    }
+    this.config = config;
+    this.model = model;
+    this.train = train;
+    this.validation = validation;
+    this.out = out;
+    this.padId = Math.max(0, model.config().padTokenId());
+  }
+
+  int microBatchesPerEpoch() {
+    return (train.size() + config.microBatchSize() - 1) / config.microBatchSize();
+  }
+
+  int stepsPerEpoch() {
+    return (microBatchesPerEpoch() + config.gradAccumSteps() - 1) / config.gradAccumSteps();
+  }
+
+  public int totalSteps() {
+    return config.maxSteps() != null ? config.maxSteps() : config.epochs() * stepsPerEpoch();
+  }
+
+  Schedule schedule() {
+    int total = totalSteps();
+    int warmup = config.warmupSteps() > 0 ? config.warmupSteps()
+        : (int) Math.ceil(config.warmupRatio() * total);
+    return new Schedule(config.schedule(), config.learningRate(), warmup, total, config.minLrRatio());
+  }
+
+  /** The example order of one epoch: a seeded shuffle, optionally grouped by length. */
+  int[] epochOrder(int epoch) {
+    int n = train.size();
+    int[] order = new int[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    SplittableRandom random = new SplittableRandom(config.seed() * 1_000_003L + epoch);
+    for (int i = n - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    if (config.groupByLength()) {
+      // Sort windows of 50 micro-batches by length (longest first), as transformers' sampler does.
+      int window = 50 * config.microBatchSize();
+      for (int s = 0; s < n; s += window) {
+        int e = Math.min(n, s + window);
+        Integer[] part = new Integer[e - s];
+        for (int i = s; i < e; i++) {
+          part[i - s] = order[i];
+        }
+        java.util.Arrays.sort(part, Comparator.comparingInt((Integer i) -> -train.get(i).length()));
+        for (int i = s; i < e; i++) {
+          order[i] = part[i - s];
+        }
+      }
+    }
+    return order;
+  }
+
+  /** The micro-batches (lists of train example indices) of optimizer step {@code step}. */
+  List<int[]> microBatches(int step) {
+    int epoch = step / stepsPerEpoch();
+    int inEpoch = step % stepsPerEpoch();
+    int[] order = epochOrder(epoch);
+    List<int[]> batches = new ArrayList<>();
+    int first = inEpoch * config.gradAccumSteps();
+    int last = Math.min(microBatchesPerEpoch(), first + config.gradAccumSteps());
+    for (int mb = first; mb < last; mb++) {
+      int from = mb * config.microBatchSize();
+      int to = Math.min(order.length, from + config.microBatchSize());
+      batches.add(java.util.Arrays.copyOfRange(order, from, to));
+    }
+    return batches;
+  }
+
+  /** A padded micro-batch: ids (B, T), attention mask (B, T), labels (B, T), optional positions. */
+  record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] positions, long realTokens, int length) {}
+
+  Batch batch(List<TrainData.Example> data, int[] indices, NDManager m) {
+    int length = 0;
+    for (int i : indices) {
+      length = Math.max(length, data.get(i).length());
+    }
+    int b = indices.length;
+    long[] ids = new long[b * length];
+    long[] mask = new long[b * length];
+    long[] labels = new long[b * length];
+    long[][] positions = data.get(indices[0]).positionIds() == null ? null : new long[b][length];
+    long real = 0;
+    java.util.Arrays.fill(ids, padId);
+    java.util.Arrays.fill(labels, -100);
+    for (int r = 0; r < b; r++) {
+      TrainData.Example e = data.get(indices[r]);
+      System.arraycopy(e.inputIds(), 0, ids, r * length, e.length());
+      System.arraycopy(e.labels(), 0, labels, r * length, e.length());
+      for (int t = 0; t < e.length(); t++) {
+        mask[r * length + t] = 1;
+      }
+      if (positions != null) {
+        System.arraycopy(e.positionIds(), 0, positions[r], 0, e.length());
+        for (int t = e.length(); t < length; t++) {
+          positions[r][t] = t - e.length(); // padding: its own segment, masked anyway
+        }
+      }
+      real += e.length();
+    }
+    Shape shape = new Shape(b, length);
+    return new Batch(m.create(ids, shape), m.create(mask, shape), m.create(labels, shape), positions,
+        real, length);
+  }
+
+  /** Trains (resuming from the latest checkpoint unless {@code fresh}); see the class comment. */
+  public Result run(boolean fresh, Consumer<StepMetrics> afterStep) throws IOException {
+    Files.createDirectories(out);
+    Path checkpoints = out.resolve("checkpoints");
+    Path metrics = out.resolve("metrics.jsonl");
+    if (fresh) {
+      deleteTree(checkpoints);
+      deleteTree(out.resolve("best"));
+      Files.deleteIfExists(metrics);
+    }
+    LoraConfig loraConfig = config.lora().toLoraConfig();
+    DataType dtype = model.dtype();
+    NDManager manager = model.manager().newSubManager();
+    Path latest = fresh ? null : latestCheckpoint(checkpoints);
+    int startStep = 0;
+    Double best = null;
+    LoraAdapter adapter;
+    AdamW optimizer = new AdamW(config.adamBeta1(), config.adamBeta2(), config.adamEps(),
+        config.weightDecay(), manager);
+    if (latest != null) {
+      JsonNode state = JSON.readTree(latest.resolve("trainer_state.json").toFile());
+      startStep = state.get("step").asInt();
+      best = state.hasNonNull("best_eval_loss") ? state.get("best_eval_loss").asDouble() : null;
+      adapter = LoraAdapter.load(latest.resolve("adapter"), model.config(), dtype, manager);
+      if (!adapter.config().equals(loraConfig)) {
+        throw new IOException("checkpoint " + latest + " was made with LoRA " + adapter.config()
+            + " but the config now says " + loraConfig + "; rerun with --fresh");
+      }
+      try (Safetensors st = Safetensors.open(latest.resolve("optimizer.safetensors"))) {
+        Map<String, NDArray> saved = new LinkedHashMap<>();
+        for (String name : st.tensors().keySet()) {
+          saved.put(name, st.load(name, manager, dtype));
+        }
+        optimizer.restore(saved, state.get("optimizer_steps").asLong(), dtype);
+      }
+      truncateMetrics(metrics, startStep);
+      LOG.info("train: resuming from {} (step {} of {})", latest, startStep, totalSteps());
+    } else {
+      adapter = LoraAdapter.create(model.config(), loraConfig, config.seed(), dtype, manager);
+    }
+    adapter.setTrainable(true);
+    model.setAdapter(adapter);
+    Map<String, NDArray> params = adapter.peftTensors();
+    Schedule schedule = schedule();
+    int total = totalSteps();
+    Double lastEval = null;
+    long started = System.nanoTime();
+    try {
+      for (int step = startStep; step < total; step++) {
+        long stepStart = System.nanoTime();
+        double lr = schedule.lr(step);
+        Engine.getEngine("PyTorch").setRandomSeed((int) (config.seed() * 7919 + step)); // dropout
+        List<int[]> micro = microBatches(step);
+        long labelTokens = 0;
+        for (int[] mb : micro) {
+          for (int i : mb) {
+            labelTokens += labelCount(train.get(i));
+          }
+        }
+        double lossSum = 0;
+        long realTokens = 0;
+        double flops = 0;
+        for (int[] mb : micro) {
+          try (NDManager m = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
+            Batch batch = batch(train, mb, m);
+            NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, true);
+            CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
+            NDArray scaled = tl.sum().div(Math.max(1, labelTokens)); // one big batch's mean
+            Torch.backward(scaled);
+            lossSum += tl.sum().toType(DataType.FLOAT64, false).getDouble();
+            realTokens += batch.realTokens();
+            flops += Flops.loraStep(model.config(), mb.length, batch.length());
+          }
+        }
+        double loss = lossSum / Math.max(1, labelTokens);
+        double gradNorm;
+        try (NDManager m = manager.newSubManager(); Torch.GradMode off = Torch.gradMode(false)) {
+          Map<String, NDArray> grads = new LinkedHashMap<>();
+          double sq = 0;
+          for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray g = e.getValue().getGradient();
+            g.attach(m);
+            grads.put(e.getKey(), g);
+            double s = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
+            if (!Double.isFinite(s)) {
+              throw new ArithmeticException("step " + (step + 1) + ": gradient of " + e.getKey()
+                  + " is not finite (loss " + loss + "); lower learning_rate or check the data");
+            }
+            sq += s;
+          }
+          if (!Double.isFinite(loss)) {
+            throw new ArithmeticException("step " + (step + 1) + ": loss is " + loss);
+          }
+          gradNorm = Math.sqrt(sq);
+          if (config.maxGradNorm() > 0) {
+            double coef = Math.min(1.0, config.maxGradNorm() / (gradNorm + 1e-6));
+            if (coef < 1.0) {
+              grads.values().forEach(g -> g.muli(coef));
+            }
+          }
+          optimizer.step(params, grads, lr);
+          grads.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
+        }
+        int done = step + 1;
+        double seconds = (System.nanoTime() - stepStart) / 1e9;
+        boolean last = done == total;
+        Double eval = null;
+        if (!validation.isEmpty() && (last || (config.evalSteps() > 0 && done % config.evalSteps() == 0))) {
+          eval = evaluate();
+          lastEval = eval;
+          if (best == null || eval < best) {
+            best = eval;
+            adapter.save(out.resolve("best.tmp"), config.baseModel());
+            deleteTree(out.resolve("best"));
+            Files.move(out.resolve("best.tmp"), out.resolve("best"), StandardCopyOption.ATOMIC_MOVE);
+          }
+        }
+        StepMetrics sm = new StepMetrics(done, total, (double) done / stepsPerEpoch(), loss, lr,
+            gradNorm, realTokens / seconds, flops / seconds / 1e9, eval);
+        if (last || done % config.loggingSteps() == 0 || eval != null) {
+          Files.writeString(metrics, sm.toJson() + "\n", StandardCharsets.UTF_8,
+              StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+          double elapsed = (System.nanoTime() - started) / 1e9;
+          double eta = elapsed / (done - startStep) * (total - done);
+          LOG.info(String.format("train: step %d/%d loss %.4f lr %.3g grad_norm %.3f %.0f tokens/s "
+              + "%.1f GFLOP/s%s ETA %s", done, total, loss, lr, gradNorm, sm.tokensPerSecond(),
+              sm.gflops(), eval == null ? "" : String.format(" eval_loss %.4f", eval), duration(eta)));
+        }
+        if (last || (config.saveSteps() > 0 && done % config.saveSteps() == 0)) {
+          checkpoint(checkpoints, done, adapter, optimizer, best);
+        }
+        afterStep.accept(sm);
+      }
+      Path finalDir = out.resolve("adapter");
+      adapter.save(out.resolve("adapter.tmp"), config.baseModel());
+      deleteTree(finalDir);
+      Files.move(out.resolve("adapter.tmp"), finalDir, StandardCopyOption.ATOMIC_MOVE);
+      return new Result(total, startStep, lastEval, best, finalDir);
+    } finally {
+      model.setAdapter(null);
+      optimizer.close();
+      manager.close();
+    }
+  }
+
+  /** Mean token loss over the validation split (grad off). */
+  public double evaluate() {
+    double sum = 0;
+    long count = 0;
+    try (NDManager m = model.manager().newSubManager(); Torch.GradMode off = Torch.gradMode(false)) {
+      for (int from = 0; from < validation.size(); from += config.microBatchSize()) {
+        int to = Math.min(validation.size(), from + config.microBatchSize());
+        int[] idx = java.util.stream.IntStream.range(from, to).toArray();
+        try (NDManager step = m.newSubManager()) {
+          Batch batch = batch(validation, idx, step);
+          NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, false);
+          CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
+          sum += tl.sum().toType(DataType.FLOAT64, false).getDouble();
+          count += tl.count();
+        }
+      }
+    }
+    return count == 0 ? Double.NaN : sum / count;
+  }
+
+  static long labelCount(TrainData.Example e) {
+    long n = 0;
+    for (int t = 1; t < e.labels().length; t++) {
+      if (e.labels()[t] != -100) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private void checkpoint(Path checkpoints, int step, LoraAdapter adapter, AdamW optimizer, Double best)
+      throws IOException {
+    Path dir = checkpoints.resolve("step-" + step);
+    Path tmp = checkpoints.resolve("step-" + step + ".tmp");
+    deleteTree(tmp);
+    Files.createDirectories(tmp);
+    adapter.save(tmp.resolve("adapter"), config.baseModel());
+    Safetensors.write(tmp.resolve("optimizer.safetensors"), optimizer.state(), Map.of("format", "pt"));
+    ObjectNode state = JSON.createObjectNode();
+    state.put("step", step);
+    state.put("total_steps", totalSteps());
+    state.put("optimizer_steps", optimizer.steps());
+    if (best != null) {
+      state.put("best_eval_loss", best);
+    }
+    state.set("config", JSON.valueToTree(config));
+    Files.writeString(tmp.resolve("trainer_state.json"), state.toPrettyString());
+    deleteTree(dir);
+    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE); // complete or absent, never half-written
+    List<Path> all = completeCheckpoints(checkpoints);
+    for (int i = 0; i < all.size() - config.saveTotalLimit(); i++) {
+      deleteTree(all.get(i));
+    }
+  }
+
+  static List<Path> completeCheckpoints(Path checkpoints) throws IOException {
+    if (!Files.isDirectory(checkpoints)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(checkpoints)) {
+      return s.filter(p -> p.getFileName().toString().matches("step-\\d+"))
+          .filter(p -> Files.exists(p.resolve("trainer_state.json")))
+          .sorted(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(5))))
+          .toList();
+    }
+  }
+
+  static Path latestCheckpoint(Path checkpoints) throws IOException {
+    List<Path> all = completeCheckpoints(checkpoints);
+    return all.isEmpty() ? null : all.get(all.size() - 1);
+  }
+
+  /** Drops metrics lines of steps after {@code step} (they are redone after a resume). */
+  private static void truncateMetrics(Path metrics, int step) throws IOException {
+    if (!Files.exists(metrics)) {
+      return;
+    }
+    List<String> keep = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      if (!line.isBlank() && JSON.readTree(line).get("step").asInt() <= step) {
+        keep.add(line);
+      }
+    }
+    Files.write(metrics, keep);
+  }
+
+  static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(p)) {
+      s.sorted(Comparator.reverseOrder()).forEach(f -> {
+        try {
+          Files.delete(f);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+
+  private static String duration(double seconds) {
+    long s = Math.round(seconds);
+    return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60)
+        : s >= 60 ? String.format("%dm%02ds", s / 60, s % 60) : s + "s";
+  }
+}
