@@ -1,5 +1,5 @@
-"""Peer benchmark for `sparktune bench-model`: the same LoRA forward+backward step with
-Hugging Face transformers + PEFT on PyTorch (CPU, float32).
+"""Peer benchmark for `sparktune bench-model`: the same LoRA training step (forward, loss,
+backward, AdamW update) with Hugging Face transformers + PEFT on PyTorch (CPU, float32).
 
     python3 -m venv venv && venv/bin/pip install torch transformers peft
     venv/bin/python bench/model_bench_hf.py [--attn sdpa|eager]
@@ -27,6 +27,7 @@ model = LlamaForCausalLM(cfg).float()
 model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
                                          target_modules="all-linear", task_type="CAUSAL_LM"))
 model.train()
+opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 ids = torch.randint(0, 32000, (1, a.seq))
 params = sum(p.numel() for p in model.parameters())
 print(f"transformers+PEFT {a.attn}: {params:,} parameters, seq {a.seq}")
@@ -38,7 +39,8 @@ for t in [int(x) for x in a.threads.split(",")]:
         start = time.perf_counter()
         out = model(input_ids=ids, labels=ids)
         out.loss.backward()
-        model.zero_grad(set_to_none=True)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
         if s > 0:
             times.append(time.perf_counter() - start)
     m = statistics.median(times)

@@ -6,6 +6,7 @@ import dev.sparktune.clean.CleanStage;
 import dev.sparktune.cluster.ClusterStage;
 import dev.sparktune.ingest.IngestStage;
 import dev.sparktune.tokenize.TokenizeStage;
+import dev.sparktune.train.TrainStage;
 import java.util.List;
 
 /** The stages of a sparktune run, in order, built from the resolved config. */
@@ -13,6 +14,11 @@ public final class Pipeline {
   private Pipeline() {}
 
   public static List<Stage> stages(SparktuneConfig config) {
+    return stages(config, false);
+  }
+
+  /** @param freshTraining start training over instead of resuming an unfinished run's checkpoints */
+  public static List<Stage> stages(SparktuneConfig config, boolean freshTraining) {
     List<Stage> stages = new java.util.ArrayList<>(List.of(new IngestStage(config.ingest()),
         new CleanStage(config.clean())));
     if (config.cluster().enabled()) {
@@ -21,6 +27,9 @@ public final class Pipeline {
     if (config.tokenize() != null) {
       stages.add(new TokenizeStage(config.tokenize(),
           config.cluster().enabled() ? ClusterStage.NAME : CleanStage.NAME));
+      if (config.train() != null) {
+        stages.add(new TrainStage(config.train(), freshTraining));
+      }
     }
     return stages;
   }
@@ -36,12 +45,14 @@ public final class Pipeline {
           + "cluster and cap each cluster's size for diversity; writes a table of the clusters.";
       case TokenizeStage.NAME -> "Render records with the prompt template, tokenize with the base model's "
           + "tokenizer.json, mask the prompt, split train/validation by id hash, and write a Hugging Face dataset.";
+      case TrainStage.NAME -> "Fine-tune a LoRA adapter on the tokenized train split (one Spark task; AdamW, "
+          + "schedule, eval, checkpoints it resumes from) and write it in PEFT format with metrics.";
       default -> throw new IllegalArgumentException("unknown stage " + stage);
     };
   }
 
   /** Stage names in order, for help texts. */
   public static List<String> stageNames() {
-    return List.of(IngestStage.NAME, CleanStage.NAME, ClusterStage.NAME, TokenizeStage.NAME);
+    return List.of(IngestStage.NAME, CleanStage.NAME, ClusterStage.NAME, TokenizeStage.NAME, TrainStage.NAME);
   }
 }

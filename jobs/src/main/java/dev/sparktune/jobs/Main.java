@@ -10,6 +10,7 @@ import dev.sparktune.core.StageRunner;
 import dev.sparktune.core.StageStatus;
 import dev.sparktune.core.Version;
 import dev.sparktune.core.Workspace;
+import dev.sparktune.train.TrainStage;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -117,12 +118,20 @@ public final class Main implements Callable<Integer> {
   static final class RunOptions {
     @Option(names = "--force", description = "Rerun even when the output is up to date.")
     boolean force;
+
+    @Option(names = "--fresh", description = "Train from scratch, ignoring the checkpoints of an unfinished "
+        + "training run (by default the train stage resumes from its latest checkpoint).")
+    boolean fresh;
   }
 
   static StageRunner runner(SparktuneConfig config, SparkSession spark) {
+    return runner(config, spark, false);
+  }
+
+  static StageRunner runner(SparktuneConfig config, SparkSession spark, boolean freshTraining) {
     Configuration hadoop = spark != null ? spark.sparkContext().hadoopConfiguration() : hadoopConf(config);
     Workspace ws = new Workspace(config.workDir(), Paths.get(""), hadoop);
-    return new StageRunner(spark, ws, Pipeline.stages(config));
+    return new StageRunner(spark, ws, Pipeline.stages(config, freshTraining));
   }
 
   private static Configuration hadoopConf(SparktuneConfig config) {
@@ -135,19 +144,39 @@ public final class Main implements Callable<Integer> {
     return conf;
   }
 
-  static int runStages(SparktuneConfig config, StageRunner.Options options) {
+  static int runStages(SparktuneConfig config, StageRunner.Options options, boolean freshTraining) {
     SparkSession spark = Sessions.start(config.spark());
     try {
-      StageRunner runner = runner(config, spark);
+      StageRunner runner = runner(config, spark, freshTraining);
       List<StageRunner.Outcome> outcomes = runner.run(options);
       printOutcomes(outcomes);
       printClusters(spark, config, outcomes);
-      System.out.println("Outputs are under " + new Workspace(config.workDir(), Paths.get(""),
-          spark.sparkContext().hadoopConfiguration()).root());
+      Workspace ws = new Workspace(config.workDir(), Paths.get(""), spark.sparkContext().hadoopConfiguration());
+      if (outcomes.stream().anyMatch(o -> o.stage().equals(TrainStage.NAME))) {
+        printTraining(spark, ws);
+      }
+      System.out.println("Outputs are under " + ws.root());
       return OK;
     } finally {
       spark.stop();
     }
+  }
+
+  /** After a run that includes the train stage: the last metrics and where the adapter is. */
+  static void printTraining(SparkSession spark, Workspace ws) {
+    org.apache.hadoop.fs.Path dir = ws.stageDir(TrainStage.NAME);
+    List<org.apache.spark.sql.Row> last = spark.read().parquet(ws.table(TrainStage.NAME, TrainStage.METRICS).toString())
+        .orderBy(org.apache.spark.sql.functions.col("step").desc()).limit(1).collectAsList();
+    if (!last.isEmpty()) {
+      org.apache.spark.sql.Row r = last.get(0);
+      Object eval = r.get(r.fieldIndex("eval_loss"));
+      System.out.printf("train: %d steps, final loss %.4f%s%n", r.<Integer>getAs("step"), r.<Double>getAs("loss"),
+          eval == null ? "" : String.format(", eval loss %.4f (perplexity %.2f)", (Double) eval,
+              Math.exp((Double) eval)));
+    }
+    System.out.println("adapter (PEFT): " + new org.apache.hadoop.fs.Path(dir, "adapter"));
+    System.out.println("best adapter:   " + new org.apache.hadoop.fs.Path(dir, "best"));
+    System.out.println("metrics:        " + new org.apache.hadoop.fs.Path(dir, "metrics.jsonl"));
   }
 
   /** After a run that includes the cluster stage, the clusters table: what the selection did. */
@@ -208,7 +237,7 @@ public final class Main implements Callable<Integer> {
               + String.join(", ", Pipeline.stageNames()));
         }
       }
-      return runStages(config, new StageRunner.Options(from, to, only, runOptions.force));
+      return runStages(config, new StageRunner.Options(from, to, only, runOptions.force), runOptions.fresh);
     }
   }
 
@@ -224,7 +253,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      return runStages(configOptions.load(), new StageRunner.Options(null, null, stage, runOptions.force));
+      return runStages(configOptions.load(), new StageRunner.Options(null, null, stage, runOptions.force),
+          runOptions.fresh);
     }
   }
 

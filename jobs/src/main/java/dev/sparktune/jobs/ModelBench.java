@@ -11,7 +11,10 @@ import dev.sparktune.model.Flops;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
+import dev.sparktune.train.AdamW;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -19,11 +22,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Forward + backward throughput of a LoRA step on a randomly initialised Llama shape (frozen base,
+ * Training-step throughput (forward, backward, AdamW) of a LoRA step on a randomly initialised Llama shape (frozen base,
  * adapters on every linear), per PyTorch thread count: tokens/s and achieved GFLOP/s.
  */
 @Command(name = "bench-model", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Times forward + backward of a LoRA training step on a random Llama-shaped model "
+    description = {"Times a LoRA training step (forward, loss, backward, AdamW update) on a random Llama-shaped model "
         + "(default ~59M parameters) and reports tokens/s and achieved GFLOP/s per thread count.",
         "FLOPs counted: forward 2·tokens·(linear params incl. LM head) + 4·B·heads·T²·head_dim per "
             + "layer (QKᵀ and PV); backward with a frozen base = the linear input gradients (1× forward "
@@ -62,7 +65,8 @@ final class ModelBench implements Callable<Integer> {
         CausalLm model = ModelInit.random(config, 1, DataType.FLOAT32, manager);
         LoraAdapter adapter = LoraAdapter.create(config,
             new LoraConfig(loraR, 2.0 * loraR, 0.0, List.of("all-linear"), false, null), 2,
-            DataType.FLOAT32, manager)) {
+            DataType.FLOAT32, manager);
+        AdamW optimizer = new AdamW(0.9, 0.999, 1e-8, 0.0, manager)) {
       model.setAdapter(adapter);
       adapter.setTrainable(true);
       System.out.printf("model: llama, %,d parameters (%,d in linears), LoRA r=%d on all linears "
@@ -81,7 +85,7 @@ final class ModelBench implements Callable<Integer> {
         double[] seconds = new double[steps];
         for (int s = -1; s < steps; s++) {
           long start = System.nanoTime();
-          step(model, adapter, manager, ids);
+          step(model, adapter, optimizer, manager, ids);
           if (s >= 0) {
             seconds[s] = (System.nanoTime() - start) / 1e9;
           }
@@ -94,16 +98,24 @@ final class ModelBench implements Callable<Integer> {
     return Main.OK;
   }
 
-  private void step(CausalLm model, LoraAdapter adapter, NDManager manager, long[] ids) {
-    try (NDManager step = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
-      NDArray input = step.create(ids, new Shape(batch, seq));
-      NDArray logits = model.forward(input, null, null, true);
-      NDArray loss = CausalLm.loss(logits, input);
-      Torch.backward(loss);
-      for (NDArray p : adapter.parameters()) {
-        try (NDArray g = p.getGradient()) {
-          g.muli(0); // PyTorch accumulates; a trainer zeroes between steps
-        }
+  /** One training step as the trainer takes it: forward, loss, backward, AdamW update, zero grads. */
+  private void step(CausalLm model, LoraAdapter adapter, AdamW optimizer, NDManager manager, long[] ids) {
+    try (NDManager step = manager.newSubManager()) {
+      try (Torch.GradMode on = Torch.gradMode(true)) {
+        NDArray input = step.create(ids, new Shape(batch, seq));
+        NDArray logits = model.forward(input, null, null, true);
+        Torch.backward(CausalLm.loss(logits, input));
+      }
+      try (Torch.GradMode off = Torch.gradMode(false)) {
+        Map<String, NDArray> params = adapter.peftTensors();
+        Map<String, NDArray> grads = new LinkedHashMap<>();
+        params.forEach((k, p) -> {
+          NDArray g = p.getGradient();
+          g.attach(step);
+          grads.put(k, g);
+        });
+        optimizer.step(params, grads, 1e-4);
+        grads.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
       }
     }
   }

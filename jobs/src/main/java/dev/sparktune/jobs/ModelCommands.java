@@ -101,6 +101,10 @@ final class ModelCommands {
     @Option(names = "--seed", defaultValue = "0", description = "Initialisation seed (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--init-std", defaultValue = "0.02", description = "Standard deviation of the weights "
+        + "(default ${DEFAULT-VALUE}, as transformers; a tiny demo model needs ~0.1 to be trainable by LoRA).")
+    double initStd;
+
     @Override
     public Integer call() throws Exception {
       if (!Files.isRegularFile(tokenizer)) {
@@ -110,7 +114,7 @@ final class ModelCommands {
       ModelConfig config = ModelInit.configFor(arch, hidden, layers, heads,
           kvHeads == null ? heads : kvHeads, inter, ropeTheta, maxPositions, tokenizer);
       try (NDManager manager = Torch.newManager();
-          CausalLm model = ModelInit.random(config, seed, DataType.FLOAT32, manager)) {
+          CausalLm model = ModelInit.random(config, seed, initStd, DataType.FLOAT32, manager)) {
         model.save(out);
         Files.copy(tokenizer, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
         System.out.printf("wrote %s: %s, %,d parameters, vocab %d, hidden %d, %d layers, %d/%d heads%n",

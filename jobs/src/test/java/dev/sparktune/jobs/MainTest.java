@@ -16,8 +16,21 @@ class MainTest {
     return Cli.run(args);
   }
 
+  /** The demo's base model, generated as the README says (it is never committed). */
+  private Path demoModel() {
+    Path model = work.resolve("models/tiny-llama");
+    if (!Files.exists(model.resolve("config.json"))) {
+      Cli.Result init = cli("init-model", "--arch", "llama", "--hidden", "64", "--layers", "2", "--heads", "4",
+          "--kv-heads", "2", "--init-std", "0.1", "--tokenizer", "conf/samples/tokenizer/tokenizer.json",
+          "--out", model.toString());
+      assertEquals(0, init.code(), init.err());
+    }
+    return model;
+  }
+
   private String[] local(String command, String... extra) {
     String[] base = {command, "--config", "conf/local.yaml", "--set", "work_dir=" + work,
+        "--set", "train.base_model=" + demoModel(),
         "--set", "spark.master=local[2]", "--set", "spark.conf.spark.ui.showConsoleProgress=false"};
     String[] all = new String[base.length + extra.length];
     System.arraycopy(base, 0, all, 0, base.length);
@@ -37,6 +50,11 @@ class MainTest {
     assertTrue(first.out().matches("(?s).*tokenize\\s+ran\\s+20\\s+20\\s+0\\s+0.*"), first.out());
     assertTrue(Files.exists(work.resolve("tokenize/dataset/dataset_dict.json")));
     assertTrue(Files.exists(work.resolve("tokenize/dataset/train/data-00000-of-00001.arrow")));
+    assertTrue(first.out().matches("(?s).*train\\s+ran\\s+20\\s+20\\s+0\\s+0.*"), first.out());
+    assertTrue(Files.exists(work.resolve("train/adapter/adapter_config.json")));
+    assertTrue(Files.exists(work.resolve("train/adapter/adapter_model.safetensors")));
+    assertTrue(Files.exists(work.resolve("train/metrics.jsonl")));
+    assertTrue(first.out().contains("adapter (PEFT): "), first.out());
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 

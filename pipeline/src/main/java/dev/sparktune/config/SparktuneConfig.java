@@ -17,15 +17,19 @@ import java.util.Map;
  * @param clean the clean stage (defaults apply when absent)
  * @param cluster the cluster stage (defaults apply when absent)
  * @param tokenize the tokenize stage; absent: the pipeline ends before it
+ * @param train the train stage; absent: the pipeline ends after tokenize
  */
 public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig ingest, CleanConfig clean,
-    ClusterConfig cluster, TokenizeConfig tokenize) implements Serializable {
+    ClusterConfig cluster, TokenizeConfig tokenize, TrainConfig train) implements Serializable {
 
   public SparktuneConfig {
     workDir = InvalidValue.required(workDir, "work_dir");
     spark = orDefault(spark, new SparkSettings(null, null, null));
     ingest = InvalidValue.required(ingest, "ingest");
     clean = orDefault(clean, new CleanConfig(null, null, null, null));
+    if (train != null && tokenize == null) {
+      throw new InvalidValue("train", "needs a tokenize section: it trains on the tokenize stage's dataset");
+    }
     cluster = orDefault(cluster, new ClusterConfig(null, null, null, null, null, null, null, null, null, null, null,
         null, null, null));
   }

@@ -243,6 +243,25 @@ class ModelCoreTest {
     }
   }
 
+  @Test
+  void aPackedRowGivesEachExampleItsOwnLogits() throws Exception {
+    try (CausalLm model = CausalLm.load(GoldenModelTest.golden("llama-gqa").resolve("model"),
+        DataType.FLOAT32, manager);
+        NDScope scope = new NDScope();
+        Torch.GradMode off = Torch.gradMode(false)) {
+      long[] a = {1, 50, 51, 52, 53};
+      long[] b = {1, 60, 61, 62};
+      long[] packed = {1, 50, 51, 52, 53, 1, 60, 61, 62};
+      long[][] positions = {{0, 1, 2, 3, 4, 0, 1, 2, 3}};
+      NDArray together = model.forward(manager.create(packed, new Shape(1, 9)), null, positions, null, false);
+      NDArray alone = model.forward(manager.create(a, new Shape(1, 5)), null, null, false);
+      NDArray second = model.forward(manager.create(b, new Shape(1, 4)), null, null, false);
+      assertTrue(GoldenModelTest.maxAbsDiff(together.get(":, :5, :"), alone) < 1e-5);
+      assertTrue(GoldenModelTest.maxAbsDiff(together.get(":, 5:, :"), second) < 1e-5,
+          "the second packed example must not see the first");
+    }
+  }
+
   // ---- score and generate --------------------------------------------------------------------
 
   @Test
