@@ -206,6 +206,21 @@ class TrainerTest {
   }
 
   @Test
+  void aNonFiniteLossStopsTheRunNamingTheStep(@TempDir Path tmp) throws Exception {
+    List<TrainData.Example> data = copyTask(4, 2, 3, 10, 30, 9);
+    try (CausalLm model = ModelInit.random(tiny(40), 6, DataType.FLOAT32, manager)) {
+      model.weights().get("model.layers.0.input_layernorm.weight").set(
+          new float[] {Float.NaN, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+              1, 1, 1, 1, 1, 1}); // a NaN weight poisons every logit
+      ArithmeticException e = assertThrows(ArithmeticException.class, () -> new Trainer(
+          config(2, 1, 3, "constant", 1e-3, 0, List.of("q_proj"), 2), model, data, List.of(), tmp)
+          .run(true, s -> { }));
+      assertTrue(e.getMessage().startsWith("step 1: "), e.getMessage());
+      assertTrue(e.getMessage().contains("is not finite"), e.getMessage());
+    }
+  }
+
+  @Test
   void schedulesFollowTheirDocumentedCurves() {
     Schedule cosine = new Schedule("cosine", 1.0, 10, 110, 0.1);
     assertEquals(0.0, cosine.lr(0), 1e-12);
@@ -258,6 +273,8 @@ class TrainerTest {
         model.setAdapter(adapter);
         int tunedCorrect = correctCopies(model, heldOut);
         model.setAdapter(null);
+        System.out.printf("copy task: val loss %.4f -> %.4f; held-out copies: base %d/40, adapter %d/40%n",
+            before, result.evalLoss(), baseCorrect, tunedCorrect);
         assertTrue(tunedCorrect >= 36, "adapter copies " + tunedCorrect + "/40 held-out sequences");
         assertTrue(baseCorrect <= 2, "base model copies " + baseCorrect + "/40");
       }
