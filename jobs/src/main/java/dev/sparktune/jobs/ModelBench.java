@@ -11,7 +11,7 @@ import dev.sparktune.model.Flops;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
-import dev.sparktune.train.AdamW;
+import dev.sparktune.train.ShardedAdamW;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -65,8 +65,9 @@ final class ModelBench implements Callable<Integer> {
         CausalLm model = ModelInit.random(config, 1, DataType.FLOAT32, manager);
         LoraAdapter adapter = LoraAdapter.create(config,
             new LoraConfig(loraR, 2.0 * loraR, 0.0, List.of("all-linear"), false, null), 2,
-            DataType.FLOAT32, manager);
-        AdamW optimizer = new AdamW(0.9, 0.999, 1e-8, 0.0, manager)) {
+            DataType.FLOAT32, manager)) {
+      int trainable = Math.toIntExact(adapter.parameters().stream().mapToLong(a -> a.getShape().size()).sum());
+      ShardedAdamW optimizer = new ShardedAdamW(0.9, 0.999, 1e-8, 0.0, 0, trainable);
       model.setAdapter(adapter);
       adapter.setTrainable(true);
       System.out.printf("model: llama, %,d parameters (%,d in linears), LoRA r=%d on all linears "
@@ -99,7 +100,8 @@ final class ModelBench implements Callable<Integer> {
   }
 
   /** One training step as the trainer takes it: forward, loss, backward, AdamW update, zero grads. */
-  private void step(CausalLm model, LoraAdapter adapter, AdamW optimizer, NDManager manager, long[] ids) {
+  private void step(CausalLm model, LoraAdapter adapter, ShardedAdamW optimizer, NDManager manager,
+      long[] ids) {
     try (NDManager step = manager.newSubManager()) {
       try (Torch.GradMode on = Torch.gradMode(true)) {
         NDArray input = step.create(ids, new Shape(batch, seq));
@@ -114,8 +116,11 @@ final class ModelBench implements Callable<Integer> {
           g.attach(step);
           grads.put(k, g);
         });
-        optimizer.step(params, grads, 1e-4);
+        double[] flatGrads = ShardedAdamW.flatten(grads);
         grads.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
+        double[] flat = ShardedAdamW.flatten(params);
+        optimizer.step(flat, flatGrads, 1e-4);
+        ShardedAdamW.unflatten(flat, params);
       }
     }
   }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktune.collective.Collective;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
@@ -73,13 +74,22 @@ public final class Trainer {
   private final List<TrainData.Example> validation;
   private final Path out;
   private final int padId;
+  private final Collective collective;
+
+  /** A single-process trainer. */
+  public Trainer(TrainConfig config, CausalLm model, List<TrainData.Example> train,
+      List<TrainData.Example> validation, Path out) {
+    this(config, model, train, validation, out, Collective.single());
+  }
 
   /**
    * @param model the base model (the trainer puts its adapter on it)
-   * @param out the output directory; checkpoints in it are resumed from
+   * @param out the output directory, on storage every rank sees; checkpoints in it are resumed from
+   * @param collective this rank's link to the others: each step's global batch is micro_batch_size
+   *     × grad_accum_steps × ranks examples, split between the ranks; rank 0 writes all files
    */
   public Trainer(TrainConfig config, CausalLm model, List<TrainData.Example> train,
-      List<TrainData.Example> validation, Path out) {
+      List<TrainData.Example> validation, Path out, Collective collective) {
     if (train.isEmpty()) {
       throw new IllegalArgumentException("the train split is empty: nothing to train on");
     }
@@ -89,14 +99,16 @@ public final class Trainer {
     this.validation = validation;
     this.out = out;
     this.padId = Math.max(0, model.config().padTokenId());
+    this.collective = collective;
   }
 
-  int microBatchesPerEpoch() {
-    return (train.size() + config.microBatchSize() - 1) / config.microBatchSize();
+  /** Examples per optimizer step over all ranks. */
+  int globalBatch() {
+    return config.microBatchSize() * config.gradAccumSteps() * collective.size();
   }
 
   int stepsPerEpoch() {
-    return (microBatchesPerEpoch() + config.gradAccumSteps() - 1) / config.gradAccumSteps();
+    return (train.size() + globalBatch() - 1) / globalBatch();
   }
 
   public int totalSteps() {
@@ -142,18 +154,21 @@ public final class Trainer {
     return order;
   }
 
-  /** The micro-batches (lists of train example indices) of optimizer step {@code step}. */
-  List<int[]> microBatches(int step) {
-    int epoch = step / stepsPerEpoch();
-    int inEpoch = step % stepsPerEpoch();
-    int[] order = epochOrder(epoch);
+  /** All train example indices of optimizer step {@code step}, over every rank. */
+  int[] stepExamples(int step) {
+    int[] order = epochOrder(step / stepsPerEpoch());
+    int from = (step % stepsPerEpoch()) * globalBatch();
+    return java.util.Arrays.copyOfRange(order, from, Math.min(order.length, from + globalBatch()));
+  }
+
+  /** This rank's micro-batches of step {@code step}: its contiguous part of the step's examples. */
+  List<int[]> microBatches(int[] stepExamples) {
+    int n = stepExamples.length;
+    int from = (int) ((long) n * collective.rank() / collective.size());
+    int to = (int) ((long) n * (collective.rank() + 1) / collective.size());
     List<int[]> batches = new ArrayList<>();
-    int first = inEpoch * config.gradAccumSteps();
-    int last = Math.min(microBatchesPerEpoch(), first + config.gradAccumSteps());
-    for (int mb = first; mb < last; mb++) {
-      int from = mb * config.microBatchSize();
-      int to = Math.min(order.length, from + config.microBatchSize());
-      batches.add(java.util.Arrays.copyOfRange(order, from, to));
+    for (int i = from; i < to; i += config.microBatchSize()) {
+      batches.add(java.util.Arrays.copyOfRange(stepExamples, i, Math.min(to, i + config.microBatchSize())));
     }
     return batches;
   }
@@ -196,47 +211,72 @@ public final class Trainer {
 
   /** Trains (resuming from the latest checkpoint unless {@code fresh}); see the class comment. */
   public Result run(boolean fresh, Consumer<StepMetrics> afterStep) throws IOException {
-    Files.createDirectories(out);
+    return run(fresh ? -1 : resumeStep(), afterStep);
+  }
+
+  /** The step of the latest complete checkpoint under the output directory (0 when none). */
+  public int resumeStep() throws IOException {
+    Path latest = latestCheckpoint(out.resolve("checkpoints"));
+    return latest == null ? 0 : Integer.parseInt(latest.getFileName().toString().substring(5));
+  }
+
+  /**
+   * Trains from the checkpoint of step {@code from} (0: none; -1: start over, deleting earlier
+   * checkpoints). Ranks of one job must pass the same {@code from}.
+   */
+  public Result run(int from, Consumer<StepMetrics> afterStep) throws IOException {
+    boolean lead = collective.rank() == 0;
     Path checkpoints = out.resolve("checkpoints");
     Path metrics = out.resolve("metrics.jsonl");
-    if (fresh) {
-      deleteTree(checkpoints);
-      deleteTree(out.resolve("best"));
-      Files.deleteIfExists(metrics);
+    if (lead) {
+      Files.createDirectories(out);
+      if (from < 0) {
+        deleteTree(checkpoints);
+        deleteTree(out.resolve("best"));
+        Files.deleteIfExists(metrics);
+      }
     }
     LoraConfig loraConfig = config.lora().toLoraConfig();
     DataType dtype = model.dtype();
     NDManager manager = model.manager().newSubManager();
-    Path latest = fresh ? null : latestCheckpoint(checkpoints);
+    Path latest = from > 0 ? checkpoints.resolve("step-" + from) : null;
     int startStep = 0;
     Double best = null;
     LoraAdapter adapter;
-    AdamW optimizer = new AdamW(config.adamBeta1(), config.adamBeta2(), config.adamEps(),
-        config.weightDecay(), manager);
+    JsonNode resumedState = null;
     if (latest != null) {
-      JsonNode state = JSON.readTree(latest.resolve("trainer_state.json").toFile());
-      startStep = state.get("step").asInt();
-      best = state.hasNonNull("best_eval_loss") ? state.get("best_eval_loss").asDouble() : null;
+      resumedState = JSON.readTree(latest.resolve("trainer_state.json").toFile());
+      startStep = resumedState.get("step").asInt();
+      best = resumedState.hasNonNull("best_eval_loss") ? resumedState.get("best_eval_loss").asDouble() : null;
       adapter = LoraAdapter.load(latest.resolve("adapter"), model.config(), dtype, manager);
       if (!adapter.config().equals(loraConfig)) {
         throw new IOException("checkpoint " + latest + " was made with LoRA " + adapter.config()
             + " but the config now says " + loraConfig + "; rerun with --fresh");
       }
-      try (Safetensors st = Safetensors.open(latest.resolve("optimizer.safetensors"))) {
-        Map<String, NDArray> saved = new LinkedHashMap<>();
-        for (String name : st.tensors().keySet()) {
-          saved.put(name, st.load(name, manager, dtype));
-        }
-        optimizer.restore(saved, state.get("optimizer_steps").asLong(), dtype);
+      if (lead) {
+        truncateMetrics(metrics, startStep);
       }
-      truncateMetrics(metrics, startStep);
-      LOG.info("train: resuming from {} (step {} of {})", latest, startStep, totalSteps());
+      LOG.info("train: rank {} resuming from {} (step {} of {})", collective.rank(), latest, startStep,
+          totalSteps());
     } else {
       adapter = LoraAdapter.create(model.config(), loraConfig, config.seed(), dtype, manager);
     }
     adapter.setTrainable(true);
     model.setAdapter(adapter);
     Map<String, NDArray> params = adapter.peftTensors();
+    double[] flat = ShardedAdamW.flatten(params);
+    int shardFrom = collective.shardStart(collective.rank(), flat.length);
+    int shardTo = collective.shardEnd(collective.rank(), flat.length);
+    ShardedAdamW optimizer = new ShardedAdamW(config.adamBeta1(), config.adamBeta2(), config.adamEps(),
+        config.weightDecay(), shardFrom, shardTo);
+    if (resumedState != null) {
+      try (Safetensors st = Safetensors.open(latest.resolve("optimizer.safetensors"));
+          NDManager m = manager.newSubManager()) {
+        optimizer.restore(st.load("exp_avg", m, DataType.FLOAT64).toDoubleArray(),
+            st.load("exp_avg_sq", m, DataType.FLOAT64).toDoubleArray(),
+            resumedState.get("optimizer_steps").asLong());
+      }
+    }
     Schedule schedule = schedule();
     int total = totalSteps();
     Double lastEval = null;
@@ -245,57 +285,61 @@ public final class Trainer {
       for (int step = startStep; step < total; step++) {
         long stepStart = System.nanoTime();
         double lr = schedule.lr(step);
-        Engine.getEngine("PyTorch").setRandomSeed((int) (config.seed() * 7919 + step)); // dropout
-        List<int[]> micro = microBatches(step);
+        // Dropout masks depend on the step and rank only, so a resumed run draws the same ones.
+        Engine.getEngine("PyTorch").setRandomSeed((int) (config.seed() * 7919 + step * 131L + collective.rank()));
+        int[] examples = stepExamples(step);
         long labelTokens = 0;
-        for (int[] mb : micro) {
-          for (int i : mb) {
-            labelTokens += labelCount(train.get(i));
-          }
+        for (int i : examples) {
+          labelTokens += labelCount(train.get(i)); // every rank knows the whole step's label count
         }
-        double lossSum = 0;
-        long realTokens = 0;
-        double flops = 0;
-        for (int[] mb : micro) {
+        double[] totals = new double[3]; // loss sum, real tokens, FLOPs — summed over ranks below
+        for (int[] mb : microBatches(examples)) {
           try (NDManager m = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
             Batch batch = batch(train, mb, m);
             NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, true);
             CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
-            NDArray scaled = tl.sum().div(Math.max(1, labelTokens)); // one big batch's mean
-            Torch.backward(scaled);
-            lossSum += tl.sum().toType(DataType.FLOAT64, false).getDouble();
-            realTokens += batch.realTokens();
-            flops += Flops.loraStep(model.config(), mb.length, batch.length());
+            Torch.backward(tl.sum().div(Math.max(1, labelTokens))); // one big batch's mean
+            totals[0] += tl.sum().toType(DataType.FLOAT64, false).getDouble();
+            totals[1] += batch.realTokens();
+            totals[2] += Flops.loraStep(model.config(), mb.length, batch.length());
           }
         }
-        double loss = lossSum / Math.max(1, labelTokens);
-        double gradNorm;
-        try (NDManager m = manager.newSubManager(); Torch.GradMode off = Torch.gradMode(false)) {
-          Map<String, NDArray> grads = new LinkedHashMap<>();
-          double sq = 0;
-          for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            NDArray g = e.getValue().getGradient();
+        double[] grads;
+        try (NDManager m = manager.newSubManager()) {
+          Map<String, NDArray> gradArrays = new LinkedHashMap<>();
+          params.forEach((k, p) -> {
+            NDArray g = p.getGradient();
             g.attach(m);
-            grads.put(e.getKey(), g);
-            double s = g.toType(DataType.FLOAT64, false).square().sum().getDouble();
-            if (!Double.isFinite(s)) {
-              throw new ArithmeticException("step " + (step + 1) + ": gradient of " + e.getKey()
-                  + " is not finite (loss " + loss + "); lower learning_rate or check the data");
-            }
-            sq += s;
+            gradArrays.put(k, g);
+          });
+          grads = ShardedAdamW.flatten(gradArrays);
+          gradArrays.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
+        }
+        collective.reduceScatterSum(grads); // this rank's shard now holds the summed gradient
+        double sq = 0;
+        for (int i = shardFrom; i < shardTo; i++) {
+          sq += grads[i] * grads[i];
+        }
+        double[] reduced = {sq, totals[0], totals[1], totals[2]};
+        collective.allReduceSum(reduced);
+        double gradNorm = Math.sqrt(reduced[0]);
+        double loss = reduced[1] / Math.max(1, labelTokens);
+        if (!Double.isFinite(gradNorm) || !Double.isFinite(loss)) {
+          throw new ArithmeticException("step " + (step + 1) + ": " + (Double.isFinite(loss)
+              ? "the gradient is not finite" : "the loss is not finite (" + loss + ")") + nonFinite(params, grads, shardFrom,
+              shardTo) + "; lower learning_rate or check the data");
+        }
+        if (config.maxGradNorm() > 0) {
+          double coef = Math.min(1.0, config.maxGradNorm() / (gradNorm + 1e-6));
+          for (int i = shardFrom; i < shardTo; i++) {
+            grads[i] *= coef;
           }
-          if (!Double.isFinite(loss)) {
-            throw new ArithmeticException("step " + (step + 1) + ": loss is " + loss);
-          }
-          gradNorm = Math.sqrt(sq);
-          if (config.maxGradNorm() > 0) {
-            double coef = Math.min(1.0, config.maxGradNorm() / (gradNorm + 1e-6));
-            if (coef < 1.0) {
-              grads.values().forEach(g -> g.muli(coef));
-            }
-          }
-          optimizer.step(params, grads, lr);
-          grads.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
+        }
+        flat = ShardedAdamW.flatten(params);
+        optimizer.step(flat, grads, lr);
+        collective.allGather(flat); // every rank gets every updated shard
+        try (Torch.GradMode off = Torch.gradMode(false)) {
+          ShardedAdamW.unflatten(flat, params);
         }
         int done = step + 1;
         double seconds = (System.nanoTime() - stepStart) / 1e9;
@@ -306,14 +350,16 @@ public final class Trainer {
           lastEval = eval;
           if (best == null || eval < best) {
             best = eval;
-            adapter.save(out.resolve("best.tmp"), config.baseModel());
-            deleteTree(out.resolve("best"));
-            Files.move(out.resolve("best.tmp"), out.resolve("best"), StandardCopyOption.ATOMIC_MOVE);
+            if (lead) {
+              adapter.save(out.resolve("best.tmp"), config.baseModel());
+              deleteTree(out.resolve("best"));
+              Files.move(out.resolve("best.tmp"), out.resolve("best"), StandardCopyOption.ATOMIC_MOVE);
+            }
           }
         }
         StepMetrics sm = new StepMetrics(done, total, (double) done / stepsPerEpoch(), loss, lr,
-            gradNorm, realTokens / seconds, flops / seconds / 1e9, eval);
-        if (last || done % config.loggingSteps() == 0 || eval != null) {
+            gradNorm, reduced[2] / seconds, reduced[3] / seconds / 1e9, eval);
+        if (lead && (last || done % config.loggingSteps() == 0 || eval != null)) {
           Files.writeString(metrics, sm.toJson() + "\n", StandardCharsets.UTF_8,
               StandardOpenOption.CREATE, StandardOpenOption.APPEND);
           double elapsed = (System.nanoTime() - started) / 1e9;
@@ -323,40 +369,58 @@ public final class Trainer {
               sm.gflops(), eval == null ? "" : String.format(" eval_loss %.4f", eval), duration(eta)));
         }
         if (last || (config.saveSteps() > 0 && done % config.saveSteps() == 0)) {
-          checkpoint(checkpoints, done, adapter, optimizer, best);
+          checkpoint(checkpoints, done, adapter, optimizer, flat.length, best);
         }
         afterStep.accept(sm);
       }
       Path finalDir = out.resolve("adapter");
-      adapter.save(out.resolve("adapter.tmp"), config.baseModel());
-      deleteTree(finalDir);
-      Files.move(out.resolve("adapter.tmp"), finalDir, StandardCopyOption.ATOMIC_MOVE);
+      if (lead) {
+        adapter.save(out.resolve("adapter.tmp"), config.baseModel());
+        deleteTree(finalDir);
+        Files.move(out.resolve("adapter.tmp"), finalDir, StandardCopyOption.ATOMIC_MOVE);
+      }
       return new Result(total, startStep, lastEval, best, finalDir);
     } finally {
       model.setAdapter(null);
-      optimizer.close();
       manager.close();
     }
   }
 
-  /** Mean token loss over the validation split (grad off). */
+  /** Where a non-finite gradient sits in this rank's shard, by parameter name. */
+  private static String nonFinite(Map<String, NDArray> params, double[] grads, int from, int to) {
+    int off = 0;
+    for (Map.Entry<String, NDArray> e : params.entrySet()) {
+      int n = Math.toIntExact(e.getValue().getShape().size());
+      for (int i = Math.max(off, from); i < Math.min(off + n, to); i++) {
+        if (!Double.isFinite(grads[i])) {
+          return " (first non-finite gradient: " + e.getKey() + ")";
+        }
+      }
+      off += n;
+    }
+    return "";
+  }
+
+  /** Mean token loss over the validation split (grad off), each rank taking its part. */
   public double evaluate() {
-    double sum = 0;
-    long count = 0;
+    double[] sums = new double[2];
+    int n = validation.size();
+    int from = (int) ((long) n * collective.rank() / collective.size());
+    int to = (int) ((long) n * (collective.rank() + 1) / collective.size());
     try (NDManager m = model.manager().newSubManager(); Torch.GradMode off = Torch.gradMode(false)) {
-      for (int from = 0; from < validation.size(); from += config.microBatchSize()) {
-        int to = Math.min(validation.size(), from + config.microBatchSize());
-        int[] idx = java.util.stream.IntStream.range(from, to).toArray();
+      for (int start = from; start < to; start += config.microBatchSize()) {
+        int[] idx = java.util.stream.IntStream.range(start, Math.min(to, start + config.microBatchSize())).toArray();
         try (NDManager step = m.newSubManager()) {
           Batch batch = batch(validation, idx, step);
           NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, false);
           CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
-          sum += tl.sum().toType(DataType.FLOAT64, false).getDouble();
-          count += tl.count();
+          sums[0] += tl.sum().toType(DataType.FLOAT64, false).getDouble();
+          sums[1] += tl.count();
         }
       }
     }
-    return count == 0 ? Double.NaN : sum / count;
+    collective.allReduceSum(sums);
+    return sums[1] == 0 ? Double.NaN : sums[0] / sums[1];
   }
 
   static long labelCount(TrainData.Example e) {
@@ -369,18 +433,34 @@ public final class Trainer {
     return n;
   }
 
-  private void checkpoint(Path checkpoints, int step, LoraAdapter adapter, AdamW optimizer, Double best)
-      throws IOException {
+  /** Every rank contributes its optimizer shard; rank 0 writes the checkpoint atomically. */
+  private void checkpoint(Path checkpoints, int step, LoraAdapter adapter, ShardedAdamW optimizer,
+      int length, Double best) throws IOException {
+    double[] expAvg = new double[length];
+    double[] expAvgSq = new double[length];
+    optimizer.exportInto(expAvg, expAvgSq);
+    collective.allGather(expAvg);
+    collective.allGather(expAvgSq);
+    if (collective.rank() != 0) {
+      return;
+    }
     Path dir = checkpoints.resolve("step-" + step);
     Path tmp = checkpoints.resolve("step-" + step + ".tmp");
     deleteTree(tmp);
     Files.createDirectories(tmp);
     adapter.save(tmp.resolve("adapter"), config.baseModel());
-    Safetensors.write(tmp.resolve("optimizer.safetensors"), optimizer.state(), Map.of("format", "pt"));
+    try (NDManager m = model.manager().newSubManager()) {
+      Map<String, NDArray> state = new LinkedHashMap<>();
+      state.put("exp_avg", m.create(expAvg));
+      state.put("exp_avg_sq", m.create(expAvgSq));
+      Safetensors.write(tmp.resolve("optimizer.safetensors"), state, Map.of("format", "sparktune",
+          "layout", "flat, in adapter_model.safetensors key order"));
+    }
     ObjectNode state = JSON.createObjectNode();
     state.put("step", step);
     state.put("total_steps", totalSteps());
     state.put("optimizer_steps", optimizer.steps());
+    state.put("ranks", collective.size());
     if (best != null) {
       state.put("best_eval_loss", best);
     }
