@@ -35,14 +35,18 @@ import java.util.List;
  * @param seed LoRA init, data order and dropout (default 42)
  * @param dtype {@code auto} (float32 on CPU) or {@code float32}
  * @param groupByLength sort micro-batches by length within a window (default false: it hurt quality)
- * @param threads PyTorch threads (default 0: every core the task has)
+ * @param threads PyTorch threads per task (default 0: every core the task has)
+ * @param collectiveTimeoutSeconds how long a rank waits for a peer in the all-reduce before failing
+ *     (default 300)
+ * @param numWorkers training tasks, one per GPU (CPU: one per group of threads), run as one Spark
+ *     barrier stage joined by a ring all-reduce (default 1)
  */
 public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
     Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
-    Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads)
-    implements Serializable {
+    Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads,
+    Integer collectiveTimeoutSeconds, Integer numWorkers) implements Serializable {
 
   /**
    * LoRA settings, named as PEFT names them.
@@ -103,6 +107,14 @@ public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, I
     dtype = orDefault(dtype, "auto");
     groupByLength = orDefault(groupByLength, Boolean.FALSE);
     threads = orDefault(threads, 0);
+    numWorkers = orDefault(numWorkers, 1);
+    collectiveTimeoutSeconds = orDefault(collectiveTimeoutSeconds, 300);
+    if (collectiveTimeoutSeconds < 1) {
+      throw new InvalidValue("collective_timeout_seconds", "must be ≥ 1");
+    }
+    if (numWorkers < 1) {
+      throw new InvalidValue("num_workers", "must be ≥ 1");
+    }
     if (!Schedule.TYPES.contains(schedule)) {
       throw new InvalidValue("schedule", "must be one of cosine, linear, constant, constant_with_warmup");
     }

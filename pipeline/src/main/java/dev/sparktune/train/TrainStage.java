@@ -25,12 +25,23 @@ import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.spark.api.java.function.MapPartitionsFunction;
+import dev.sparktune.collective.Collective;
+import dev.sparktune.collective.TcpRing;
+import java.io.Serializable;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.sql.SparkSession;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag;
+import scala.runtime.AbstractFunction1;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
-import org.apache.spark.sql.catalyst.encoders.RowEncoder;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -141,39 +152,160 @@ public final class TrainStage implements Stage {
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(TokenizeStage.NAME);
     Dataset<Row> data = in.select("id", "source", "split");
+    SparkSession spark = context.spark();
+    int workers = config.numWorkers();
+    checkSlots(spark, workers);
     String dataset = new org.apache.hadoop.fs.Path(context.workspace().stageDir(TokenizeStage.NAME),
         TokenizeStage.DATASET).toString();
     String model = local(context.workspace().resolve(config.baseModel())).toString();
     String runDir = local(new org.apache.hadoop.fs.Path(context.workspace().root(), RUN_DIR)).toString();
-    HadoopConf conf = new HadoopConf(context.hadoopConf());
-    Dataset<Row> metrics = context.spark().range(0, 1, 1, 1).toDF()
-        .mapPartitions(trainTask(config, fresh, dataset, model, runDir, conf),
-            ExpressionEncoder.apply(RowEncoder.encoderFor(METRICS_SCHEMA)));
+    boolean loopback = spark.sparkContext().master().startsWith("local");
+    Task task = new Task(config, fresh, dataset, model, runDir, new HadoopConf(context.hadoopConf()), loopback);
+    // A barrier stage of N tasks, followed by a shuffle: a failed barrier *shuffle-map* stage is
+    // retried whole by Spark (a failed barrier result stage would abort the job), and each new
+    // attempt resumes from the latest checkpoint.
+    JavaRDD<Row> trained = spark.range(0, workers, 1, workers).javaRDD()
+        .rdd().barrier().mapPartitions(task, false, ClassTag.apply(Row.class)).toJavaRDD()
+        .repartition(1);
+    Dataset<Row> metrics = spark.createDataFrame(trained, METRICS_SCHEMA);
     return new StageOutput(data, null, null, Map.of(METRICS, metrics), in, null);
   }
 
-  /** The task body, built in a static method so the closure holds no stage. */
-  static MapPartitionsFunction<Row, Row> trainTask(TrainConfig config, boolean fresh, String dataset,
-      String model, String runDir, HadoopConf conf) {
-    return rows -> {
-      while (rows.hasNext()) {
-        rows.next();
+  /** Fails fast when the barrier stage cannot get all its slots at once (Spark would retry for minutes). */
+  static void checkSlots(SparkSession spark, int workers) {
+    SparkConf conf = spark.sparkContext().getConf();
+    if (workers > 1 && conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new IllegalArgumentException("train.num_workers = " + workers + " runs a barrier stage, which "
+          + "needs spark.dynamicAllocation.enabled=false (set it, and a fixed spark.executor.instances)");
+    }
+    String master = spark.sparkContext().master();
+    int slots;
+    if (master.startsWith("local")) {
+      slots = spark.sparkContext().defaultParallelism();
+    } else {
+      int executors = Math.max(1, spark.sparkContext().statusTracker().getExecutorInfos().length - 1);
+      int cores = conf.getInt("spark.executor.cores", 1) / Math.max(1, conf.getInt("spark.task.cpus", 1));
+      slots = executors * Math.max(1, cores);
+    }
+    if (workers > slots) {
+      throw new IllegalArgumentException("train.num_workers = " + workers + " but the cluster has "
+          + slots + " task slot(s) (" + master + "); a barrier stage needs all its tasks running at once: "
+          + "lower num_workers or add executors/cores");
+    }
+  }
+
+  /** One training task of the barrier stage (rank = partition id); serializable, holds no stage. */
+  static final class Task extends AbstractFunction1<scala.collection.Iterator<Long>,
+      scala.collection.Iterator<Row>> implements Serializable {
+    private final TrainConfig config;
+    private final boolean fresh;
+    private final String dataset;
+    private final String model;
+    private final String runDir;
+    private final HadoopConf conf;
+    private final boolean loopback;
+
+    Task(TrainConfig config, boolean fresh, String dataset, String model, String runDir, HadoopConf conf,
+        boolean loopback) {
+      this.config = config;
+      this.fresh = fresh;
+      this.dataset = dataset;
+      this.model = model;
+      this.runDir = runDir;
+      this.conf = conf;
+      this.loopback = loopback;
+    }
+
+    @Override
+    public scala.collection.Iterator<Row> apply(scala.collection.Iterator<Long> ignored) {
+      BarrierTaskContext ctx = BarrierTaskContext.get();
+      try {
+        List<Row> rows = train(ctx);
+        return CollectionConverters.asScala(rows.iterator());
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
-      int threads = config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors();
+    }
+
+    private List<Row> train(BarrierTaskContext ctx) throws IOException {
+      int rank = ctx.partitionId();
+      int size = ctx.getTaskInfos().length;
+      int attempt = ctx.stageAttemptNumber();
+      int threads = config.threads() > 0 ? config.threads()
+          : Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, size));
       Torch.setThreads(threads);
+      String device = device(ctx);
       List<TrainData.Example> train = TrainData.read(new org.apache.hadoop.fs.Path(dataset), "train", conf.get());
       List<TrainData.Example> validation = readOptional(dataset, conf);
       Path out = Paths.get(runDir);
       try (NDManager manager = Torch.newManager();
           CausalLm lm = CausalLm.load(Paths.get(model), DataType.FLOAT32, manager)) {
-        Trainer trainer = new Trainer(config, lm, train, validation, out);
-        LOG.info("train: {} train / {} validation examples, {} steps on {} thread(s)", train.size(),
-            validation.size(), trainer.totalSteps(), threads);
-        trainer.run(fresh, s -> { });
+        InetAddress host = loopback ? InetAddress.getLoopbackAddress()
+            : InetAddress.getByName(ctx.getTaskInfos()[rank].address().replaceAll(":\\d+$", ""));
+        try (ServerSocket server = new ServerSocket(0, 16, host)) {
+          Collective collective = Collective.single();
+          Trainer probe = new Trainer(config, lm, train, validation, out, collective);
+          // Rendezvous, once per attempt: each rank's address, and rank 0's resume point.
+          int resume = rank == 0 ? (fresh && attempt == 0 ? -1 : probe.resumeStep()) : 0;
+          String[] all = ctx.allGather(host.getHostAddress() + "|" + server.getLocalPort() + "|" + resume);
+          int from = Integer.parseInt(all[0].split("\\|")[2]);
+          if (size > 1) {
+            List<InetSocketAddress> peers = new ArrayList<>();
+            for (String a : all) {
+              String[] f = a.split("\\|");
+              peers.add(new InetSocketAddress(f[0], Integer.parseInt(f[1])));
+            }
+            collective = TcpRing.connect(rank, peers, server, "stage-" + ctx.stageId() + "-attempt-" + attempt,
+                config.collectiveTimeoutSeconds() * 1000);
+          }
+          try (Collective c = collective) {
+            Trainer trainer = new Trainer(config, lm, train, validation, out, c);
+            LOG.info("train: rank {}/{} on {} ({} thread(s)), attempt {}, {} train / {} validation examples, "
+                + "{} steps{}", rank, size, device, threads, attempt, train.size(), validation.size(),
+                trainer.totalSteps(), from > 0 ? ", resuming at step " + from : "");
+            String inject = System.getProperty(FAULT_PROPERTY);
+            trainer.run(from, s -> {
+              if (inject != null && attempt == 0 && inject.equals(rank + ":" + s.step())) {
+                throw new IllegalStateException("injected failure in rank " + rank + " after step " + s.step());
+              }
+            });
+          }
+        }
       }
-      return metricRows(out.resolve("metrics.jsonl"));
-    };
+      List<Row> rows = new ArrayList<>();
+      if (rank == 0) {
+        metricRows(out.resolve("metrics.jsonl")).forEachRemaining(rows::add);
+      }
+      return rows;
+    }
   }
+
+  /**
+   * The task's device: the first "gpu" address Spark assigned it (through CUDA_VISIBLE_DEVICES when
+   * set), else the CPU. With no CUDA build of libtorch the trainer runs on the CPU and says so.
+   */
+  static String device(BarrierTaskContext ctx) {
+    ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
+    if (gpu == null || gpu.addresses().length == 0) {
+      return "cpu";
+    }
+    String address = gpu.addresses()[0];
+    String visible = System.getenv("CUDA_VISIBLE_DEVICES");
+    if (visible != null && !visible.isBlank()) {
+      List<String> ids = List.of(visible.split(","));
+      int index = ids.indexOf(address);
+      address = index >= 0 ? String.valueOf(index) : address;
+    }
+    if (ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount() == 0) {
+      LOG.warn("train: Spark gave this task gpu {} but libtorch sees no CUDA device; training on the CPU",
+          gpu.addresses()[0]);
+      return "cpu (gpu " + gpu.addresses()[0] + " assigned, no CUDA)";
+    }
+    return "gpu " + address;
+  }
+
+  /** Test hook: "rank:step" fails that rank after that step, in the stage's first attempt only. */
+  public static final String FAULT_PROPERTY = "sparktune.test.failTrainAt";
 
   private static List<TrainData.Example> readOptional(String dataset, HadoopConf conf) throws IOException {
     org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(dataset, "validation");

@@ -1,0 +1,115 @@
+package dev.sparktune.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.sparktune.model.Safetensors;
+import dev.sparktune.model.Torch;
+import dev.sparktune.train.TrainStage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The train stage as a barrier stage on local[2]: two tasks joined by the TCP ring train the same
+ * adapter as one task with the same global batch, and a task that fails mid-run makes Spark retry
+ * the stage, which resumes from the last checkpoint.
+ */
+class DistributedTrainTest {
+  @TempDir Path work;
+
+  private String[] args(String command, String... extra) {
+    String[] base = {command, "--config", "conf/local.yaml", "--set", "work_dir=" + work,
+        "--set", "train.base_model=" + work.resolve("model"), "--set", "spark.master=local[2]",
+        "--set", "spark.conf.spark.ui.showConsoleProgress=false",
+        "--set", "train.lora.dropout=0", "--set", "train.max_steps=6", "--set", "train.save_steps=2",
+        "--set", "train.eval_steps=3", "--set", "train.threads=1", "--set", "train.logging_steps=1"};
+    String[] all = new String[base.length + extra.length];
+    System.arraycopy(base, 0, all, 0, base.length);
+    System.arraycopy(extra, 0, all, base.length, extra.length);
+    return all;
+  }
+
+  private Map<String, double[]> adapter() throws Exception {
+    Map<String, double[]> out = new HashMap<>();
+    try (Safetensors st = Safetensors.open(work.resolve("train/adapter/adapter_model.safetensors"));
+        NDManager m = Torch.newManager()) {
+      for (String k : st.tensors().keySet()) {
+        out.put(k, st.load(k, m, DataType.FLOAT64).toDoubleArray());
+      }
+    }
+    return out;
+  }
+
+  static void assertSame(Map<String, double[]> want, Map<String, double[]> got, double relative) {
+    assertEquals(want.keySet(), got.keySet());
+    for (String k : want.keySet()) {
+      double diff = 0;
+      double norm = 0;
+      for (int i = 0; i < want.get(k).length; i++) {
+        double d = want.get(k)[i] - got.get(k)[i];
+        diff += d * d;
+        norm += want.get(k)[i] * want.get(k)[i];
+      }
+      assertTrue(Math.sqrt(diff) <= relative * Math.sqrt(norm) + 1e-12,
+          k + " differs by " + Math.sqrt(diff / norm) + " (relative)");
+    }
+  }
+
+  private void initModel() {
+    Cli.Result init = Cli.run("init-model", "--arch", "llama", "--hidden", "64", "--layers", "2", "--heads", "4",
+        "--kv-heads", "2", "--init-std", "0.1", "--tokenizer", "conf/samples/tokenizer/tokenizer.json",
+        "--out", work.resolve("model").toString());
+    assertEquals(0, init.code(), init.err());
+  }
+
+  @Test
+  void twoTasksEqualOneAndAFailedTaskIsRetriedFromTheCheckpoint() throws Exception {
+    initModel();
+
+    // One task, micro-batch 4: global batch 4.
+    Cli.Result one = Cli.run(args("run", "--set", "train.micro_batch_size=4", "--set", "train.num_workers=1"));
+    assertEquals(0, one.code(), one.err());
+    Map<String, double[]> single = adapter();
+
+    // Two tasks, micro-batch 2 each: the same global batch of 4.
+    Cli.Result two = Cli.run(args("train", "--fresh", "--set", "train.micro_batch_size=2",
+        "--set", "train.num_workers=2"));
+    assertEquals(0, two.code(), two.err());
+    assertTrue(two.out().matches("(?s).*train\\s+ran\\s+20\\s+20.*"), two.out());
+    Map<String, double[]> pair = adapter();
+    assertSame(single, pair, 1e-5);
+
+    // Rank 1 fails after step 3 in the first attempt; Spark retries the stage, which resumes at
+    // step 2 (the last checkpoint) and ends where the fault-free run ended.
+    System.setProperty(TrainStage.FAULT_PROPERTY, "1:3");
+    try {
+      Cli.Result faulty = Cli.run(args("train", "--fresh", "--set", "train.micro_batch_size=2",
+          "--set", "train.num_workers=2"));
+      assertEquals(0, faulty.code(), faulty.err());
+    } finally {
+      System.clearProperty(TrainStage.FAULT_PROPERTY);
+    }
+    assertSame(pair, adapter(), 1e-6);
+    assertFalse(Files.exists(work.resolve("_train_run")), "the run folder is committed into train/");
+    assertTrue(Files.isDirectory(work.resolve("train/checkpoints/step-6")));
+    assertEquals(6, Files.readAllLines(work.resolve("train/metrics.jsonl")).size(),
+        "one metrics line per step, none doubled by the retry");
+  }
+
+  @Test
+  void moreWorkersThanSlotsFailFast() throws Exception {
+    initModel();
+    Cli.Result r = Cli.run(args("run", "--set", "train.num_workers=3", "--to", "tokenize"));
+    assertEquals(0, r.code(), r.err());
+    Cli.Result tooMany = Cli.run(args("train", "--set", "train.num_workers=3"));
+    assertEquals(1, tooMany.code());
+    assertTrue(tooMany.err().contains("train.num_workers = 3 but the cluster has 2 task slot(s)"), tooMany.err());
+  }
+}
