@@ -76,6 +76,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("score", new ModelCommands.Score());
     cl.addSubcommand("generate", new ModelCommands.Generate());
     cl.addSubcommand("bench-model", new ModelBench());
+    cl.addSubcommand("bench-distributed", new DistributedBench());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
