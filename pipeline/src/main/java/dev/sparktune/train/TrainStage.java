@@ -263,6 +263,13 @@ public final class TrainStage implements Stage {
             LOG.info("train: rank {}/{} on {} ({} thread(s)), attempt {}, {} train / {} validation examples, "
                 + "{} steps{}", rank, size, device, threads, attempt, train.size(), validation.size(),
                 trainer.totalSteps(), from > 0 ? ", resuming at step " + from : "");
+            // Where each rank ran, committed with the outputs (ranks/rank-N.json).
+            Path ranks = out.resolve("ranks");
+            Files.createDirectories(ranks);
+            Files.writeString(ranks.resolve("rank-" + rank + ".json"), new ObjectMapper().createObjectNode()
+                .put("rank", rank).put("ranks", size).put("device", device).put("threads", threads)
+                .put("host", host.getHostAddress()).put("executor", ctx.getTaskInfos()[rank].address())
+                .put("attempt", attempt).toPrettyString());
             String inject = System.getProperty(FAULT_PROPERTY);
             trainer.run(from, s -> {
               if (inject != null && attempt == 0 && inject.equals(rank + ":" + s.step())) {
@@ -334,7 +341,7 @@ public final class TrainStage implements Stage {
     Path run = local(new org.apache.hadoop.fs.Path(context.workspace().root(), RUN_DIR));
     Path target = local(staging);
     Files.createDirectories(target);
-    for (String name : List.of("adapter", "best", "checkpoints", "metrics.jsonl")) {
+    for (String name : List.of("adapter", "best", "checkpoints", "metrics.jsonl", "ranks")) {
       if (Files.exists(run.resolve(name))) {
         Files.move(run.resolve(name), target.resolve(name));
       }
