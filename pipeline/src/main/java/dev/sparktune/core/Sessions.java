@@ -25,6 +25,9 @@ public final class Sessions {
     // Java serialization keeps every object of a stream reachable until its periodic reset, which
     // runs a small heap out of memory when a large cached partition is read back; Kryo does not.
     conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
+    // The train stage's rendezvous is one allGather per attempt; Spark's default waits a year for a
+    // missing task. Ten minutes covers loading a large model on every rank.
+    conf.setIfMissing("spark.barrier.sync.timeout", "600s");
     for (Map.Entry<String, String> e : settings.conf().entrySet()) {
       conf.setIfMissing(e.getKey(), e.getValue());
     }
