@@ -3,8 +3,7 @@ package dev.sparktune.jobs;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sparktune.collective.Collective;
-import dev.sparktune.collective.TcpRing;
+import dev.sparktune.collective.LoopbackRanks;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelConfig;
@@ -14,10 +13,7 @@ import dev.sparktune.train.TrainData;
 import dev.sparktune.train.Trainer;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -30,7 +26,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -75,11 +70,9 @@ final class DistributedBench implements Callable<Integer> {
     long bytes = (long) length * 8;
     double raw = rawCopy(bytes);
     double[] seconds = new double[repeats];
-    List<Object> results = onRing(ranks, rank -> {
+    List<Object> results = LoopbackRanks.run(ranks, 60_000, ring -> {
       double[] buf = new double[length];
-      Arrays.fill(buf, rank + 1);
-      return buf;
-    }, (ring, buf) -> {
+      Arrays.fill(buf, ring.rank() + 1);
       double[] times = new double[repeats + 1];
       for (int i = 0; i <= repeats; i++) {
         long t0 = System.nanoTime();
@@ -167,16 +160,18 @@ final class DistributedBench implements Callable<Integer> {
     TrainConfig train = new TrainConfig("bench", new TrainConfig.Lora(16, 32.0, 0.0, List.of("all-linear"),
         false, null), micro, 1, null, steps + 1, 1e-4, 0.0, null, null, null, "constant", 0, null, null, 1.0,
         0, 0, 1, 1, 1L, null, null, 1, null, null);
-    onRing(n, rank -> null, (ring, ignored) -> {
+    for (Object result : LoopbackRanks.run(n, 60_000, ring -> {
       Torch.setThreads(1);
       try (NDManager m = Torch.newManager();
           CausalLm model = ModelInit.random(config, 1, DataType.FLOAT32, m)) {
         new Trainer(train, model, data, List.of(), out, ring).run(-1, s -> { });
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
       }
-      return null;
-    });
+      return "done";
+    })) {
+      if (result instanceof RuntimeException e) {
+        throw e;
+      }
+    }
     ObjectMapper json = new ObjectMapper();
     List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
     double[] rates = new double[lines.size() - 1];
@@ -186,42 +181,4 @@ final class DistributedBench implements Callable<Integer> {
     return ModelBench.median(rates);
   }
 
-  interface RankBody<T> {
-    Object run(Collective ring, T state) throws Exception;
-  }
-
-  /** Runs {@code body} on {@code n} ranks (threads joined by a loopback ring; one rank: no ring). */
-  static <T> List<Object> onRing(int n, IntFunction<T> setup, RankBody<T> body) throws Exception {
-    List<ServerSocket> servers = new ArrayList<>();
-    List<InetSocketAddress> peers = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      ServerSocket s = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-      servers.add(s);
-      peers.add(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort()));
-    }
-    ExecutorService pool = Executors.newFixedThreadPool(n);
-    try {
-      List<Future<Object>> futures = new ArrayList<>();
-      for (int r = 0; r < n; r++) {
-        int rank = r;
-        futures.add(pool.submit(() -> {
-          T state = setup.apply(rank);
-          try (Collective ring = n == 1 ? Collective.single()
-              : TcpRing.connect(rank, peers, servers.get(rank), "bench", 60_000)) {
-            return body.run(ring, state);
-          }
-        }));
-      }
-      List<Object> out = new ArrayList<>();
-      for (Future<Object> f : futures) {
-        out.add(f.get());
-      }
-      return out;
-    } finally {
-      pool.shutdownNow();
-      for (ServerSocket s : servers) {
-        s.close();
-      }
-    }
-  }
 }

@@ -3,16 +3,8 @@ package dev.sparktune.collective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -21,37 +13,7 @@ class TcpRingTest {
 
   /** Runs {@code body} on every rank of a fresh ring; returns each rank's result or exception. */
   static List<Object> onRing(int n, int timeoutMs, Function<TcpRing, Object> body) throws Exception {
-    List<ServerSocket> servers = new ArrayList<>();
-    List<InetSocketAddress> peers = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      ServerSocket s = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-      servers.add(s);
-      peers.add(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort()));
-    }
-    ExecutorService pool = Executors.newFixedThreadPool(n);
-    try {
-      List<Future<Object>> futures = new ArrayList<>();
-      for (int r = 0; r < n; r++) {
-        int rank = r;
-        futures.add(pool.submit(() -> {
-          try (TcpRing ring = TcpRing.connect(rank, peers, servers.get(rank), "test-job", timeoutMs)) {
-            return body.apply(ring);
-          } catch (RuntimeException e) {
-            return e;
-          }
-        }));
-      }
-      List<Object> out = new ArrayList<>();
-      for (Future<Object> f : futures) {
-        out.add(f.get(60, TimeUnit.SECONDS));
-      }
-      return out;
-    } finally {
-      pool.shutdownNow();
-      for (ServerSocket s : servers) {
-        s.close();
-      }
-    }
+    return LoopbackRanks.run(n, timeoutMs, c -> body.apply((TcpRing) c));
   }
 
   static double[] random(int length, long seed) {

@@ -5,25 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.sparktune.collective.TcpRing;
+import dev.sparktune.collective.LoopbackRanks;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.Torch;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,37 +81,15 @@ class DistributedTrainerTest {
   /** Runs {@code n} ranks as threads, each loading its own copy of the same model. */
   static void runRanks(int n, TrainConfig config, List<TrainData.Example> data, List<TrainData.Example> val,
       Path out) throws Exception {
-    List<ServerSocket> servers = new ArrayList<>();
-    List<InetSocketAddress> peers = new ArrayList<>();
-    for (int r = 0; r < n; r++) {
-      ServerSocket s = new ServerSocket(0, 8, InetAddress.getLoopbackAddress());
-      servers.add(s);
-      peers.add(new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort()));
-    }
-    ExecutorService pool = Executors.newFixedThreadPool(n);
-    try {
-      List<Future<?>> futures = new ArrayList<>();
-      for (int r = 0; r < n; r++) {
-        int rank = r;
-        futures.add(pool.submit(() -> {
-          try (NDManager m = Torch.newManager();
-              CausalLm model = ModelInit.random(TrainerTest.tiny(40), 3, DataType.FLOAT32, m);
-              TcpRing ring = TcpRing.connect(rank, peers, servers.get(rank), "test", 20_000)) {
-            new Trainer(config, model, data, val, out, ring).run(-1, s -> { });
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-          return null;
-        }));
+    List<Object> results = LoopbackRanks.run(n, 20_000, ring -> {
+      try (NDManager m = Torch.newManager();
+          CausalLm model = ModelInit.random(TrainerTest.tiny(40), 3, DataType.FLOAT32, m)) {
+        new Trainer(config, model, data, val, out, ring).run(-1, s -> { });
       }
-      for (Future<?> f : futures) {
-        f.get(120, TimeUnit.SECONDS);
-      }
-    } finally {
-      pool.shutdownNow();
-      for (ServerSocket s : servers) {
-        s.close();
-      }
+      return "done";
+    });
+    for (Object r : results) {
+      assertEquals("done", r, String.valueOf(r));
     }
   }
 }
