@@ -168,7 +168,65 @@ public final class TrainStage implements Stage {
         .rdd().barrier().mapPartitions(task, false, ClassTag.apply(Row.class)).toJavaRDD()
         .repartition(1);
     Dataset<Row> metrics = spark.createDataFrame(trained, METRICS_SCHEMA);
-    return new StageOutput(data, null, null, Map.of(METRICS, metrics), in, null);
+    // The ranks log on their executors; the driver follows rank 0's metrics.jsonl on the shared
+    // run folder and logs each new line, until the stage's outputs are written.
+    // (In local mode the ranks' own log lines already reach this console.)
+    ProgressFollower progress = new ProgressFollower(Paths.get(runDir).resolve("metrics.jsonl"));
+    if (!loopback) {
+      progress.start();
+    }
+    return new StageOutput(data, null, null, Map.of(METRICS, metrics), in, progress::stop);
+  }
+
+  /** Logs, on the driver, each new line rank 0 appends to metrics.jsonl. */
+  static final class ProgressFollower {
+    private final Path file;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    ProgressFollower(Path file) {
+      this.file = file;
+      this.thread = new Thread(this::follow, "sparktune-train-progress");
+      this.thread.setDaemon(true);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    void stop() {
+      running = false;
+      thread.interrupt();
+    }
+
+    private void follow() {
+      ObjectMapper json = new ObjectMapper();
+      int seen = -1;
+      while (running) {
+        try {
+          Thread.sleep(2000);
+          if (!Files.exists(file)) {
+            continue;
+          }
+          List<String> lines = Files.readAllLines(file);
+          if (seen < 0) {
+            seen = lines.size() - 1; // a resumed run: report from the last line on
+          }
+          for (int i = Math.max(0, seen); i < lines.size(); i++) {
+            JsonNode n = json.readTree(lines.get(i));
+            LOG.info(String.format("train progress: step %d, loss %.4f, lr %.3g, %.0f tokens/s%s",
+                n.get("step").asInt(), n.get("loss").asDouble(), n.get("lr").asDouble(),
+                n.get("tokens_per_s").asDouble(), n.hasNonNull("eval_loss")
+                    ? String.format(", eval loss %.4f", n.get("eval_loss").asDouble()) : ""));
+          }
+          seen = lines.size();
+        } catch (InterruptedException e) {
+          return;
+        } catch (IOException | RuntimeException e) {
+          // a line being written, or the run folder being committed: try again on the next tick
+        }
+      }
+    }
   }
 
   /** Fails fast when the barrier stage cannot get all its slots at once (Spark would retry for minutes). */

@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktune.lora.LoraAdapter;
@@ -260,6 +261,32 @@ class ModelCoreTest {
       assertTrue(GoldenModelTest.maxAbsDiff(together.get(":, 5:, :"), second) < 1e-5,
           "the second packed example must not see the first");
     }
+  }
+
+  @Test
+  void loraOptionsShapeTheAdapter(@TempDir Path dir) throws Exception {
+    ModelConfig config = tiny();
+    LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("v_proj", "q_proj"), true, List.of(1));
+    assertEquals(8 / Math.sqrt(4), lora.scaling(), 1e-12, "rsLoRA: alpha / sqrt(r)");
+    assertEquals(List.of("q_proj", "v_proj"), lora.targetModules(), "PEFT's module order");
+    try (LoraAdapter adapter = LoraAdapter.create(config, lora, 1, DataType.FLOAT32, manager)) {
+      assertEquals(List.of("model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"),
+          List.copyOf(adapter.modules().keySet()), "only layer 1, only q and v");
+      assertEquals(new Shape(4, 16), adapter.modules().get("model.layers.1.self_attn.q_proj").a().getShape());
+      assertEquals(new Shape(8, 4), adapter.modules().get("model.layers.1.self_attn.v_proj").b().getShape());
+      adapter.save(dir, "tiny");
+      JsonNode saved = new ObjectMapper().readTree(dir.resolve("adapter_config.json").toFile());
+      assertEquals("LORA", saved.get("peft_type").asText());
+      assertEquals("CAUSAL_LM", saved.get("task_type").asText());
+      assertTrue(saved.get("use_rslora").asBoolean());
+      assertEquals(1, saved.get("layers_to_transform").get(0).asInt());
+      try (LoraAdapter back = LoraAdapter.load(dir, config, DataType.FLOAT32, manager)) {
+        assertEquals(lora, back.config());
+      }
+    }
+    IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+        () -> new LoraConfig(4, 8, 0, List.of("qproj"), false, null));
+    assertTrue(bad.getMessage().contains("unknown module 'qproj'"), bad.getMessage());
   }
 
   // ---- score and generate --------------------------------------------------------------------
