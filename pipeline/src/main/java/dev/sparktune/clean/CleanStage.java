@@ -131,24 +131,48 @@ public final class CleanStage extends RecordStage<CleanConfig> {
 
   // ---------------------------------------------------------------- normalization
 
-  private Column normalize(Column c) {
-    Column out = c;
+  /** Unicode normalization (NFC/NFKC): a Java UDF, so it gets a projection of its own (see apply). */
+  private Column unicode(Column c) {
     CleanConfig.Normalize n = config.normalize();
-    if (n.unicode() != CleanConfig.Normalize.UnicodeForm.NONE) {
-      Normalizer.Form form = n.unicode() == CleanConfig.Normalize.UnicodeForm.NFKC ? Normalizer.Form.NFKC
-          : Normalizer.Form.NFC;
-      UDF1<String, String> unicode = s -> s == null ? null : Normalizer.normalize(s, form);
-      out = udf(unicode, DataTypes.StringType).asNondeterministic().apply(out);
+    if (n.unicode() == CleanConfig.Normalize.UnicodeForm.NONE) {
+      return c;
     }
-    out = regexp_replace(out, "\\r\\n?", "\n");
-    // Control characters (but newline and tab), zero-width characters, soft hyphens, BOMs.
-    out = regexp_replace(out, "[\\p{Cc}&&[^\\n\\t]]|[\\u200B-\\u200F\\u2060-\\u2064\\uFEFF\\u00AD]", "");
-    if (n.collapseWhitespace()) {
-      out = regexp_replace(out, "(?<=\\S)[ \\u00A0]{2,}", " "); // inside a line; indentation stays
-      out = regexp_replace(out, "[ \\t\\u00A0]+\\n", "\n");
+    Normalizer.Form form = n.unicode() == CleanConfig.Normalize.UnicodeForm.NFKC ? Normalizer.Form.NFKC
+        : Normalizer.Form.NFC;
+    UDF1<String, String> unicode = s -> s == null ? null : Normalizer.normalize(s, form);
+    // Nondeterministic keeps the optimizer from folding this UDF into the rules' projection, so
+    // on a GPU cluster the rules run on the GPU and only this projection stays on the CPU.
+    return udf(unicode, DataTypes.StringType).asNondeterministic().apply(c);
+  }
+
+  /** Control characters but newline and tab (\p{Cc}), zero-width characters, soft hyphens, BOMs. */
+  static final String INVISIBLE = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x{9F}"
+      + codePoints(0x200B) + "-" + codePoints(0x200F) + codePoints(0x2060) + "-" + codePoints(0x2064)
+      + codePoints(0xFEFF, 0x00AD) + "]";
+  static final String NBSP = codePoints(0x00A0);
+
+  private static String codePoints(int... cps) {
+    StringBuilder b = new StringBuilder();
+    for (int cp : cps) {
+      b.appendCodePoint(cp);
+    }
+    return b.toString();
+  }
+
+  /**
+   * Whitespace and invisible-character rules, all built-in expressions written in the regex subset
+   * the RAPIDS Accelerator runs on a GPU (no \\p classes or \\u escapes in classes, no lookbehind,
+   * trimming with btrim rather than an end anchor).
+   */
+  private Column normalize(Column c) {
+    Column out = regexp_replace(c, "\\r\\n?", "\n");
+    out = regexp_replace(out, INVISIBLE, "");
+    if (config.normalize().collapseWhitespace()) {
+      out = regexp_replace(out, "(\\S)[ " + NBSP + "]{2,}", "$1 "); // inside a line; indentation stays
+      out = regexp_replace(out, "[ \\t" + NBSP + "]+\\n", "\n");
       out = regexp_replace(out, "\\n{3,}", "\n\n");
     }
-    out = regexp_replace(out, "^\\s+|\\s+$", "");
+    out = org.apache.spark.sql.functions.btrim(out, lit(" \t\n\u000B\f\r")); // as ^\\s+|\\s+$
     return when(out.equalTo(""), lit(null).cast(DataTypes.StringType)).otherwise(out);
   }
 
@@ -306,8 +330,11 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(upstreamName());
-    Dataset<Row> normalized = in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
-        normalize(col("instruction")).as("instruction"), normalize(col("input")).as("input"),
+    Dataset<Row> unicode = in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
+        unicode(col("instruction")).as("instruction"), unicode(col("input")).as("input"),
+        unicode(col("output")).as("output"), unicode(col("text")).as("text"), col("meta"));
+    Dataset<Row> normalized = unicode.select(col("id"), col("source"), col("source_type"), col("uri"),
+        col("locator"), normalize(col("instruction")).as("instruction"), normalize(col("input")).as("input"),
         normalize(col("output")).as("output"), normalize(col("text")).as("text"), col("meta"));
 
     Dataset<Row> refused;
