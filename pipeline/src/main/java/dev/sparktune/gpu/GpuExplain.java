@@ -60,6 +60,18 @@ public final class GpuExplain {
     }
   }
 
+  /** How many operators of a report would run on the GPU. */
+  public static int onGpu(String report) {
+    int n = 0;
+    for (String line : report.split("\n")) {
+      Matcher m = EXEC.matcher(line);
+      if (m.matches() && m.group(2).contains("*") && m.group(4).contains("will run on GPU")) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** The operators of a report that would not run on the GPU, with their root causes. */
   public static List<Fallback> fallbacks(String report) {
     String[] lines = report.split("\n");
@@ -83,16 +95,25 @@ public final class GpuExplain {
           causes.add(e.group(1));
         }
       }
-      out.add(new Fallback(exec, causes, lines[i].strip(), expected(exec, causes)));
+      out.add(new Fallback(exec, causes, lines[i].strip(), expected(exec, causes, lines[i])));
     }
     return out;
   }
 
   /** Why an operator stays on the CPU by design, or null when it should have run on the GPU. */
-  static String expected(String exec, Set<String> causes) {
+  static String expected(String exec, Set<String> causes, String line) {
+    if (exec.equals("RDDScanExec")) {
+      return "the ingest readers: rows made by Java parsers (jsoup, Commons CSV, JSqlParser, Jackson)";
+    }
+    if (line.contains("VectorUDT")) {
+      return "MLlib feature vectors: k-means and TF-IDF run on the CPU (RAPIDS accelerates SQL, not MLlib)";
+    }
+    if (line.contains("without columnar children")) {
+      return "a shuffle between CPU operators, which RAPIDS keeps on the CPU on purpose";
+    }
     if (TYPED.contains(exec)) {
-      return "typed Dataset code: the tokenizer's mapPartitions (native Hugging Face tokenizers) and its "
-          + "row conversion";
+      return "typed Dataset code: mapPartitions over Java objects (the tokenizer, sentence embeddings) "
+          + "and its row conversion";
     }
     if (exec.equals("ProjectExec") && !causes.isEmpty()
         && causes.stream().allMatch(c -> c.equals("ScalaUDF") || c.equals("BoundReference")
