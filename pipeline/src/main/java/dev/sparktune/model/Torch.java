@@ -44,6 +44,11 @@ public final class Torch {
     return engine().newBaseManager();
   }
 
+  /** A new root manager on {@code device} (a training task's assigned GPU, or the CPU). */
+  public static NDManager newManager(ai.djl.Device device) {
+    return engine().newBaseManager(device);
+  }
+
   /** Sets PyTorch's intra-op thread count (one per core the task owns). */
   public static void setThreads(int threads) {
     engine();

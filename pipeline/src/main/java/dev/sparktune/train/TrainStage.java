@@ -292,11 +292,12 @@ public final class TrainStage implements Stage {
       int threads = config.threads() > 0 ? config.threads()
           : Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, size));
       Torch.setThreads(threads);
-      String device = device(ctx);
+      Placement placement = placement(ctx);
+      String device = placement.description();
       List<TrainData.Example> train = TrainData.read(new org.apache.hadoop.fs.Path(dataset), "train", conf.get());
       List<TrainData.Example> validation = readOptional(dataset, conf);
       Path out = Paths.get(runDir);
-      try (NDManager manager = Torch.newManager();
+      try (NDManager manager = Torch.newManager(placement.device());
           CausalLm lm = CausalLm.load(Paths.get(model), DataType.FLOAT32, manager)) {
         InetAddress host = loopback ? InetAddress.getLoopbackAddress()
             : InetAddress.getByName(ctx.getTaskInfos()[rank].address().replaceAll(":\\d+$", ""));
@@ -345,14 +346,18 @@ public final class TrainStage implements Stage {
     }
   }
 
+  /** Where a task computes, and how to say it in the log. */
+  record Placement(ai.djl.Device device, String description) {}
+
   /**
    * The task's device: the first "gpu" address Spark assigned it (through CUDA_VISIBLE_DEVICES when
-   * set), else the CPU. With no CUDA build of libtorch the trainer runs on the CPU and says so.
+   * set), else the CPU. With no CUDA build of libtorch the trainer runs on the CPU and says so. The
+   * device is always explicit, so tasks sharing an executor never all land on GPU 0.
    */
-  static String device(BarrierTaskContext ctx) {
+  static Placement placement(BarrierTaskContext ctx) {
     ResourceInformation gpu = ctx.resources().get("gpu").getOrElse(() -> null);
     if (gpu == null || gpu.addresses().length == 0) {
-      return "cpu";
+      return new Placement(ai.djl.Device.cpu(), "cpu");
     }
     String address = gpu.addresses()[0];
     String visible = System.getenv("CUDA_VISIBLE_DEVICES");
@@ -361,12 +366,13 @@ public final class TrainStage implements Stage {
       int index = ids.indexOf(address);
       address = index >= 0 ? String.valueOf(index) : address;
     }
-    if (ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount() == 0) {
+    if (Torch.engine().getGpuCount() == 0) {
       LOG.warn("train: Spark gave this task gpu {} but libtorch sees no CUDA device; training on the CPU",
           gpu.addresses()[0]);
-      return "cpu (gpu " + gpu.addresses()[0] + " assigned, no CUDA)";
+      return new Placement(ai.djl.Device.cpu(), "cpu (gpu " + gpu.addresses()[0] + " assigned, no CUDA)");
     }
-    return "gpu " + address;
+    int index = Integer.parseInt(address.trim());
+    return new Placement(ai.djl.Device.gpu(index), "gpu " + index);
   }
 
   /** Test hook: "rank:step" fails that rank after that step, in the stage's first attempt only. */
