@@ -10,6 +10,7 @@ import dev.sparktune.core.StageRunner;
 import dev.sparktune.core.StageStatus;
 import dev.sparktune.core.Version;
 import dev.sparktune.core.Workspace;
+import dev.sparktune.report.Report;
 import dev.sparktune.train.TrainStage;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -67,6 +68,7 @@ public final class Main implements Callable<Integer> {
       cl.addSubcommand(stage, sub);
     }
     cl.addSubcommand("status", new StatusCommand());
+    cl.addSubcommand("report", new ReportCommand());
     cl.addSubcommand("bench-ingest", new BenchIngestCommand());
     cl.addSubcommand("bench-clean", new BenchCleanCommand());
     cl.addSubcommand("bench-cluster", new BenchClusterCommand());
@@ -158,6 +160,12 @@ public final class Main implements Callable<Integer> {
         printTraining(spark, ws);
       }
       System.out.println("Outputs are under " + ws.root());
+      try {
+        System.out.println("report: " + new Report(spark, ws, config).write());
+      } catch (Exception e) {
+        // The stages succeeded; a report that cannot be drawn must not fail the run.
+        System.err.println("sparktune: warning: could not write the report: " + e);
+      }
       return OK;
     } finally {
       spark.stop();
@@ -257,6 +265,27 @@ public final class Main implements Callable<Integer> {
     public Integer call() {
       return runStages(configOptions.load(), new StageRunner.Options(null, null, stage, runOptions.force),
           runOptions.fresh);
+    }
+  }
+
+  @Command(name = "report", mixinStandardHelpOptions = true,
+      description = "Write <work_dir>/report/index.html (one self-contained file: stage counts, drop reasons, "
+          + "refusal phrases, clusters, token lengths, training curves with a diagnosis, sample generations) "
+          + "from the outputs already in work_dir. `run` writes it too, as its last step.")
+  static final class ReportCommand implements Callable<Integer> {
+    @Mixin ConfigOptions configOptions = new ConfigOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      SparktuneConfig config = configOptions.load();
+      SparkSession spark = Sessions.start(config.spark());
+      try {
+        Workspace ws = new Workspace(config.workDir(), Paths.get(""), spark.sparkContext().hadoopConfiguration());
+        System.out.println("report: " + new Report(spark, ws, config).write());
+        return OK;
+      } finally {
+        spark.stop();
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,7 +40,7 @@ class MainTest {
   }
 
   @Test
-  void runTwiceSkipsThenASetRerunsAndStatusTells() {
+  void runTwiceSkipsThenASetRerunsAndStatusTells() throws Exception {
     Cli.Result first = cli(local("run"));
     assertEquals(0, first.code(), first.err());
     assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+44\\s+37\\s+7\\s+0.*"), first.out());
@@ -55,6 +56,25 @@ class MainTest {
     assertTrue(Files.exists(work.resolve("train/adapter/adapter_model.safetensors")));
     assertTrue(Files.exists(work.resolve("train/metrics.jsonl")));
     assertTrue(first.out().contains("adapter (PEFT): "), first.out());
+    // The report: one self-contained file with every section, path printed last.
+    assertTrue(first.out().contains("report: file:" + work.resolve("report/index.html")), first.out());
+    String report = Files.readString(work.resolve("report/index.html"));
+    assertTrue(!report.contains("http:") && !report.contains("https:") && !report.contains("src="),
+        "self-contained: no links to fetch");
+    for (String section : List.of("Records per stage", "Why records were rejected or dropped",
+        "Refusal boilerplate", "Clusters", "Token lengths", "Training", "Sample generations")) {
+      assertTrue(report.contains("<h2>" + section + "</h2>"), "report section " + section);
+    }
+    assertTrue(report.contains("<svg"), "charts are inline SVG");
+    assertTrue(report.matches("(?s).*(Overfitting|Underfitting|Well fit|Still improving).*"), "a diagnosis");
+    assertTrue(report.contains("with the adapter"), "sample generations table");
+
+    // The notebooks run, cell by cell, against this demo run (jdk.jshell, a fresh JVM each).
+    String explore = Notebooks.run(Path.of("notebooks/explore-dataset.ipynb"), "sparktune.work=" + work);
+    assertTrue(explore.contains("20 tokenized examples"), explore);
+    String inference = Notebooks.run(Path.of("notebooks/inference.ipynb"), "sparktune.work=" + work,
+        "sparktune.model=" + demoModel());
+    assertTrue(inference.contains("perplexity: base") && inference.contains("adapter: "), inference);
     assertTrue(Files.exists(work.resolve("ingest/_manifest.json")));
     assertTrue(Files.isDirectory(work.resolve("ingest/data")));
 

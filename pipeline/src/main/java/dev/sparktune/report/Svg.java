@@ -28,7 +28,8 @@ final class Svg {
 
   /** One bar per label (in order), each with its value written at the end; several series stack side by side. */
   static String bars(Map<String, double[]> rows, List<String> series, int width) {
-    int label = 190;
+    int longest = rows.keySet().stream().mapToInt(String::length).max().orElse(10);
+    int label = Math.min(320, Math.max(120, 12 + (int) (longest * 6.6)));
     int rowH = 16 * Math.max(1, series.size()) + 8;
     int height = rows.size() * rowH + 24;
     double max = 1e-9;
@@ -141,7 +142,8 @@ final class Svg {
       double mx = left + (markX - minX) * sx;
       b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"14\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" "
           + "stroke-dasharray=\"5,4\"/>", mx, mx, height - bottom, COLORS[3]));
-      b.append(text(mx + 4, 24, markLabel, "start", 11, COLORS[3]));
+      boolean right = mx > left + (width - left) * 0.6;
+      b.append(text(right ? mx - 4 : mx + 4, 24, markLabel, right ? "end" : "start", 11, COLORS[3]));
     }
     b.append(legend(List.copyOf(series.keySet()), left, height - 8));
     return b.append("</svg>").toString();

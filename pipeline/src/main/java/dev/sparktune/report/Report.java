@@ -1,0 +1,401 @@
+package dev.sparktune.report;
+
+import static dev.sparktune.report.Svg.esc;
+import static dev.sparktune.report.Svg.num;
+
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.config.SparktuneConfig;
+import dev.sparktune.core.Manifest;
+import dev.sparktune.core.StageRunner;
+import dev.sparktune.core.Version;
+import dev.sparktune.core.Workspace;
+import dev.sparktune.lora.LoraAdapter;
+import dev.sparktune.model.CausalLm;
+import dev.sparktune.model.Generation;
+import dev.sparktune.model.Torch;
+import dev.sparktune.train.TrainData;
+import dev.sparktune.train.TrainStage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Paths;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The run report: one self-contained HTML file ({@code <work_dir>/report/index.html}, inline SVG,
+ * no network) with what each stage did and why records were lost, the clusters, the token lengths,
+ * the training curves with a diagnosis, and sample generations of the base model vs the adapter.
+ * Sections whose stage has not run say so.
+ */
+public final class Report {
+  private static final Logger LOG = LoggerFactory.getLogger(Report.class);
+  private static final List<String> STAGES = List.of("ingest", "clean", "cluster", "tokenize", "train");
+  private static final int WIDTH = 760;
+
+  private final SparkSession spark;
+  private final Workspace ws;
+  private final SparktuneConfig config;
+  private final StringBuilder html = new StringBuilder();
+
+  public Report(SparkSession spark, Workspace ws, SparktuneConfig config) {
+    this.spark = spark;
+    this.ws = ws;
+    this.config = config;
+  }
+
+  /** Writes the report and returns its path. */
+  public Path write() throws IOException {
+    Map<String, Manifest> manifests = new LinkedHashMap<>();
+    for (String stage : STAGES) {
+      Path m = ws.manifest(stage);
+      FileSystem fs = ws.fs(m);
+      if (fs.exists(m)) {
+        manifests.put(stage, Manifest.read(fs, m));
+      }
+    }
+    head();
+    funnel(manifests);
+    reasons(manifests);
+    refusals(manifests.get("clean"));
+    clusters(manifests.containsKey("cluster"));
+    tokens(manifests.containsKey("tokenize"));
+    List<JsonNode> metrics = training(manifests.containsKey("train"));
+    samples(manifests.containsKey("train") && !metrics.isEmpty());
+    html.append("</main></body></html>\n");
+
+    Path dir = new Path(ws.root(), "report");
+    FileSystem fs = ws.fs(dir);
+    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local) {
+      fs = local.getRawFileSystem(); // no .crc file beside the report
+    }
+    fs.mkdirs(dir);
+    Path tmp = new Path(dir, ".index.html.tmp");
+    try (OutputStream out = fs.create(tmp, true)) {
+      out.write(html.toString().getBytes(StandardCharsets.UTF_8));
+    }
+    Path file = new Path(dir, "index.html");
+    fs.delete(file, false);
+    fs.rename(tmp, file);
+    return file;
+  }
+
+  private void head() {
+    html.append("""
+        <!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+        <title>sparktune report</title>
+        <style>
+        body{font-family:sans-serif;margin:0;background:#f6f7f9;color:#1d2329}
+        main{max-width:820px;margin:0 auto;padding:16px 24px 48px;background:#fff}
+        h1{font-size:22px;margin:8px 0 2px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde2e8;padding-bottom:4px}
+        p,li,td,th{font-size:13px;line-height:1.45} .muted{color:#6b7480} .diag{font-weight:bold}
+        table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #e6e9ee;padding:3px 6px;text-align:left;vertical-align:top}
+        th{background:#f0f2f5} td.n{text-align:right;font-variant-numeric:tabular-nums}
+        pre{white-space:pre-wrap;margin:0;font-size:12px;font-family:monospace}
+        </style></head><body><main>
+        """);
+    html.append("<h1>sparktune report</h1><p class=\"muted\">work_dir ").append(esc(ws.root().toString()))
+        .append(" · generated ").append(esc(Instant.now().toString())).append(" · sparktune ")
+        .append(esc(Version.get())).append("</p>");
+  }
+
+  private void funnel(Map<String, Manifest> manifests) {
+    html.append("<h2>Records per stage</h2>");
+    if (manifests.isEmpty()) {
+      html.append("<p class=\"muted\">No stage has run yet.</p>");
+      return;
+    }
+    Map<String, double[]> rows = new LinkedHashMap<>();
+    html.append("<table><tr><th>stage</th><th>in</th><th>out</th><th>rejected</th><th>dropped</th>"
+        + "<th>seconds</th><th>finished</th></tr>");
+    manifests.forEach((stage, m) -> {
+      Manifest.Counts c = m.counts();
+      rows.put(stage, new double[] {c.in(), c.out()});
+      html.append("<tr><td>").append(stage).append("</td><td class=n>").append(c.in())
+          .append("</td><td class=n>").append(c.out()).append("</td><td class=n>").append(c.rejected())
+          .append("</td><td class=n>").append(c.dropped()).append("</td><td class=n>")
+          .append(String.format(Locale.ROOT, "%.1f", m.durationSeconds())).append("</td><td>")
+          .append(esc(m.finishedAt())).append("</td></tr>");
+    });
+    html.append("</table>").append(Svg.bars(rows, List.of("in", "out"), WIDTH));
+  }
+
+  private void reasons(Map<String, Manifest> manifests) {
+    html.append("<h2>Why records were rejected or dropped</h2>");
+    Map<String, double[]> rows = new LinkedHashMap<>();
+    manifests.forEach((stage, m) -> {
+      m.counts().rejectedByReason().forEach((r, n) -> rows.put(stage + " rejected: " + r, new double[] {n}));
+      m.counts().droppedByReason().forEach((r, n) -> rows.put(stage + " dropped: " + r, new double[] {n}));
+    });
+    if (rows.isEmpty()) {
+      html.append("<p>Nothing was rejected or dropped.</p>");
+      return;
+    }
+    html.append(Svg.bars(rows, List.of("records"), WIDTH));
+    html.append("<p class=\"muted\">Every rejected or dropped record is kept with its reason: "
+        + "<code>&lt;stage&gt;/rejects</code> and <code>&lt;stage&gt;/dropped</code> under work_dir.</p>");
+  }
+
+  private void refusals(Manifest clean) {
+    html.append("<h2>Refusal boilerplate</h2>");
+    if (clean == null) {
+      html.append("<p class=\"muted\">The clean stage has not run.</p>");
+      return;
+    }
+    Map<String, double[]> rows = new LinkedHashMap<>();
+    clean.breakdowns().forEach((name, counts) -> {
+      if (name.startsWith("refusal")) {
+        counts.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(12)
+            .forEach(e -> rows.put(e.getKey(), new double[] {e.getValue()}));
+      }
+    });
+    if (rows.isEmpty()) {
+      html.append("<p>No refusal phrase matched.</p>");
+    } else {
+      html.append("<p>Top matched phrases (records dropped or stripped per phrase):</p>")
+          .append(Svg.bars(rows, List.of("records"), WIDTH));
+    }
+    try {
+      List<Row> sample = spark.read().parquet(ws.table("clean", StageRunner.DROPPED).toString())
+          .filter("reason like 'refusal%'").select("id", "reason", "detail", "output", "text").limit(5)
+          .collectAsList();
+      if (!sample.isEmpty()) {
+        html.append("<p>A sample of the audited drops:</p><table><tr><th>reason</th><th>phrase</th>"
+            + "<th>response (start)</th></tr>");
+        for (Row r : sample) {
+          String body = r.getString(3) != null ? r.getString(3) : r.getString(4);
+          html.append("<tr><td>").append(esc(r.getString(1))).append("</td><td>").append(esc(r.getString(2)))
+              .append("</td><td><pre>").append(esc(cut(body, 220))).append("</pre></td></tr>");
+        }
+        html.append("</table>");
+      }
+    } catch (Exception e) {
+      LOG.debug("report: no refusal sample: {}", e.getMessage());
+    }
+  }
+
+  private void clusters(boolean ran) {
+    html.append("<h2>Clusters</h2>");
+    if (!ran) {
+      html.append("<p class=\"muted\">The cluster stage has not run (or is disabled).</p>");
+      return;
+    }
+    List<Row> rows = spark.read().parquet(ws.table("cluster", "clusters").toString())
+        .orderBy(org.apache.spark.sql.functions.col("size_before").desc()).limit(20).collectAsList();
+    Map<String, double[]> bars = new LinkedHashMap<>();
+    for (Row r : rows) {
+      List<String> terms = r.getList(r.fieldIndex("top_terms"));
+      String label = "#" + r.getAs("cluster_id") + " " + String.join(", ", terms.subList(0, Math.min(3, terms.size())));
+      bars.put(cut(label, 30), new double[] {r.<Long>getAs("size_before"), r.<Long>getAs("size_after")});
+    }
+    html.append("<p>Records per cluster before and after per-cluster selection (largest 20):</p>")
+        .append(Svg.bars(bars, List.of("before", "after"), WIDTH));
+  }
+
+  private void tokens(boolean ran) {
+    html.append("<h2>Token lengths</h2>");
+    if (!ran) {
+      html.append("<p class=\"muted\">The tokenize stage has not run.</p>");
+      return;
+    }
+    List<Row> rows = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
+        .select("num_tokens", "truncated", "split").collectAsList();
+    List<Integer> lengths = new ArrayList<>();
+    long truncated = 0;
+    long validation = 0;
+    int longest = 1;
+    for (Row r : rows) {
+      lengths.add(r.getInt(0));
+      longest = Math.max(longest, r.getInt(0));
+      truncated += r.getBoolean(1) ? 1 : 0;
+      validation += "validation".equals(r.getString(2)) ? 1 : 0;
+    }
+    int maxLength = config.tokenize() == null ? longest : config.tokenize().maxLength();
+    html.append(Svg.histogram(lengths, 24, Math.max(maxLength, longest) * 1.05, maxLength,
+        "max_length " + maxLength, "tokens per example", WIDTH));
+    html.append(String.format(Locale.ROOT, "<p>%d examples (%d train, %d validation); %d truncated to "
+        + "max_length; median %s tokens, longest %d.</p>", rows.size(), rows.size() - validation, validation,
+        truncated, num(median(lengths)), longest));
+  }
+
+  private List<JsonNode> training(boolean ran) throws IOException {
+    html.append("<h2>Training</h2>");
+    if (!ran) {
+      html.append("<p class=\"muted\">The train stage has not run.</p>");
+      return List.of();
+    }
+    Path file = new Path(ws.stageDir(TrainStage.NAME), "metrics.jsonl");
+    List<JsonNode> metrics = new ArrayList<>();
+    ObjectMapper json = new ObjectMapper();
+    try (InputStream in = ws.fs(file).open(file)) {
+      for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+        if (!line.isBlank()) {
+          metrics.add(json.readTree(line));
+        }
+      }
+    }
+    if (metrics.isEmpty()) {
+      html.append("<p class=\"muted\">No metrics were logged.</p>");
+      return metrics;
+    }
+    List<double[]> loss = new ArrayList<>();
+    List<double[]> eval = new ArrayList<>();
+    List<double[]> lr = new ArrayList<>();
+    double best = Double.MAX_VALUE;
+    Double bestStep = null;
+    List<Double> tps = new ArrayList<>();
+    List<Double> gflops = new ArrayList<>();
+    for (JsonNode n : metrics) {
+      double step = n.get("step").asDouble();
+      loss.add(new double[] {step, n.get("loss").asDouble()});
+      lr.add(new double[] {step, n.get("lr").asDouble()});
+      tps.add(n.get("tokens_per_s").asDouble());
+      gflops.add(n.get("gflops").asDouble());
+      if (n.hasNonNull("eval_loss")) {
+        double e = n.get("eval_loss").asDouble();
+        eval.add(new double[] {step, e});
+        if (e < best) {
+          best = e;
+          bestStep = step;
+        }
+      }
+    }
+    Map<String, List<double[]>> curves = new LinkedHashMap<>();
+    curves.put("train loss", loss);
+    if (!eval.isEmpty()) {
+      curves.put("eval loss", eval);
+    }
+    html.append("<p class=\"diag\">").append(esc(diagnose(loss, eval))).append("</p>");
+    html.append(Svg.lines(curves, "optimizer step", "loss", bestStep,
+        bestStep == null ? null : "best eval (step " + num(bestStep) + ", kept in best/)", WIDTH));
+    html.append(Svg.lines(Map.of("learning rate", lr), "optimizer step", "learning rate", null, null, WIDTH));
+    html.append(String.format(Locale.ROOT, "<p>%d logged steps; median %s tokens/s, %s GFLOP/s. "
+        + "Adapter: <code>%s</code> (PEFT format); best-eval adapter: <code>%s</code>.</p>", metrics.size(),
+        num(median(tps)), num(median(gflops)), esc(new Path(ws.stageDir(TrainStage.NAME), "adapter").toString()),
+        esc(new Path(ws.stageDir(TrainStage.NAME), "best").toString())));
+    return metrics;
+  }
+
+  /**
+   * Reading the curves: overfit when eval loss ends well above its minimum while train loss kept
+   * falling; underfit when train loss barely moved or was still falling steeply at the end with eval
+   * loss close to it; otherwise well fit.
+   */
+  static String diagnose(List<double[]> train, List<double[]> eval) {
+    if (train.size() < 3) {
+      return "Too few steps to read the curves.";
+    }
+    double first = train.get(0)[1];
+    double last = tail(train);
+    if (eval.size() >= 2) {
+      double minEval = eval.stream().mapToDouble(p -> p[1]).min().orElse(Double.NaN);
+      double lastEval = eval.get(eval.size() - 1)[1];
+      if (lastEval > minEval * 1.03 && last < first) {
+        return String.format(Locale.ROOT, "Overfitting: eval loss ended at %.3f, %.1f %% above its best "
+            + "(%.3f), while train loss kept falling (%.3f → %.3f). Use best/, train fewer steps or on more "
+            + "data, or raise dropout.", lastEval, 100 * (lastEval / minEval - 1), minEval, first, last);
+      }
+    }
+    if (last > first * 0.9) {
+      return String.format(Locale.ROOT, "Underfitting: train loss moved little (%.3f → %.3f). Train "
+          + "longer, raise the learning rate or the LoRA rank.", first, last);
+    }
+    int n = train.size();
+    double lateSlope = (train.get(n - 1)[1] - train.get(n - 1 - n / 5)[1]) / Math.max(1, n / 5);
+    double overallSlope = (last - first) / n;
+    if (lateSlope < 0.5 * overallSlope) {
+      return String.format(Locale.ROOT, "Still improving: train loss %.3f → %.3f and still falling fast "
+          + "at the end; more steps would likely help.", first, last);
+    }
+    return String.format(Locale.ROOT, "Well fit: train loss %.3f → %.3f and levelling off%s.", first, last,
+        eval.isEmpty() ? "" : String.format(Locale.ROOT, ", eval loss %.3f at the end",
+            eval.get(eval.size() - 1)[1]));
+  }
+
+  private static double tail(List<double[]> pts) {
+    int n = Math.max(1, pts.size() / 10);
+    return pts.subList(pts.size() - n, pts.size()).stream().mapToDouble(p -> p[1]).average().orElse(Double.NaN);
+  }
+
+  /** Greedy generations for a few validation prompts: the base model vs the trained adapter. */
+  private void samples(boolean trained) {
+    html.append("<h2>Sample generations</h2>");
+    if (!trained || config.train() == null || config.tokenize() == null) {
+      html.append("<p class=\"muted\">Needs a trained adapter.</p>");
+      return;
+    }
+    try {
+      Path dataset = new Path(ws.stageDir("tokenize"), "dataset");
+      List<TrainData.Example> val = TrainData.read(dataset, "validation", ws.conf());
+      if (val.isEmpty()) {
+        val = TrainData.read(dataset, "train", ws.conf());
+      }
+      java.nio.file.Path model = Paths.get(ws.resolve(config.train().baseModel()).toUri().getPath());
+      java.nio.file.Path adapterDir = Paths.get(new Path(ws.stageDir(TrainStage.NAME), "adapter").toUri().getPath());
+      java.nio.file.Path tokenizerFile = Paths.get(ws.resolve(config.tokenize().tokenizer()).toUri().getPath());
+      try (NDManager manager = Torch.newManager();
+          CausalLm lm = CausalLm.load(model, DataType.FLOAT32, manager);
+          LoraAdapter adapter = LoraAdapter.load(adapterDir, lm.config(), DataType.FLOAT32, manager);
+          HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(tokenizerFile,
+              Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false"))) {
+        html.append("<table><tr><th>prompt</th><th>expected</th><th>base model</th><th>with the adapter</th></tr>");
+        Set<Long> stop = Set.of((long) lm.config().eosTokenId());
+        for (TrainData.Example e : val.subList(0, Math.min(3, val.size()))) {
+          int promptLength = 0;
+          while (promptLength < e.labels().length && e.labels()[promptLength] == -100) {
+            promptLength++;
+          }
+          long[] prompt = Arrays.copyOf(e.inputIds(), Math.max(1, promptLength));
+          long[] expected = Arrays.copyOfRange(e.inputIds(), prompt.length, e.inputIds().length);
+          Generation.Sampling greedy = new Generation.Sampling(48, 0, 1, 0);
+          lm.setAdapter(null);
+          long[] base = Generation.generate(lm, prompt, greedy, stop, t -> { });
+          lm.setAdapter(adapter);
+          long[] tuned = Generation.generate(lm, prompt, greedy, stop, t -> { });
+          lm.setAdapter(null);
+          html.append("<tr><td><pre>").append(esc(cut(tok.decode(prompt, true), 300))).append("</pre></td><td><pre>")
+              .append(esc(cut(tok.decode(expected, true), 200))).append("</pre></td><td><pre>")
+              .append(esc(cut(tok.decode(base, true), 200))).append("</pre></td><td><pre>")
+              .append(esc(cut(tok.decode(tuned, true), 200))).append("</pre></td></tr>");
+        }
+        html.append("</table><p class=\"muted\">Greedy decoding, at most 48 new tokens. The demo's tiny "
+            + "random base model produces noise; the adapter moves it toward the data.</p>");
+      }
+    } catch (Exception e) {
+      html.append("<p class=\"muted\">Could not generate samples: ").append(esc(e.getMessage())).append("</p>");
+      LOG.warn("report: no sample generations: {}", e.toString());
+    }
+  }
+
+  private static String cut(String s, int max) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() <= max ? s : s.substring(0, max) + "…";
+  }
+
+  private static double median(List<? extends Number> values) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    double[] v = values.stream().mapToDouble(Number::doubleValue).sorted().toArray();
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+}
