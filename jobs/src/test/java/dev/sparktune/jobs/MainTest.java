@@ -94,6 +94,17 @@ class MainTest {
   }
 
   @Test
+  void tooManyRejectsFailTheRunAfterWritingThem() {
+    Cli.Result r = cli(local("run", "--to", "clean", "--set", "ingest.max_reject_ratio=0.1"));
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("7 of 44 input records were rejected (15.9 %), more than ingest.max_reject_ratio 0.100"),
+        r.err());
+    assertTrue(Files.isDirectory(work.resolve("ingest/rejects")), "the rejects are there to look at");
+    assertTrue(!Files.exists(work.resolve("clean")), "later stages did not run");
+    assertEquals(0, cli(local("run", "--to", "clean", "--set", "ingest.max_reject_ratio=0.2")).code());
+  }
+
+  @Test
   void configErrorsExitWithTwoAndNameTheKey() {
     Cli.Result bad = cli(local("run", "--set", "ingest.sources[songs].csv.delimiter=;;"));
     assertEquals(2, bad.code());

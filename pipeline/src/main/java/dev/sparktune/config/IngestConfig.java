@@ -12,10 +12,21 @@ import java.util.Set;
  *
  * @param sources one entry per source, each with a unique name
  * @param maxSnippetChars how much of an unreadable input is kept in its reject row
+ * @param maxRejectRatio fail the run when more than this share of the input records is rejected
+ *     (default: no limit); the ingest output and its rejects table are still written
  */
-public record IngestConfig(List<SourceConfig> sources, Integer maxSnippetChars) implements Serializable {
+public record IngestConfig(List<SourceConfig> sources, Integer maxSnippetChars, Double maxRejectRatio)
+    implements Serializable {
+
+  /** The two-argument form: no limit on rejects. */
+  public IngestConfig(List<SourceConfig> sources, Integer maxSnippetChars) {
+    this(sources, maxSnippetChars, null);
+  }
 
   public IngestConfig {
+    if (maxRejectRatio != null && (maxRejectRatio < 0 || maxRejectRatio > 1)) {
+      throw new InvalidValue("max_reject_ratio", "must be in [0, 1]");
+    }
     sources = InvalidValue.required(sources, "sources");
     if (sources.isEmpty()) {
       throw new InvalidValue("sources", "needs at least one source");

@@ -67,6 +67,14 @@ public interface Stage {
   }
 
   /**
+   * The stage's own limit on a committed run's counts, checked after it runs and when it is skipped
+   * as up to date: a one-line reason to stop the pipeline (e.g. more rejects than allowed), or null.
+   */
+  default String checkCounts(Manifest.Counts counts) {
+    return null;
+  }
+
+  /**
    * Builds the output tables lazily from the inputs.
    *
    * @param inputs each upstream stage's {@code data}, keyed by stage name

@@ -123,6 +123,7 @@ public final class StageRunner {
         LOG.info("{}: up to date (fingerprint {}), skipped", stage.name(), shortFp(status.expectedFingerprint()));
         outcomes.add(new Outcome(stage.name(), false, "up to date", status.manifest()));
         current.add(stage.name());
+        check(stage, status.manifest());
         continue;
       }
       for (String up : stage.upstream()) {
@@ -135,11 +136,21 @@ public final class StageRunner {
       LOG.info("{}: running ({})", stage.name(), why);
       Manifest m = runStage(stage);
       outcomes.add(new Outcome(stage.name(), true, why, m));
+      check(stage, m);
       if (m.fingerprint().equals(status.expectedFingerprint())) {
         current.add(stage.name());
       }
     }
     return outcomes;
+  }
+
+  /** A stage's own limits on its committed output (e.g. too many rejects) stop the run before later stages. */
+  private static void check(Stage stage, Manifest m) {
+    String problem = m == null ? null : stage.checkCounts(m.counts());
+    if (problem != null) {
+      throw new StageFailedException(stage.name(), problem + " (its output is written, with the reasons; "
+          + "later stages did not run)", null);
+    }
   }
 
   private int indexOf(String name) {

@@ -60,6 +60,18 @@ public final class IngestStage implements Stage {
   }
 
   @Override
+  public String checkCounts(dev.sparktune.core.Manifest.Counts counts) {
+    Double limit = config.maxRejectRatio();
+    if (limit == null || counts.in() == 0) {
+      return null;
+    }
+    double ratio = (double) counts.rejected() / counts.in();
+    return ratio <= limit ? null : String.format(java.util.Locale.ROOT,
+        "%d of %d input records were rejected (%.1f %%), more than ingest.max_reject_ratio %.3f allows; "
+            + "see <work_dir>/ingest/rejects", counts.rejected(), counts.in(), 100 * ratio, limit);
+  }
+
+  @Override
   public StructType outputSchema() {
     return Schemas.RECORD;
   }
