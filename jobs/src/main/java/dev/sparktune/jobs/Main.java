@@ -80,6 +80,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("bench-model", new ModelBench());
     cl.addSubcommand("bench-distributed", new DistributedBench());
     cl.addSubcommand("explain-gpu", new ExplainGpuCommand());
+    cl.addSubcommand("bench", new PipelineBench());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof ConfigException || e instanceof IllegalArgumentException) {
