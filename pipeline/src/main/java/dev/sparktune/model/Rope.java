@@ -72,31 +72,11 @@ final class Rope {
    * table concatenated with itself as in transformers' {@code cat((freqs, freqs), -1)}.
    */
   static NDArray[] tables(ModelConfig c, int start, int length, DataType dtype, NDManager manager) {
-    float[] inv = invFreq(c, start + length);
-    int dim = c.headDim();
-    int half = dim / 2;
-    float[] cos = new float[length * dim];
-    float[] sin = new float[length * dim];
+    long[] positions = new long[length];
     for (int t = 0; t < length; t++) {
-      float pos = start + t;
-      for (int i = 0; i < half; i++) {
-        float angle = pos * inv[i]; // float32 product, as torch's float matmul of (d/2,1)x(1,T)
-        float cv = (float) Math.cos(angle);
-        float sv = (float) Math.sin(angle);
-        cos[t * dim + i] = cv;
-        cos[t * dim + i + half] = cv;
-        sin[t * dim + i] = sv;
-        sin[t * dim + i + half] = sv;
-      }
+      positions[t] = start + t;
     }
-    Shape shape = new Shape(length, dim);
-    NDArray cosArr = manager.create(cos, shape);
-    NDArray sinArr = manager.create(sin, shape);
-    if (dtype != DataType.FLOAT32) {
-      cosArr = cosArr.toType(dtype, false);
-      sinArr = sinArr.toType(dtype, false);
-    }
-    return new NDArray[] {cosArr, sinArr};
+    return tables(c, positions, start + length, new Shape(length, c.headDim()), dtype, manager);
   }
 
   /**
@@ -106,33 +86,38 @@ final class Rope {
   static NDArray[] tables(ModelConfig c, long[][] positions, DataType dtype, NDManager manager) {
     int batch = positions.length;
     int length = positions[0].length;
+    long[] flat = new long[batch * length];
     long maxPos = 0;
-    for (long[] row : positions) {
-      for (long p : row) {
-        maxPos = Math.max(maxPos, p);
-      }
-    }
-    float[] inv = invFreq(c, (int) maxPos + 1);
-    int dim = c.headDim();
-    int half = dim / 2;
-    float[] cos = new float[batch * length * dim];
-    float[] sin = new float[batch * length * dim];
     for (int b = 0; b < batch; b++) {
       for (int t = 0; t < length; t++) {
-        float pos = positions[b][t];
-        int base = (b * length + t) * dim;
-        for (int i = 0; i < half; i++) {
-          float angle = pos * inv[i];
-          float cv = (float) Math.cos(angle);
-          float sv = (float) Math.sin(angle);
-          cos[base + i] = cv;
-          cos[base + i + half] = cv;
-          sin[base + i] = sv;
-          sin[base + i + half] = sv;
-        }
+        flat[b * length + t] = positions[b][t];
+        maxPos = Math.max(maxPos, positions[b][t]);
       }
     }
-    Shape shape = new Shape(batch, 1, length, dim);
+    return tables(c, flat, (int) maxPos + 1, new Shape(batch, 1, length, c.headDim()), dtype, manager);
+  }
+
+  /** The tables for a flat list of positions, shaped {@code shape} (its last dimension headDim). */
+  private static NDArray[] tables(ModelConfig c, long[] positions, int seqLen, Shape shape, DataType dtype,
+      NDManager manager) {
+    float[] inv = invFreq(c, seqLen);
+    int dim = c.headDim();
+    int half = dim / 2;
+    float[] cos = new float[positions.length * dim];
+    float[] sin = new float[positions.length * dim];
+    for (int p = 0; p < positions.length; p++) {
+      float pos = positions[p];
+      int base = p * dim;
+      for (int i = 0; i < half; i++) {
+        float angle = pos * inv[i]; // float32 product, as torch's float matmul of (d/2,1)x(1,T)
+        float cv = (float) Math.cos(angle);
+        float sv = (float) Math.sin(angle);
+        cos[base + i] = cv;
+        cos[base + i + half] = cv;
+        sin[base + i] = sv;
+        sin[base + i + half] = sv;
+      }
+    }
     NDArray cosArr = manager.create(cos, shape);
     NDArray sinArr = manager.create(sin, shape);
     if (dtype != DataType.FLOAT32) {
