@@ -43,7 +43,8 @@ final class ExplainGpuCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     if (!GpuExplain.available()) {
-      throw new IllegalArgumentException("the RAPIDS Accelerator jar is not on the classpath; fetch it with "
+      throw new IllegalArgumentException("the RAPIDS Accelerator jar is not on the classpath; fetch it, outside any Maven "
+          + "project (inside this one the pinned dependency plugin rejects the jar's missing parent POM), with "
           + "`mvn dependency:get -Dartifact=com.nvidia:rapids-4-spark_2.13:26.08.1 -Dtransitive=false` and set "
           + "SPARKTUNE_EXTRA_CLASSPATH=~/.m2/repository/com/nvidia/rapids-4-spark_2.13/26.08.1/"
           + "rapids-4-spark_2.13-26.08.1.jar");

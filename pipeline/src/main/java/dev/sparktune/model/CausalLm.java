@@ -231,7 +231,6 @@ public final class CausalLm implements AutoCloseable {
     long batch = inputIds.getShape().get(0);
     int length = Math.toIntExact(inputIds.getShape().get(1));
     int past = cache == null ? 0 : cache.length();
-    int total = past + length;
     NDManager m = inputIds.getManager();
     int nh = config.numHeads();
     int nkv = config.numKvHeads();

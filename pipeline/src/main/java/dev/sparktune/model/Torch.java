@@ -55,11 +55,6 @@ public final class Torch {
     JniUtils.setNumThreads(threads);
   }
 
-  public static int threads() {
-    engine();
-    return JniUtils.getNumThreads();
-  }
-
   /** Turns grad mode on or off for this thread until the returned handle is closed. */
   public static GradMode gradMode(boolean enabled) {
     engine();

@@ -303,9 +303,8 @@ public final class TrainStage implements Stage {
             : InetAddress.getByName(ctx.getTaskInfos()[rank].address().replaceAll(":\\d+$", ""));
         try (ServerSocket server = new ServerSocket(0, 16, host)) {
           Collective collective = Collective.single();
-          Trainer probe = new Trainer(config, lm, train, validation, out, collective);
           // Rendezvous, once per attempt: each rank's address, and rank 0's resume point.
-          int resume = rank == 0 ? (fresh && attempt == 0 ? -1 : probe.resumeStep()) : 0;
+          int resume = rank == 0 ? (fresh && attempt == 0 ? -1 : Trainer.resumeStep(out)) : 0;
           String[] all = ctx.allGather(host.getHostAddress() + "|" + server.getLocalPort() + "|" + resume);
           int from = Integer.parseInt(all[0].split("\\|")[2]);
           if (size > 1) {

@@ -211,11 +211,11 @@ public final class Trainer {
 
   /** Trains (resuming from the latest checkpoint unless {@code fresh}); see the class comment. */
   public Result run(boolean fresh, Consumer<StepMetrics> afterStep) throws IOException {
-    return run(fresh ? -1 : resumeStep(), afterStep);
+    return run(fresh ? -1 : resumeStep(out), afterStep);
   }
 
-  /** The step of the latest complete checkpoint under the output directory (0 when none). */
-  public int resumeStep() throws IOException {
+  /** The step of the latest complete checkpoint under a run's output directory (0 when none). */
+  public static int resumeStep(Path out) throws IOException {
     Path latest = latestCheckpoint(out.resolve("checkpoints"));
     return latest == null ? 0 : Integer.parseInt(latest.getFileName().toString().substring(5));
   }
