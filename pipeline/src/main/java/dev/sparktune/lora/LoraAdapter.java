@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.Safetensors;
+import dev.sparktune.model.TorchOps;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -281,8 +282,12 @@ public final class LoraAdapter implements AutoCloseable {
     if (training && config.dropout() > 0) {
       in = x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
     }
-    NDArray down = in.getNDArrayInternal().linear(in, p.a(), null).singletonOrThrow(); // (..., r)
-    NDArray up = down.getNDArrayInternal().linear(down, p.b(), null).singletonOrThrow(); // (..., out)
+    // Half-precision activations over float32 masters: the cast is part of the graph, so the
+    // gradients arrive in float32 (as under torch.autocast).
+    NDArray a = TorchOps.cast(p.a(), in.getDataType());
+    NDArray b = TorchOps.cast(p.b(), in.getDataType());
+    NDArray down = in.getNDArrayInternal().linear(in, a, null).singletonOrThrow(); // (..., r)
+    NDArray up = down.getNDArrayInternal().linear(down, b, null).singletonOrThrow(); // (..., out)
     return y.add(up.mul(config.scaling()));
   }
 

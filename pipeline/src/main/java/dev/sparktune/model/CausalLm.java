@@ -2,6 +2,7 @@ package dev.sparktune.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
@@ -200,12 +201,39 @@ public final class CausalLm implements AutoCloseable {
     return adapter == null ? y : adapter.apply(module, x, y, training);
   }
 
-  /** RMSNorm: x / sqrt(mean(x²) + eps) · weight, in the model's dtype. x: (B, T, H). */
+  /**
+   * RMSNorm: x / sqrt(mean(x²) + eps) · weight. Half-precision input is normalised in float32 and
+   * cast back before the weight, as transformers' LlamaRMSNorm does. x: (B, T, H).
+   */
   private NDArray rmsNorm(NDArray x, String name) {
-    NDArray variance = x.square().mean(new int[] {-1}, true); // (B, T, 1)
-    NDArray normed = x.mul(variance.add(config.rmsNormEps()).pow(-0.5)); // (B, T, H)
-    return normed.mul(weights.get(name));
+    boolean half = x.getDataType() == DataType.FLOAT16 || x.getDataType() == DataType.BFLOAT16;
+    NDArray in = half ? TorchOps.cast(x, DataType.FLOAT32) : x;
+    NDArray variance = in.square().mean(new int[] {-1}, true); // (B, T, 1)
+    NDArray normed = in.mul(variance.add(config.rmsNormEps()).pow(-0.5)); // (B, T, H)
+    return (half ? TorchOps.cast(normed, x.getDataType()) : normed).mul(weights.get(name));
   }
+
+  /** How attention is computed: libtorch's fused kernel, or the composed reference. */
+  public enum Attention {
+    /** scaled_dot_product_attention: no (T, S) scores kept for backward on the flash paths. */
+    FUSED,
+    /** QKᵀ, additive mask, softmax, PV as separate ops: the reference the fused path is tested against. */
+    COMPOSED
+  }
+
+  private Attention attention = Attention.FUSED;
+
+  /** Chooses the attention implementation (default {@link Attention#FUSED}). */
+  public void setAttention(Attention attention) {
+    this.attention = attention;
+  }
+
+  /**
+   * What every layer of one forward pass shares: rotary tables, the attention mask (null: plain
+   * causal), the cache and the shapes. Built by {@link #begin}.
+   */
+  public record Pass(NDArray[] rope, NDArray mask, KvCache cache, boolean training, long batch,
+      int length) {}
 
   /**
    * Logits for {@code inputIds} (B, T) int64. {@code attentionMask} (B, S) with 1 for real tokens
@@ -225,6 +253,20 @@ public final class CausalLm implements AutoCloseable {
    */
   public NDArray forward(NDArray inputIds, NDArray attentionMask, long[][] positionIds, KvCache cache,
       boolean training) {
+    Pass pass = begin(inputIds, attentionMask, positionIds, cache, training);
+    NDArray h = embed(inputIds); // (B, T, H)
+    for (int i = 0; i < config.numLayers(); i++) {
+      h = layer(i, h, pass);
+    }
+    if (cache != null) {
+      cache.advance(pass.length());
+    }
+    return head(h);
+  }
+
+  /** The shared state of a forward pass over {@code inputIds} (see {@link #forward}). */
+  public Pass begin(NDArray inputIds, NDArray attentionMask, long[][] positionIds, KvCache cache,
+      boolean training) {
     if (positionIds != null && cache != null) {
       throw new IllegalArgumentException("position ids (packed rows) cannot be used with a KV cache");
     }
@@ -232,107 +274,157 @@ public final class CausalLm implements AutoCloseable {
     int length = Math.toIntExact(inputIds.getShape().get(1));
     int past = cache == null ? 0 : cache.length();
     NDManager m = inputIds.getManager();
-    int nh = config.numHeads();
-    int nkv = config.numKvHeads();
-    int hd = config.headDim();
-
-    NDArray h = inputIds.getNDArrayInternal()
-        .embedding(inputIds, weights.get("model.embed_tokens.weight"), SparseFormat.DENSE)
-        .singletonOrThrow(); // (B, T, H)
     NDArray[] rope = positionIds == null
         ? Rope.tables(config, past, length, dtype, m) // 2 × (T, hd)
         : Rope.tables(config, positionIds, dtype, m); // 2 × (B, 1, T, hd)
-    NDArray mask = attentionBias(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S) or null
-    double scale = 1.0 / Math.sqrt(hd);
+    NDArray mask = attentionMask(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S) or null
+    return new Pass(rope, mask, cache, training, batch, length);
+  }
 
-    for (int i = 0; i < config.numLayers(); i++) {
-      String p = "model.layers." + i + ".";
-      NDArray x = rmsNorm(h, p + "input_layernorm.weight"); // (B, T, H)
-      NDArray q = linear(p + "self_attn.q_proj", x, training)
-          .reshape(batch, length, nh, hd).transpose(0, 2, 1, 3); // (B, nh, T, hd)
-      NDArray k = linear(p + "self_attn.k_proj", x, training)
-          .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
-      NDArray v = linear(p + "self_attn.v_proj", x, training)
-          .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
-      q = Rope.apply(q, rope[0], rope[1]);
-      k = Rope.apply(k, rope[0], rope[1]);
-      if (cache != null) {
-        NDArray[] kv = cache.append(i, k, v); // 2 × (B, nkv, S, hd)
-        k = kv[0];
-        v = kv[1];
-      }
-      if (config.kvGroups() > 1) {
-        // Head j attends with key/value head j / groups, as transformers' repeat_kv.
-        k = k.repeat(1, config.kvGroups()); // (B, nh, S, hd)
-        v = v.repeat(1, config.kvGroups()); // (B, nh, S, hd)
-      }
-      NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // (B, nh, T, S)
-      if (mask != null) {
-        scores = scores.add(mask);
-      }
-      NDArray probs = scores.softmax(-1); // (B, nh, T, S)
-      NDArray attn = probs.matMul(v) // (B, nh, T, hd)
-          .transpose(0, 2, 1, 3).reshape(batch, length, (long) nh * hd); // (B, T, nh·hd)
-      h = h.add(linear(p + "self_attn.o_proj", attn, training)); // (B, T, H)
-
-      NDArray y = rmsNorm(h, p + "post_attention_layernorm.weight"); // (B, T, H)
-      NDArray gate = linear(p + "mlp.gate_proj", y, training); // (B, T, I)
-      NDArray up = linear(p + "mlp.up_proj", y, training); // (B, T, I)
-      NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) · up
-      h = h.add(linear(p + "mlp.down_proj", act, training)); // (B, T, H)
-    }
-    if (cache != null) {
-      cache.advance(length);
-    }
-    NDArray normed = rmsNorm(h, "model.norm.weight"); // (B, T, H)
-    return normed.getNDArrayInternal().linear(normed, w("lm_head.weight"), null)
-        .singletonOrThrow(); // (B, T, V)
+  /** Token embeddings. ids: (B, T) int64 → (B, T, H). */
+  public NDArray embed(NDArray inputIds) {
+    return inputIds.getNDArrayInternal()
+        .embedding(inputIds, weights.get("model.embed_tokens.weight"), SparseFormat.DENSE)
+        .singletonOrThrow(); // (B, T, H)
   }
 
   /**
-   * The additive attention bias (B, 1, T, S): 0 where query t may see key s (s ≤ past + t and
-   * the key is not padding), the dtype's lowest value elsewhere (as transformers does, so a
-   * fully masked row stays finite). Null when nothing is masked (one new token, no padding).
+   * Decoder layer {@code i}: pre-norm attention, then the SwiGLU MLP, each added to h (B, T, H).
+   * Every intermediate's handle is released when the layer returns: what backward needs, autograd
+   * keeps alive itself, and the rest goes back to the allocator at once instead of at the end of
+   * the step (on CPU that is also what keeps the allocator from faulting in fresh pages).
    */
-  private NDArray attentionBias(NDArray attentionMask, long[][] positionIds, long batch, int length,
+  public NDArray layer(int i, NDArray h, Pass pass) {
+    try (NDScope scope = new NDScope()) {
+      NDArray out = layerOps(i, h, pass);
+      NDScope.unregister(out);
+      return out;
+    }
+  }
+
+  private NDArray layerOps(int i, NDArray h, Pass pass) {
+    long batch = pass.batch();
+    int length = pass.length();
+    int nh = config.numHeads();
+    int nkv = config.numKvHeads();
+    int hd = config.headDim();
+    boolean training = pass.training();
+    String p = "model.layers." + i + ".";
+    NDArray x = rmsNorm(h, p + "input_layernorm.weight"); // (B, T, H)
+    NDArray q = linear(p + "self_attn.q_proj", x, training)
+        .reshape(batch, length, nh, hd).transpose(0, 2, 1, 3); // (B, nh, T, hd)
+    NDArray k = linear(p + "self_attn.k_proj", x, training)
+        .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
+    NDArray v = linear(p + "self_attn.v_proj", x, training)
+        .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
+    q = Rope.apply(q, pass.rope()[0], pass.rope()[1]);
+    k = Rope.apply(k, pass.rope()[0], pass.rope()[1]);
+    if (pass.cache() != null) {
+      NDArray[] kv = pass.cache().append(i, k, v); // 2 × (B, nkv, S, hd)
+      k = kv[0];
+      v = kv[1];
+    }
+    NDArray attn = attend(q, k, v, pass.mask()) // (B, nh, T, hd)
+        .transpose(0, 2, 1, 3).reshape(batch, length, (long) nh * hd); // (B, T, nh·hd)
+    h = h.add(linear(p + "self_attn.o_proj", attn, training)); // (B, T, H)
+
+    NDArray y = rmsNorm(h, p + "post_attention_layernorm.weight"); // (B, T, H)
+    NDArray gate = linear(p + "mlp.gate_proj", y, training); // (B, T, I)
+    NDArray up = linear(p + "mlp.up_proj", y, training); // (B, T, I)
+    NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) · up
+    return h.add(linear(p + "mlp.down_proj", act, training)); // (B, T, H)
+  }
+
+  /** Final norm and LM head. h: (B, T, H) → logits (B, T, V). */
+  public NDArray head(NDArray h) {
+    try (NDScope scope = new NDScope()) {
+      NDArray normed = rmsNorm(h, "model.norm.weight"); // (B, T, H)
+      NDArray logits = normed.getNDArrayInternal().linear(normed, w("lm_head.weight"), null)
+          .singletonOrThrow(); // (B, T, V)
+      NDScope.unregister(logits);
+      return logits;
+    }
+  }
+
+  /**
+   * softmax(q kᵀ / √hd, masked) v. q: (B, nh, T, hd); k, v: (B, nkv, S, hd); mask (B, 1, T, S)
+   * boolean or null (causal, S = T). Returns (B, nh, T, hd).
+   */
+  private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask) {
+    double scale = 1.0 / Math.sqrt(config.headDim());
+    if (attention == Attention.FUSED) {
+      return TorchOps.attention(q, k, v, mask, scale);
+    }
+    if (config.kvGroups() > 1) {
+      // Head j attends with key/value head j / groups, as transformers' repeat_kv.
+      k = k.repeat(1, config.kvGroups()); // (B, nh, S, hd)
+      v = v.repeat(1, config.kvGroups()); // (B, nh, S, hd)
+    }
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // (B, nh, T, S)
+    long length = q.getShape().get(2);
+    NDArray visible = mask != null ? mask
+        : causal(0, length, length, q.getManager()).reshape(1, 1, length, length); // (B|1, 1, T, S)
+    // The dtype's lowest value rather than -inf, as transformers does, so no row becomes NaN.
+    NDArray low = q.getManager().full(new Shape(1), lowest(q.getDataType()), q.getDataType());
+    scores = scores.add(visible.logicalNot().toType(q.getDataType(), false).mul(low));
+    return scores.softmax(-1).matMul(v); // (B, nh, T, hd)
+  }
+
+  private static float lowest(DataType dtype) {
+    return dtype == DataType.FLOAT16 ? -65504f : -Float.MAX_VALUE;
+  }
+
+  /** (T, S) boolean: query t (at position past + t) may see key s ≤ past + t. */
+  private static NDArray causal(int past, long length, long total, NDManager m) {
+    NDArray keys = m.arange(0, (int) total, 1, DataType.INT64).reshape(1, total); // (1, S)
+    NDArray queries = m.arange(past, past + (int) length, 1, DataType.INT64).reshape(length, 1); // (T, 1)
+    return keys.lte(queries); // (T, S)
+  }
+
+  /**
+   * The boolean attention mask (B, 1, T, S), built on the device: query t may see key s when
+   * s ≤ past + t, the key is not padding and, in packed rows, both belong to one example. A query
+   * that would see nothing (a left pad) sees every key instead, as transformers' sdpa path
+   * unmasks such rows, so no row becomes NaN. Null when the plain causal mask is exact (no
+   * padding, no packing, no cache).
+   */
+  private NDArray attentionMask(NDArray attentionMask, long[][] positionIds, long batch, int length,
       int past, NDManager m) {
     int total = past + length;
-    if (attentionMask == null && positionIds == null && length == 1) {
-      return null;
+    if (attentionMask == null && positionIds == null) {
+      if (past == 0) {
+        return null; // causal
+      }
+      if (length == 1) {
+        return m.ones(new Shape(1, 1, 1, total), DataType.BOOLEAN); // one new token sees the cache
+      }
     }
-    // Packed rows: example k of a row is the run of tokens from a position 0 to the next one.
-    int[][] segment = null;
+    if (attentionMask != null && attentionMask.getShape().size() != batch * total) {
+      throw new IllegalArgumentException("attention_mask has " + attentionMask.getShape().size()
+          + " entries, expected " + batch + " × " + total);
+    }
+    NDArray visible = causal(past, length, total, m).reshape(1, 1, length, total); // (1, 1, T, S)
+    if (attentionMask != null) {
+      NDArray keep = attentionMask.neq(0).reshape(batch, 1, 1, total); // (B, 1, 1, S)
+      visible = visible.logicalAnd(keep); // (B, 1, T, S)
+    }
     if (positionIds != null) {
-      segment = new int[(int) batch][length];
+      // Packed rows: example k of a row is the run of tokens from a position 0 to the next one.
+      long[] segment = new long[(int) batch * length];
       for (int b = 0; b < batch; b++) {
-        int seg = 0;
+        long seg = 0;
         for (int t = 0; t < length; t++) {
           if (t > 0 && positionIds[b][t] == 0) {
             seg++;
           }
-          segment[b][t] = seg;
+          segment[b * length + t] = seg;
         }
       }
+      NDArray seg = m.create(segment, new Shape(batch, 1, length)); // (B, 1, T)
+      visible = visible.logicalAnd(seg.expandDims(3).eq(seg.expandDims(2))); // (B, 1, T, T)
     }
-    long[] keep = attentionMask == null ? null : attentionMask.toType(DataType.INT64, false).toLongArray();
-    if (keep != null && keep.length != batch * total) {
-      throw new IllegalArgumentException("attention_mask has " + keep.length + " entries, expected "
-          + batch + " × " + total);
-    }
-    float low = -Float.MAX_VALUE;
-    float[] bias = new float[Math.toIntExact(batch * length * total)];
-    for (int b = 0; b < batch; b++) {
-      for (int t = 0; t < length; t++) {
-        int row = (b * length + t) * total;
-        for (int s = 0; s < total; s++) {
-          boolean visible = s <= past + t && (keep == null || keep[b * total + s] != 0)
-              && (segment == null || segment[b][s] == segment[b][t]);
-          bias[row + s] = visible ? 0f : low;
-        }
-      }
-    }
-    NDArray out = m.create(bias, new Shape(batch, 1, length, total));
-    return dtype == DataType.FLOAT32 ? out : out.toType(dtype, false);
+    NDArray none = visible.toType(DataType.INT32, false).sum(new int[] {-1}, true).eq(0); // (B, 1, T, 1)
+    return visible.logicalOr(none);
   }
 
   /** The summed next-token cross-entropy of a batch and how many label tokens it covers. */
@@ -345,15 +437,24 @@ public final class CausalLm implements AutoCloseable {
    * pad still counts). logits (B, T, V), labels (B, T).
    */
   public static TokenLoss tokenLoss(NDArray logits, NDArray labels) {
-    long length = logits.getShape().get(1);
-    NDArray logp = logits.get(":, :{}, :", length - 1).logSoftmax(-1); // (B, T-1, V)
-    NDArray target = labels.get(":, 1:").toType(DataType.INT64, false); // (B, T-1)
-    NDArray valid = target.neq(-100); // (B, T-1)
-    NDArray safe = target.mul(valid.toType(DataType.INT64, false)); // -100 → 0, then masked out
-    NDArray picked = logp.gather(safe.expandDims(2), 2).squeeze(2); // (B, T-1)
-    NDArray weight = valid.toType(logits.getDataType(), false);
-    long count = valid.toType(DataType.INT64, false).sum().getLong();
-    return new TokenLoss(picked.mul(weight).sum().neg(), count);
+    try (NDScope scope = new NDScope()) {
+      long batch = labels.getShape().get(0);
+      // Shift the labels, not the logits: a slice of the (B, T, V) logits would cost a (B, T, V)
+      // zero-fill and copy in backward. The last position predicts nothing (label -100).
+      NDArray pad = labels.getManager().full(new Shape(batch, 1), -100, DataType.INT64);
+      NDArray target = labels.get(":, 1:").toType(DataType.INT64, false).concat(pad, 1); // (B, T)
+      NDArray scores = logits.getDataType() == DataType.FLOAT32 || logits.getDataType() == DataType.FLOAT64
+          ? logits : TorchOps.cast(logits, DataType.FLOAT32); // half logits: the loss in float32
+      NDArray logp = scores.logSoftmax(-1); // (B, T, V)
+      NDArray valid = target.neq(-100); // (B, T)
+      NDArray safe = target.mul(valid.toType(DataType.INT64, false)); // -100 → 0, then masked out
+      NDArray picked = logp.gather(safe.expandDims(2), 2).squeeze(2); // (B, T)
+      NDArray weight = valid.toType(scores.getDataType(), false);
+      long count = valid.toType(DataType.INT64, false).sum().getLong();
+      NDArray sum = picked.mul(weight).sum().neg();
+      NDScope.unregister(sum);
+      return new TokenLoss(sum, count);
+    }
   }
 
   /** Mean token cross-entropy (see {@link #tokenLoss}); zero with a gradient path when nothing is labelled. */
