@@ -81,6 +81,53 @@ class GoldenModelTest {
     }
   }
 
+  /** Logits and adapter gradients of one forward/backward with the given attention. */
+  private static Map<String, double[]> run(CausalLm model, LoraAdapter adapter, Map<String, NDArray> ref,
+      CausalLm.Attention attention, boolean padded) {
+    model.setAttention(attention);
+    Map<String, double[]> out = new java.util.LinkedHashMap<>();
+    try (NDScope scope = new NDScope(); Torch.GradMode on = Torch.gradMode(true)) {
+      NDArray logits = model.forward(ref.get("input_ids"), padded ? ref.get("attention_mask") : null, null, true);
+      out.put("logits", logits.toType(DataType.FLOAT64, false).toDoubleArray());
+      Torch.backward(CausalLm.loss(logits, ref.get("labels")));
+      adapter.peftTensors().forEach((k, p) -> {
+        out.put(k, p.getGradient().toType(DataType.FLOAT64, false).toDoubleArray());
+        p.getGradient().muli(0);
+      });
+    } finally {
+      model.setAttention(CausalLm.Attention.FUSED);
+    }
+    return out;
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama", "llama-gqa", "qwen2", "mistral"})
+  void fusedAttentionEqualsTheComposedReference(String arch) throws Exception {
+    try (CausalLm model = CausalLm.load(golden(arch).resolve("model"), DataType.FLOAT32, manager);
+        LoraAdapter adapter = LoraAdapter.load(golden(arch).resolve("adapter"), model.config(),
+            DataType.FLOAT32, manager)) {
+      Map<String, NDArray> ref = reference(arch, manager);
+      model.setAdapter(adapter);
+      adapter.setTrainable(true);
+      for (boolean padded : new boolean[] {true, false}) { // the masked kernel and the causal one
+        Map<String, double[]> fused = run(model, adapter, ref, CausalLm.Attention.FUSED, padded);
+        Map<String, double[]> composed = run(model, adapter, ref, CausalLm.Attention.COMPOSED, padded);
+        for (Map.Entry<String, double[]> e : composed.entrySet()) {
+          double[] want = e.getValue();
+          double[] got = fused.get(e.getKey());
+          double scale = 0;
+          for (double w : want) {
+            scale = Math.max(scale, Math.abs(w));
+          }
+          for (int i = 0; i < want.length; i++) {
+            assertEquals(want[i], got[i], 1e-5 * Math.max(1, scale),
+                arch + (padded ? " padded " : " causal ") + e.getKey() + "[" + i + "]");
+          }
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"llama", "llama-gqa", "qwen2", "mistral"})
   void peftAdapterLogitsLossAndGradientsMatch(String arch) throws Exception {
