@@ -33,20 +33,28 @@ import java.util.List;
  * @param saveTotalLimit keep this many latest checkpoints (default 2; best/ is kept apart)
  * @param loggingSteps a metrics line and a log line every this many steps (default 1)
  * @param seed LoRA init, data order and dropout (default 42)
- * @param dtype {@code auto} (float32 on CPU) or {@code float32}
+ * @param dtype {@code auto} (float32 on CPU, float16 on a GPU), {@code float32}, {@code float16}
+ *     (half-precision base and activations, float32 LoRA masters and AdamW state, dynamic loss
+ *     scaling) or {@code bfloat16} (only where the engine can make bf16 tensors: probed first)
  * @param groupByLength sort micro-batches by length within a window (default false: it hurt quality)
  * @param threads PyTorch threads per task (default 0: every core the task has)
  * @param collectiveTimeoutSeconds how long a rank waits for a peer in the all-reduce before failing
  *     (default 300)
  * @param numWorkers training tasks, one per GPU (CPU: one per group of threads), run as one Spark
  *     barrier stage joined by a ring all-reduce (default 1)
+ * @param gradientCheckpointing recompute each decoder layer's activations in backward instead of
+ *     keeping them (default false): less memory, about one more forward pass of time
  */
 public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
     Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
     Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads,
-    Integer collectiveTimeoutSeconds, Integer numWorkers) implements Serializable {
+    Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing)
+    implements Serializable {
+
+  /** The values {@code dtype} takes. */
+  public static final java.util.List<String> DTYPES = List.of("auto", "float32", "float16", "bfloat16");
 
   /**
    * LoRA settings, named as PEFT names them.
@@ -108,6 +116,7 @@ public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, I
     groupByLength = orDefault(groupByLength, Boolean.FALSE);
     threads = orDefault(threads, 0);
     numWorkers = orDefault(numWorkers, 1);
+    gradientCheckpointing = orDefault(gradientCheckpointing, Boolean.FALSE);
     collectiveTimeoutSeconds = orDefault(collectiveTimeoutSeconds, 300);
     if (collectiveTimeoutSeconds < 1) {
       throw new InvalidValue("collective_timeout_seconds", "must be ≥ 1");
@@ -118,9 +127,8 @@ public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, I
     if (!Schedule.TYPES.contains(schedule)) {
       throw new InvalidValue("schedule", "must be one of cosine, linear, constant, constant_with_warmup");
     }
-    if (!dtype.equals("auto") && !dtype.equals("float32")) {
-      throw new InvalidValue("dtype", "must be auto or float32 (bf16 aborts DJL's PyTorch JNI; fp16 "
-          + "compute is for GPU executors)");
+    if (!DTYPES.contains(dtype)) {
+      throw new InvalidValue("dtype", "must be one of " + String.join(", ", DTYPES));
     }
     if (microBatchSize < 1 || gradAccumSteps < 1 || epochs < 1 || (maxSteps != null && maxSteps < 1)) {
       throw new InvalidValue(null, "micro_batch_size, grad_accum_steps, epochs and max_steps must be ≥ 1");

@@ -232,7 +232,7 @@ public final class Safetensors implements AutoCloseable {
         : channel.map(FileChannel.MapMode.READ_ONLY, info.begin(), bytes);
     mapped.order(ByteOrder.LITTLE_ENDIAN);
     NDArray owned = switch (info.dtype()) {
-      case "BF16" -> widenBf16(mapped, shape, manager);
+      case "BF16" -> widenBf16(mapped, shape, target == DataType.FLOAT16 ? target : DataType.FLOAT32, manager);
       case "F16" -> copy(mapped, shape, DataType.FLOAT16, manager);
       case "F32" -> copy(mapped, shape, DataType.FLOAT32, manager);
       case "F64" -> copy(mapped, shape, DataType.FLOAT64, manager);
@@ -267,8 +267,11 @@ public final class Safetensors implements AutoCloseable {
     return owned;
   }
 
-  /** BF16 → F32 (the top 16 bits of a float), converted in bounded chunks. */
-  private static NDArray widenBf16(ByteBuffer src, Shape shape, NDManager manager) {
+  /**
+   * BF16 → F32 (the top 16 bits of a float), converted in bounded chunks; with {@code type} F16
+   * each chunk is narrowed at once, so a half-precision load never holds a whole tensor in F32.
+   */
+  private static NDArray widenBf16(ByteBuffer src, Shape shape, DataType type, NDManager manager) {
     int count = src.remaining() / 2;
     int chunk = Math.min(count, 4 << 20); // 4 Mi elements: 16 MiB of direct memory at a time
     ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(chunk, 1) * 4).order(ByteOrder.LITTLE_ENDIAN);
@@ -280,10 +283,16 @@ public final class Safetensors implements AutoCloseable {
         buf.putInt((src.getShort() & 0xFFFF) << 16);
       }
       buf.flip();
-      parts.add(copy(buf, new Shape(n), DataType.FLOAT32, manager));
+      NDArray part = copy(buf, new Shape(n), DataType.FLOAT32, manager);
+      if (type != DataType.FLOAT32) {
+        NDArray narrowed = part.toType(type, false);
+        part.close();
+        part = narrowed;
+      }
+      parts.add(part);
     }
     if (parts.isEmpty()) {
-      return manager.zeros(shape, DataType.FLOAT32);
+      return manager.zeros(shape, type);
     }
     NDArray flat = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts);
     NDArray out = flat.reshape(shape);

@@ -297,8 +297,9 @@ public final class TrainStage implements Stage {
       List<TrainData.Example> train = TrainData.read(new org.apache.hadoop.fs.Path(dataset), "train", conf.get());
       List<TrainData.Example> validation = readOptional(dataset, conf);
       Path out = Paths.get(runDir);
+      DataType dtype = computeType(config.dtype(), placement.device());
       try (NDManager manager = Torch.newManager(placement.device());
-          CausalLm lm = CausalLm.load(Paths.get(model), DataType.FLOAT32, manager)) {
+          CausalLm lm = CausalLm.load(Paths.get(model), dtype, manager)) {
         InetAddress host = loopback ? InetAddress.getLoopbackAddress()
             : InetAddress.getByName(ctx.getTaskInfos()[rank].address().replaceAll(":\\d+$", ""));
         try (ServerSocket server = new ServerSocket(0, 16, host)) {
@@ -342,6 +343,30 @@ public final class TrainStage implements Stage {
         metricRows(out.resolve("metrics.jsonl")).forEachRemaining(rows::add);
       }
       return rows;
+    }
+  }
+
+  /**
+   * The dtype of the frozen base and the activations: {@code auto} is float32 on the CPU and
+   * float16 on a GPU; bfloat16 only where the engine can make bf16 tensors (probed once), otherwise
+   * one clear error before any weight is loaded.
+   */
+  public static DataType computeType(String dtype, ai.djl.Device device) {
+    switch (dtype) {
+      case "float32":
+        return DataType.FLOAT32;
+      case "float16":
+        return DataType.FLOAT16;
+      case "bfloat16": {
+        String problem = Torch.bf16Problem(device);
+        if (problem != null) {
+          throw new IllegalArgumentException("train.dtype bfloat16: " + problem
+              + "; use train.dtype float16 (GPU) or float32");
+        }
+        return DataType.BFLOAT16;
+      }
+      default:
+        return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
     }
   }
 

@@ -47,7 +47,8 @@ public final class Trainer {
 
   /** What one logged step reports (also a metrics.jsonl line). */
   public record StepMetrics(int step, int totalSteps, double epoch, double loss, double lr,
-      double gradNorm, double tokensPerSecond, double gflops, Double evalLoss) {
+      double gradNorm, double tokensPerSecond, double gflops, Double evalLoss, TrainStep.Phases phases,
+      Double lossScale, boolean skipped) {
     String toJson() {
       ObjectNode n = JSON.createObjectNode();
       n.put("step", step);
@@ -60,6 +61,20 @@ public final class Trainer {
       if (evalLoss != null) {
         n.put("eval_loss", evalLoss);
         n.put("eval_ppl", Math.exp(evalLoss));
+      }
+      if (phases != null) {
+        ObjectNode t = n.putObject("time_s");
+        t.put("data", phases.data());
+        t.put("forward", phases.forward());
+        t.put("backward", phases.backward());
+        t.put("optimizer", phases.optimizer());
+        t.put("collective", phases.collective());
+      }
+      if (lossScale != null) {
+        n.put("loss_scale", lossScale);
+      }
+      if (skipped) {
+        n.put("skipped", true);
       }
       return n.toString();
     }
@@ -173,40 +188,8 @@ public final class Trainer {
     return batches;
   }
 
-  /** A padded micro-batch: ids (B, T), attention mask (B, T), labels (B, T), optional positions. */
-  record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] positions, long realTokens, int length) {}
-
   Batch batch(List<TrainData.Example> data, int[] indices, NDManager m) {
-    int length = 0;
-    for (int i : indices) {
-      length = Math.max(length, data.get(i).length());
-    }
-    int b = indices.length;
-    long[] ids = new long[b * length];
-    long[] mask = new long[b * length];
-    long[] labels = new long[b * length];
-    long[][] positions = data.get(indices[0]).positionIds() == null ? null : new long[b][length];
-    long real = 0;
-    java.util.Arrays.fill(ids, padId);
-    java.util.Arrays.fill(labels, -100);
-    for (int r = 0; r < b; r++) {
-      TrainData.Example e = data.get(indices[r]);
-      System.arraycopy(e.inputIds(), 0, ids, r * length, e.length());
-      System.arraycopy(e.labels(), 0, labels, r * length, e.length());
-      for (int t = 0; t < e.length(); t++) {
-        mask[r * length + t] = 1;
-      }
-      if (positions != null) {
-        System.arraycopy(e.positionIds(), 0, positions[r], 0, e.length());
-        for (int t = e.length(); t < length; t++) {
-          positions[r][t] = t - e.length(); // padding: its own segment, masked anyway
-        }
-      }
-      real += e.length();
-    }
-    Shape shape = new Shape(b, length);
-    return new Batch(m.create(ids, shape), m.create(mask, shape), m.create(labels, shape), positions,
-        real, length);
+    return Batch.of(data, indices, padId, m);
   }
 
   /** Trains (resuming from the latest checkpoint unless {@code fresh}); see the class comment. */
@@ -238,6 +221,7 @@ public final class Trainer {
     }
     LoraConfig loraConfig = config.lora().toLoraConfig();
     DataType dtype = model.dtype();
+    DataType master = DataType.FLOAT64.equals(dtype) ? dtype : DataType.FLOAT32; // LoRA masters, AdamW
     NDManager manager = model.manager().newSubManager();
     Path latest = from > 0 ? checkpoints.resolve("step-" + from) : null;
     int startStep = 0;
@@ -248,7 +232,7 @@ public final class Trainer {
       resumedState = JSON.readTree(latest.resolve("trainer_state.json").toFile());
       startStep = resumedState.get("step").asInt();
       best = resumedState.hasNonNull("best_eval_loss") ? resumedState.get("best_eval_loss").asDouble() : null;
-      adapter = LoraAdapter.load(latest.resolve("adapter"), model.config(), dtype, manager);
+      adapter = LoraAdapter.load(latest.resolve("adapter"), model.config(), master, manager);
       if (!adapter.config().equals(loraConfig)) {
         throw new IOException("checkpoint " + latest + " was made with LoRA " + adapter.config()
             + " but the config now says " + loraConfig + "; rerun with --fresh");
@@ -259,16 +243,15 @@ public final class Trainer {
       LOG.info("train: rank {} resuming from {} (step {} of {})", collective.rank(), latest, startStep,
           totalSteps());
     } else {
-      adapter = LoraAdapter.create(model.config(), loraConfig, config.seed(), dtype, manager);
+      adapter = LoraAdapter.create(model.config(), loraConfig, config.seed(), master, manager);
     }
     adapter.setTrainable(true);
     model.setAdapter(adapter);
-    Map<String, NDArray> params = adapter.peftTensors();
-    double[] flat = ShardedAdamW.flatten(params);
-    int shardFrom = collective.shardStart(collective.rank(), flat.length);
-    int shardTo = collective.shardEnd(collective.rank(), flat.length);
-    ShardedAdamW optimizer = new ShardedAdamW(config.adamBeta1(), config.adamBeta2(), config.adamEps(),
-        config.weightDecay(), shardFrom, shardTo);
+    LossScaler scaler = dtype == DataType.FLOAT16 ? LossScaler.standard() : null;
+    TrainStep trainStep = new TrainStep(model, adapter, collective, new TrainStep.Options(config.adamBeta1(),
+        config.adamBeta2(), config.adamEps(), config.weightDecay(), config.maxGradNorm(),
+        config.gradientCheckpointing(), config.seed()), scaler);
+    DeviceAdamW optimizer = trainStep.optimizer();
     if (resumedState != null) {
       try (Safetensors st = Safetensors.open(latest.resolve("optimizer.safetensors"));
           NDManager m = manager.newSubManager()) {
@@ -276,71 +259,27 @@ public final class Trainer {
             st.load("exp_avg_sq", m, DataType.FLOAT64).toDoubleArray(),
             resumedState.get("optimizer_steps").asLong());
       }
+      if (scaler != null && resumedState.has("loss_scale")) {
+        scaler.restore(resumedState.get("loss_scale").asDouble(), resumedState.path("loss_scale_good_steps").asInt());
+      }
     }
     Schedule schedule = schedule();
     int total = totalSteps();
     Double lastEval = null;
     long started = System.nanoTime();
-    try {
+    try (trainStep) {
       for (int step = startStep; step < total; step++) {
         long stepStart = System.nanoTime();
         double lr = schedule.lr(step);
-        // Dropout masks depend on the step and rank only, so a resumed run draws the same ones.
-        Engine.getEngine("PyTorch").setRandomSeed((int) (config.seed() * 7919 + step * 131L + collective.rank()));
         int[] examples = stepExamples(step);
         long labelTokens = 0;
         for (int i : examples) {
           labelTokens += labelCount(train.get(i)); // every rank knows the whole step's label count
         }
-        double[] totals = new double[3]; // loss sum, real tokens, FLOPs — summed over ranks below
-        for (int[] mb : microBatches(examples)) {
-          try (NDManager m = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
-            Batch batch = batch(train, mb, m);
-            NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, true);
-            CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
-            Torch.backward(tl.sum().div(Math.max(1, labelTokens))); // one big batch's mean
-            totals[0] += tl.sum().toType(DataType.FLOAT64, false).getDouble();
-            totals[1] += batch.realTokens();
-            totals[2] += Flops.loraStep(model.config(), mb.length, batch.length());
-          }
-        }
-        double[] grads;
-        try (NDManager m = manager.newSubManager()) {
-          Map<String, NDArray> gradArrays = new LinkedHashMap<>();
-          params.forEach((k, p) -> {
-            NDArray g = p.getGradient();
-            g.attach(m);
-            gradArrays.put(k, g);
-          });
-          grads = ShardedAdamW.flatten(gradArrays);
-          gradArrays.values().forEach(g -> g.muli(0)); // PyTorch accumulates into .grad
-        }
-        collective.reduceScatterSum(grads); // this rank's shard now holds the summed gradient
-        double sq = 0;
-        for (int i = shardFrom; i < shardTo; i++) {
-          sq += grads[i] * grads[i];
-        }
-        double[] reduced = {sq, totals[0], totals[1], totals[2]};
-        collective.allReduceSum(reduced);
-        double gradNorm = Math.sqrt(reduced[0]);
-        double loss = reduced[1] / Math.max(1, labelTokens);
-        if (!Double.isFinite(gradNorm) || !Double.isFinite(loss)) {
-          throw new ArithmeticException("step " + (step + 1) + ": " + (Double.isFinite(loss)
-              ? "the gradient is not finite" : "the loss is not finite (" + loss + ")") + nonFinite(params, grads, shardFrom,
-              shardTo) + "; lower learning_rate or check the data");
-        }
-        if (config.maxGradNorm() > 0) {
-          double coef = Math.min(1.0, config.maxGradNorm() / (gradNorm + 1e-6));
-          for (int i = shardFrom; i < shardTo; i++) {
-            grads[i] *= coef;
-          }
-        }
-        flat = ShardedAdamW.flatten(params);
-        optimizer.step(flat, grads, lr);
-        collective.allGather(flat); // every rank gets every updated shard
-        try (Torch.GradMode off = Torch.gradMode(false)) {
-          ShardedAdamW.unflatten(flat, params);
-        }
+        TrainStep.Outcome o = trainStep.run(microBatches(examples), (mb, m) -> Batch.of(train, mb, padId, m),
+            labelTokens, lr, step);
+        double loss = o.lossSum() / Math.max(1, labelTokens);
+        double gradNorm = o.gradNorm();
         int done = step + 1;
         double seconds = (System.nanoTime() - stepStart) / 1e9;
         boolean last = done == total;
@@ -358,7 +297,8 @@ public final class Trainer {
           }
         }
         StepMetrics sm = new StepMetrics(done, total, (double) done / stepsPerEpoch(), loss, lr,
-            gradNorm, reduced[2] / seconds, reduced[3] / seconds / 1e9, eval);
+            gradNorm, o.realTokens() / seconds, o.flops() / seconds / 1e9, eval, o.phases(),
+            scaler == null ? null : o.lossScale(), o.skipped());
         if (lead && (last || done % config.loggingSteps() == 0 || eval != null)) {
           Files.writeString(metrics, sm.toJson() + "\n", StandardCharsets.UTF_8,
               StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -369,7 +309,7 @@ public final class Trainer {
               sm.gflops(), eval == null ? "" : String.format(" eval_loss %.4f", eval), duration(eta)));
         }
         if (last || (config.saveSteps() > 0 && done % config.saveSteps() == 0)) {
-          checkpoint(checkpoints, done, adapter, optimizer, flat.length, best);
+          checkpoint(checkpoints, done, adapter, optimizer, scaler, trainStep.size(), best);
         }
         afterStep.accept(sm);
       }
@@ -386,21 +326,6 @@ public final class Trainer {
     }
   }
 
-  /** Where a non-finite gradient sits in this rank's shard, by parameter name. */
-  private static String nonFinite(Map<String, NDArray> params, double[] grads, int from, int to) {
-    int off = 0;
-    for (Map.Entry<String, NDArray> e : params.entrySet()) {
-      int n = Math.toIntExact(e.getValue().getShape().size());
-      for (int i = Math.max(off, from); i < Math.min(off + n, to); i++) {
-        if (!Double.isFinite(grads[i])) {
-          return " (first non-finite gradient: " + e.getKey() + ")";
-        }
-      }
-      off += n;
-    }
-    return "";
-  }
-
   /** Mean token loss over the validation split (grad off), each rank taking its part. */
   public double evaluate() {
     double[] sums = new double[2];
@@ -412,7 +337,7 @@ public final class Trainer {
         int[] idx = java.util.stream.IntStream.range(start, Math.min(to, start + config.microBatchSize())).toArray();
         try (NDManager step = m.newSubManager()) {
           Batch batch = batch(validation, idx, step);
-          NDArray logits = model.forward(batch.ids(), batch.mask(), batch.positions(), null, false);
+          NDArray logits = model.forward(batch.ids(), null, batch.positions(), null, false); // right padding: causal suffices
           CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
           sums[0] += tl.sum().toType(DataType.FLOAT64, false).getDouble();
           sums[1] += tl.count();
@@ -434,8 +359,8 @@ public final class Trainer {
   }
 
   /** Every rank contributes its optimizer shard; rank 0 writes the checkpoint atomically. */
-  private void checkpoint(Path checkpoints, int step, LoraAdapter adapter, ShardedAdamW optimizer,
-      int length, Double best) throws IOException {
+  private void checkpoint(Path checkpoints, int step, LoraAdapter adapter, DeviceAdamW optimizer,
+      LossScaler scaler, int length, Double best) throws IOException {
     double[] expAvg = new double[length];
     double[] expAvgSq = new double[length];
     optimizer.exportInto(expAvg, expAvgSq);
@@ -460,6 +385,10 @@ public final class Trainer {
     state.put("step", step);
     state.put("total_steps", totalSteps());
     state.put("optimizer_steps", optimizer.steps());
+    if (scaler != null) {
+      state.put("loss_scale", scaler.scale());
+      state.put("loss_scale_good_steps", scaler.goodSteps());
+    }
     state.put("ranks", collective.size());
     if (best != null) {
       state.put("best_eval_loss", best);

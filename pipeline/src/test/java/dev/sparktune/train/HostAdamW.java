@@ -8,9 +8,11 @@ import java.util.Map;
  * AdamW on one rank's shard of the flattened trainable parameters (ZeRO-1/2 style: after a
  * reduce-scatter each rank owns 1/N of the summed gradient and keeps 1/N of the moments), with
  * torch.optim.AdamW's formula: decoupled weight decay, bias-corrected moments,
- * {@code p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + eps)}. Computed in double precision on the host.
+ * {@code p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + eps)}. Computed in double precision on the host: the
+ * reference the device optimizer ({@link DeviceAdamW}) is tested against (it was the trainer's own
+ * optimizer until the update moved to the device).
  */
-public final class ShardedAdamW {
+final class HostAdamW {
   private final double beta1;
   private final double beta2;
   private final double eps;
@@ -22,7 +24,7 @@ public final class ShardedAdamW {
   private long steps;
 
   /** Owns elements [from, to) of the flat parameter vector. */
-  public ShardedAdamW(double beta1, double beta2, double eps, double weightDecay, int from, int to) {
+  HostAdamW(double beta1, double beta2, double eps, double weightDecay, int from, int to) {
     this.beta1 = beta1;
     this.beta2 = beta2;
     this.eps = eps;

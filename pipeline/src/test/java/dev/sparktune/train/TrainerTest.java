@@ -87,7 +87,7 @@ class TrainerTest {
       int saveSteps, List<String> targets, int r) {
     return new TrainConfig("tiny", new TrainConfig.Lora(r, 2.0 * r, 0.0, targets, false, null),
         micro, accum, null, maxSteps, lr, 0.01, null, null, null, schedule, 0, null, null, 1.0,
-        0, saveSteps, 3, 1, 5L, null, null, 1, null, null);
+        0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null);
   }
 
   static Map<String, float[]> adapterValues(Path dir) throws Exception {
@@ -257,7 +257,7 @@ class TrainerTest {
     }
     TrainConfig c = new TrainConfig("tiny", new TrainConfig.Lora(16, 32.0, 0.0, List.of("all-linear"),
         false, null), 16, 1, null, 400, 1e-2, 0.0, null, null, null, "cosine", 20, null, 0.1, 1.0,
-        200, 0, 1, 100, 11L, null, null, 2, null, null);
+        200, 0, 1, 100, 11L, null, null, 2, null, null, null);
     ModelConfig wider = new ModelConfig("llama", 40, 64, 128, 2, 4, 2, 16, 1e-6,
         ModelConfig.RopeScaling.plain(10000), false, false, 128, 1, 2, 3);
     // std 0.1: with transformers' 0.02 a model this small has a frozen LM head too weak for any
