@@ -121,6 +121,14 @@ public final class TrainStage implements Stage {
   /** The base model's files: a changed checkpoint makes the stage stale. */
   @Override
   public List<InputFile> externalInputs(StageContext context) throws IOException {
+    if (config.dtype().equals("bfloat16")) {
+      // The JNI's dtype mapping is the same on every device: ask on the driver, before any task.
+      try {
+        computeType(config.dtype(), ai.djl.Device.cpu());
+      } catch (IllegalArgumentException e) {
+        throw new IOException(e.getMessage());
+      }
+    }
     org.apache.hadoop.fs.Path model = context.workspace().resolve(config.baseModel());
     FileSystem fs = context.workspace().fs(model);
     if (!fs.exists(new org.apache.hadoop.fs.Path(model, "config.json"))) {

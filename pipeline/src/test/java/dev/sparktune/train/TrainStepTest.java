@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparktune.collective.Collective;
+import dev.sparktune.config.InvalidValue;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
@@ -254,5 +255,23 @@ class TrainStepTest {
       assertEquals(full.get(i).get("loss_scale").asDouble(), again.get(i).get("loss_scale").asDouble());
     }
     assertTrue(Files.exists(tmp.resolve("crashed/adapter/adapter_model.safetensors")));
+  }
+
+  @Test
+  void dtypesResolvePerDeviceAndBfloat16FailsUpFrontWithoutTheEngine() {
+    assertEquals(DataType.FLOAT32, TrainStage.computeType("auto", ai.djl.Device.cpu()));
+    assertEquals(DataType.FLOAT16, TrainStage.computeType("auto", ai.djl.Device.gpu(0)));
+    assertEquals(DataType.FLOAT16, TrainStage.computeType("float16", ai.djl.Device.cpu()));
+    InvalidValue bad = org.junit.jupiter.api.Assertions.assertThrows(InvalidValue.class, () -> new TrainConfig(
+        "m", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, "half", null, null, null, null, null));
+    assertTrue(bad.getMessage().contains("auto, float32, float16, bfloat16"), bad.getMessage());
+    // DJL's JNI from Maven Central has no bf16 case: the probe (a child JVM) sees it abort, and the
+    // run stops before loading anything, in one line that says what to use instead.
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> TrainStage.computeType("bfloat16", ai.djl.Device.cpu()));
+    assertTrue(e.getMessage().startsWith("train.dtype bfloat16: this DJL PyTorch JNI cannot make a bfloat16 tensor")
+        && e.getMessage().contains("use train.dtype float16"),
+        e.getMessage());
   }
 }
