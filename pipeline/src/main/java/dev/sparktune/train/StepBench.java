@@ -38,7 +38,7 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
         hidden / heads, 1e-6, ModelConfig.RopeScaling.plain(10000), false, false, Math.max(2048, seq),
         1, 2, 0);
     Device dev = device.equals("gpu") ? Device.gpu(0) : Device.cpu();
-    DataType type = TrainStage.computeType(dtype, dev);
+    DataType type = Precision.computeType(dtype, dev);
     long tokens = (long) batch * seq;
     double stepFlops = Flops.loraStep(config, batch, seq);
     try (NDManager manager = Torch.newManager(dev);

@@ -124,7 +124,7 @@ public final class TrainStage implements Stage {
     if (config.dtype().equals("bfloat16")) {
       // The JNI's dtype mapping is the same on every device: ask on the driver, before any task.
       try {
-        computeType(config.dtype(), ai.djl.Device.cpu());
+        Precision.computeType(config.dtype(), ai.djl.Device.cpu());
       } catch (IllegalArgumentException e) {
         throw new IOException(e.getMessage());
       }
@@ -305,7 +305,7 @@ public final class TrainStage implements Stage {
       List<TrainData.Example> train = TrainData.read(new org.apache.hadoop.fs.Path(dataset), "train", conf.get());
       List<TrainData.Example> validation = readOptional(dataset, conf);
       Path out = Paths.get(runDir);
-      DataType dtype = computeType(config.dtype(), placement.device());
+      DataType dtype = Precision.computeType(config.dtype(), placement.device());
       try (NDManager manager = Torch.newManager(placement.device());
           CausalLm lm = CausalLm.load(Paths.get(model), dtype, manager)) {
         InetAddress host = loopback ? InetAddress.getLoopbackAddress()
@@ -351,30 +351,6 @@ public final class TrainStage implements Stage {
         metricRows(out.resolve("metrics.jsonl")).forEachRemaining(rows::add);
       }
       return rows;
-    }
-  }
-
-  /**
-   * The dtype of the frozen base and the activations: {@code auto} is float32 on the CPU and
-   * float16 on a GPU; bfloat16 only where the engine can make bf16 tensors (probed once), otherwise
-   * one clear error before any weight is loaded.
-   */
-  public static DataType computeType(String dtype, ai.djl.Device device) {
-    switch (dtype) {
-      case "float32":
-        return DataType.FLOAT32;
-      case "float16":
-        return DataType.FLOAT16;
-      case "bfloat16": {
-        String problem = Torch.bf16Problem(device);
-        if (problem != null) {
-          throw new IllegalArgumentException("train.dtype bfloat16: " + problem
-              + "; use train.dtype float16 (GPU) or float32");
-        }
-        return DataType.BFLOAT16;
-      }
-      default:
-        return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
     }
   }
 

@@ -259,9 +259,9 @@ class TrainStepTest {
 
   @Test
   void dtypesResolvePerDeviceAndBfloat16FailsUpFrontWithoutTheEngine() {
-    assertEquals(DataType.FLOAT32, TrainStage.computeType("auto", ai.djl.Device.cpu()));
-    assertEquals(DataType.FLOAT16, TrainStage.computeType("auto", ai.djl.Device.gpu(0)));
-    assertEquals(DataType.FLOAT16, TrainStage.computeType("float16", ai.djl.Device.cpu()));
+    assertEquals(DataType.FLOAT32, Precision.computeType("auto", ai.djl.Device.cpu()));
+    assertEquals(DataType.FLOAT16, Precision.computeType("auto", ai.djl.Device.gpu(0)));
+    assertEquals(DataType.FLOAT16, Precision.computeType("float16", ai.djl.Device.cpu()));
     InvalidValue bad = org.junit.jupiter.api.Assertions.assertThrows(InvalidValue.class, () -> new TrainConfig(
         "m", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
         null, null, null, null, "half", null, null, null, null, null));
@@ -269,7 +269,7 @@ class TrainStepTest {
     // DJL's JNI from Maven Central has no bf16 case: the probe (a child JVM) sees it abort, and the
     // run stops before loading anything, in one line that says what to use instead.
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> TrainStage.computeType("bfloat16", ai.djl.Device.cpu()));
+        () -> Precision.computeType("bfloat16", ai.djl.Device.cpu()));
     assertTrue(e.getMessage().startsWith("train.dtype bfloat16: this DJL PyTorch JNI cannot make a bfloat16 tensor")
         && e.getMessage().contains("use train.dtype float16"),
         e.getMessage());
