@@ -16,7 +16,6 @@ import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelInit;
-import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -181,17 +180,6 @@ class TrainStepTest {
     return out;
   }
 
-  static Map<String, float[]> adapterValues(Path dir) throws Exception {
-    Map<String, float[]> out = new LinkedHashMap<>();
-    try (Safetensors st = Safetensors.open(dir.resolve("adapter_model.safetensors"));
-        NDManager m = manager.newSubManager()) {
-      for (String k : st.tensors().keySet()) {
-        out.put(k, st.load(k, m, DataType.FLOAT32).toFloatArray());
-      }
-    }
-    return out;
-  }
-
   static TrainConfig config(int maxSteps, int saveSteps) {
     return new TrainConfig("tiny", new TrainConfig.Lora(4, 8.0, 0.0, List.of("all-linear"), false, null),
         4, 1, null, maxSteps, 1e-2, 0.0, null, null, null, "constant", 0, null, null, 1.0,
@@ -246,8 +234,8 @@ class TrainStepTest {
       Trainer.Result resumed = new Trainer(config(8, 2), model, data, List.of(), crashed).run(false, s -> { });
       assertEquals(4, resumed.resumedFrom());
     }
-    TrainerTest.assertClose(adapterValues(tmp.resolve("full/adapter")),
-        adapterValues(tmp.resolve("crashed/adapter")), 1e-6);
+    TrainerTest.assertClose(TrainerTest.adapterValues(tmp.resolve("full/adapter")),
+        TrainerTest.adapterValues(tmp.resolve("crashed/adapter")), 1e-6);
     List<JsonNode> full = TrainerTest.metrics(tmp.resolve("full"));
     List<JsonNode> again = TrainerTest.metrics(tmp.resolve("crashed"));
     for (int i = 4; i < 8; i++) {

@@ -93,7 +93,7 @@ class TrainerTest {
   static Map<String, float[]> adapterValues(Path dir) throws Exception {
     Map<String, float[]> out = new HashMap<>();
     try (Safetensors st = Safetensors.open(dir.resolve("adapter_model.safetensors"));
-        NDManager m = manager.newSubManager()) {
+        NDManager m = Torch.newManager()) {
       for (String k : st.tensors().keySet()) {
         out.put(k, st.load(k, m, DataType.FLOAT32).toFloatArray());
       }
