@@ -77,6 +77,14 @@ public final class TrainStage implements Stage {
       DataTypes.createStructField("tokens_per_s", DataTypes.DoubleType, false),
       DataTypes.createStructField("gflops", DataTypes.DoubleType, false),
       DataTypes.createStructField("eval_loss", DataTypes.DoubleType, true),
+      // seconds of the step per phase (metrics.jsonl's time_s); null in runs from before they existed
+      DataTypes.createStructField("time_data", DataTypes.DoubleType, true),
+      DataTypes.createStructField("time_forward", DataTypes.DoubleType, true),
+      DataTypes.createStructField("time_backward", DataTypes.DoubleType, true),
+      DataTypes.createStructField("time_optimizer", DataTypes.DoubleType, true),
+      DataTypes.createStructField("time_collective", DataTypes.DoubleType, true),
+      DataTypes.createStructField("loss_scale", DataTypes.DoubleType, true), // float16 only
+      DataTypes.createStructField("skipped", DataTypes.BooleanType, false), // float16 overflow
   });
 
   private final TrainConfig config;
@@ -95,7 +103,7 @@ public final class TrainStage implements Stage {
 
   @Override
   public int version() {
-    return 1;
+    return 2; // 2: the metrics table gained per-phase times, loss_scale and skipped
   }
 
   @Override
@@ -399,11 +407,18 @@ public final class TrainStage implements Stage {
     List<Row> rows = new ArrayList<>();
     for (String line : Files.readAllLines(jsonl)) {
       JsonNode n = json.readTree(line);
+      JsonNode t = n.path("time_s");
       rows.add(RowFactory.create(n.get("step").asInt(), n.get("epoch").asDouble(), n.get("loss").asDouble(),
           n.get("lr").asDouble(), n.get("grad_norm").asDouble(), n.get("tokens_per_s").asDouble(),
-          n.get("gflops").asDouble(), n.hasNonNull("eval_loss") ? n.get("eval_loss").asDouble() : null));
+          n.get("gflops").asDouble(), orNull(n, "eval_loss"), orNull(t, "data"), orNull(t, "forward"),
+          orNull(t, "backward"), orNull(t, "optimizer"), orNull(t, "collective"), orNull(n, "loss_scale"),
+          n.path("skipped").asBoolean(false)));
     }
     return rows.iterator();
+  }
+
+  private static Double orNull(JsonNode n, String key) {
+    return n.hasNonNull(key) ? n.get(key).asDouble() : null;
   }
 
   /** Moves the finished run's files into the staging folder, so they are committed with the tables. */
