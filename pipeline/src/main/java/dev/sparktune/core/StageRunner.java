@@ -283,6 +283,13 @@ public final class StageRunner {
   }
 
   private static void diff(String path, JsonNode a, JsonNode b, List<String> out) {
+    if (a != null && b != null && a.isNumber() && b.isNumber()) {
+      // 42 read back from a manifest is an IntNode, the live config's Long 42 a LongNode
+      if (a.decimalValue().compareTo(b.decimalValue()) != 0) {
+        out.add(path);
+      }
+      return;
+    }
     if (a == null || b == null || a.getNodeType() != b.getNodeType()) {
       if (a == null ? b != null : !a.equals(b)) {
         out.add(path);
