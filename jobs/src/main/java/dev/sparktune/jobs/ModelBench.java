@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
         + "into phases and the process's peak RSS per thread count.",
         "FLOPs counted: forward 2·tokens·(linear params incl. LM head) + 4·B·heads·T²·head_dim per "
             + "layer (QKᵀ and PV); backward with a frozen base = the linear input gradients (1× forward "
-            + "linears) + both attention operands (2× forward attention); LoRA terms are ignored (<1%)."})
+            + "linears) + both attention operands (2× forward attention); LoRA terms are ignored (<1%%)."})
 final class ModelBench implements Callable<Integer> {
   @Option(names = "--threads", split = ",", defaultValue = "1,2", description = "Thread counts (default ${DEFAULT-VALUE}).")
   int[] threads;
@@ -41,13 +41,13 @@ final class ModelBench implements Callable<Integer> {
       description = "fused (libtorch's scaled_dot_product_attention) or composed (the reference) (default ${DEFAULT-VALUE}).")
   String attention;
 
-  @Option(names = "--hidden", defaultValue = "512") int hidden;
-  @Option(names = "--layers", defaultValue = "8") int layers;
-  @Option(names = "--heads", defaultValue = "8") int heads;
-  @Option(names = "--kv-heads", defaultValue = "8") int kvHeads;
-  @Option(names = "--intermediate", defaultValue = "1408") int intermediate;
-  @Option(names = "--vocab", defaultValue = "32000") int vocab;
-  @Option(names = "--lora-r", defaultValue = "16") int loraR;
+  @Option(names = "--hidden", defaultValue = "512", description = "Hidden size (default ${DEFAULT-VALUE}).") int hidden;
+  @Option(names = "--layers", defaultValue = "8", description = "Decoder layers (default ${DEFAULT-VALUE}).") int layers;
+  @Option(names = "--heads", defaultValue = "8", description = "Attention heads (default ${DEFAULT-VALUE}).") int heads;
+  @Option(names = "--kv-heads", defaultValue = "8", description = "Key/value heads, fewer for GQA (default ${DEFAULT-VALUE}).") int kvHeads;
+  @Option(names = "--intermediate", defaultValue = "1408", description = "MLP size (default ${DEFAULT-VALUE}).") int intermediate;
+  @Option(names = "--vocab", defaultValue = "32000", description = "Vocabulary (default ${DEFAULT-VALUE}).") int vocab;
+  @Option(names = "--lora-r", defaultValue = "16", description = "LoRA rank on every linear (default ${DEFAULT-VALUE}).") int loraR;
 
   @Override
   public Integer call() {

@@ -27,8 +27,8 @@ import picocli.CommandLine.Option;
  * wall time, records/s and peak JVM heap per stage, in one bounded-heap JVM (driver = executor).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Benchmark: generate --records instruction records (40 % alpaca JSON lines, 25 % CSV, "
-        + "25 % a MySQL dump, 10 % HTML pages; 3 % refusals, 5 % exact duplicates) under --dir and run "
+    description = {"Benchmark: generate --records instruction records (40 %% alpaca JSON lines, 25 %% CSV, "
+        + "25 %% a MySQL dump, 10 %% HTML pages; 3 %% refusals, 5 %% exact duplicates) under --dir and run "
         + "ingest, clean, cluster and tokenize on them, reporting wall time, records/s and peak heap per stage.",
         "Bound the heap with SPARKTUNE_HEAP (e.g. 4g)."})
 final class PipelineBench implements Callable<Integer> {
