@@ -360,8 +360,8 @@ public final class Main implements Callable<Integer> {
   }
 
   @Command(name = "bench-clean", mixinStandardHelpOptions = true,
-      description = "Benchmark: clean-stage throughput on --records synthetic instruction records (5% refusal "
-          + "boilerplate, 5% exact and 5% near duplicates), every rule and both dedups on.")
+      description = "Benchmark: clean-stage throughput on --records synthetic instruction records (5%% refusal "
+          + "boilerplate, 5%% exact and 5%% near duplicates), every rule and both dedups on.")
   static final class BenchCleanCommand implements Callable<Integer> {
     @Option(names = "--records", defaultValue = "100000", description = "Records (default ${DEFAULT-VALUE}).")
     int records;
