@@ -1,10 +1,8 @@
 package dev.sparktune.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,7 +11,6 @@ import dev.sparktune.config.TrainConfig;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
-import dev.sparktune.model.Flops;
 import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.Torch;
 import java.io.IOException;
