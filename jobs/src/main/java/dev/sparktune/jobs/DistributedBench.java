@@ -9,6 +9,7 @@ import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
+import dev.sparktune.train.StepBench;
 import dev.sparktune.train.TrainData;
 import dev.sparktune.train.Trainer;
 import java.io.DataInputStream;
@@ -83,7 +84,7 @@ final class DistributedBench implements Callable<Integer> {
     });
     double[] t = (double[]) results.get(0);
     System.arraycopy(t, 1, seconds, 0, repeats);
-    double median = ModelBench.median(seconds);
+    double median = StepBench.median(seconds);
     double bus = 2.0 * (ranks - 1) / ranks * bytes / median / 1e9;
     System.out.printf("all-reduce of %d MB over %d ranks: median %.3f s, bus bandwidth %.2f GB/s; "
         + "raw loopback socket copy %.2f GB/s (%.0f%%)%n", mb, ranks, median, bus, raw, 100 * bus / raw);
@@ -178,7 +179,7 @@ final class DistributedBench implements Callable<Integer> {
     for (int i = 1; i < lines.size(); i++) {
       rates[i - 1] = json.readTree(lines.get(i)).get("tokens_per_s").asDouble();
     }
-    return ModelBench.median(rates);
+    return StepBench.median(rates);
   }
 
 }

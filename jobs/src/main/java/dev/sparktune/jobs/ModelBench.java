@@ -1,7 +1,6 @@
 package dev.sparktune.jobs;
 
 import dev.sparktune.train.StepBench;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,12 +53,5 @@ final class ModelBench implements Callable<Integer> {
     new StepBench(device, dtype, batch, seq, steps, checkpointing, attention, hidden, layers, heads, kvHeads,
         intermediate, vocab, loraR).run(threads, System.out);
     return Main.OK;
-  }
-
-  static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 }

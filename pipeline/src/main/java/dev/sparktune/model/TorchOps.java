@@ -192,6 +192,14 @@ public final class TorchOps {
   }
 
   /**
+   * Overwrites {@code target} in place with {@code source} (same element count; converted to the
+   * target's dtype and device by libtorch's {@code copy_}).
+   */
+  public static void copyInto(NDArray target, NDArray source) {
+    unflatten(source, List.of(target));
+  }
+
+  /**
    * torch.optim.AdamW's update, in place on flat buffers of one device: decoupled weight decay,
    * bias-corrected moments, {@code p ← p·(1 − lr·wd) − lr/(1−β₁ᵗ) · m / (√(v/(1−β₂ᵗ)) + eps)}.
    */

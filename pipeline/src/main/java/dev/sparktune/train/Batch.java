@@ -7,11 +7,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A right-padded micro-batch: ids (B, T), attention mask (B, T), labels (B, T) with -100 on the
- * prompt and the padding, optional packed-row positions, the real token count and T.
+ * A right-padded micro-batch: ids (B, T), labels (B, T) with -100 on the prompt and the padding,
+ * optional packed-row positions, the real token count and T. No attention mask: with right padding
+ * the causal mask is exact for every real token, and pads carry no labels.
  */
-public record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] positions, long realTokens,
-    int length) {
+public record Batch(NDArray ids, NDArray labels, long[][] positions, long realTokens, int length) {
 
   /** Examples {@code indices} of {@code data}, padded with {@code padId} to the longest. */
   public static Batch of(List<TrainData.Example> data, int[] indices, int padId, NDManager m) {
@@ -21,7 +21,6 @@ public record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] position
     }
     int b = indices.length;
     long[] ids = new long[b * length];
-    long[] mask = new long[b * length];
     long[] labels = new long[b * length];
     long[][] positions = data.get(indices[0]).positionIds() == null ? null : new long[b][length];
     long real = 0;
@@ -31,7 +30,6 @@ public record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] position
       TrainData.Example e = data.get(indices[r]);
       System.arraycopy(e.inputIds(), 0, ids, r * length, e.length());
       System.arraycopy(e.labels(), 0, labels, r * length, e.length());
-      Arrays.fill(mask, r * length, r * length + e.length(), 1);
       if (positions != null) {
         System.arraycopy(e.positionIds(), 0, positions[r], 0, e.length());
         for (int t = e.length(); t < length; t++) {
@@ -41,7 +39,6 @@ public record Batch(NDArray ids, NDArray mask, NDArray labels, long[][] position
       real += e.length();
     }
     Shape shape = new Shape(b, length);
-    return new Batch(m.create(ids, shape), m.create(mask, shape), m.create(labels, shape), positions,
-        real, length);
+    return new Batch(m.create(ids, shape), m.create(labels, shape), positions, real, length);
   }
 }

@@ -10,8 +10,9 @@ import dev.sparktune.model.TorchOps;
  * AdamW on one rank's shard of the flat trainable parameters, on the training device (ZeRO-1/2
  * style: after a reduce-scatter each rank owns 1/N of the summed gradient and keeps 1/N of the
  * moments), with torch.optim.AdamW's formula: decoupled weight decay, bias-corrected moments,
- * {@code p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + eps)}. Moments are device buffers in the masters' dtype (float32; float64 in exactness tests); an update
- * is one native call and nothing goes through Java arrays.
+ * {@code p ← p·(1 − lr·wd) − lr · m̂ / (√v̂ + eps)}. Moments are device buffers in the masters'
+ * dtype (float32; float64 in exactness tests); an update is one native call and nothing goes
+ * through Java arrays.
  */
 public final class DeviceAdamW implements AutoCloseable {
   private final double beta1;
@@ -21,8 +22,8 @@ public final class DeviceAdamW implements AutoCloseable {
   private final int from;
   private final int to;
   private final NDManager manager;
-  private final NDArray expAvg; // (to - from) float32
-  private final NDArray expAvgSq; // (to - from) float32
+  private final NDArray expAvg; // (to - from), the masters' dtype
+  private final NDArray expAvgSq; // (to - from)
   private long steps;
 
   /** Owns elements [from, to) of the flat parameter vector; its buffers live in {@code parent}'s device. */
@@ -68,14 +69,10 @@ public final class DeviceAdamW implements AutoCloseable {
   /** Restores this shard from full-length moments saved by a checkpoint. */
   public void restore(double[] fullExpAvg, double[] fullExpAvgSq, long savedSteps) {
     try (NDManager tmp = manager.newSubManager()) {
-      copyInto(expAvg, tmp.create(java.util.Arrays.copyOfRange(fullExpAvg, from, to)));
-      copyInto(expAvgSq, tmp.create(java.util.Arrays.copyOfRange(fullExpAvgSq, from, to)));
+      TorchOps.copyInto(expAvg, tmp.create(java.util.Arrays.copyOfRange(fullExpAvg, from, to)));
+      TorchOps.copyInto(expAvgSq, tmp.create(java.util.Arrays.copyOfRange(fullExpAvgSq, from, to)));
     }
     steps = savedSteps;
-  }
-
-  private static void copyInto(NDArray target, NDArray source) {
-    target.muli(0).addi(source.toType(target.getDataType(), false).toDevice(target.getDevice(), false));
   }
 
   @Override

@@ -72,8 +72,7 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
           for (int s = -1; s < steps; s++) {
             long start = System.nanoTime();
             TrainStep.Outcome o = step.run(List.of(new int[] {0}), (mb, m) -> new Batch(
-                m.create(ids, new Shape(batch, seq)), null, m.create(ids, new Shape(batch, seq)), null,
-                tokens, seq), tokens, 1e-4, s + 1);
+                m.create(ids, new Shape(batch, seq)), m.create(ids, new Shape(batch, seq)), null, tokens, seq), tokens, 1e-4, s + 1);
             if (s >= 0) {
               seconds[s] = (System.nanoTime() - start) / 1e9;
               TrainStep.Phases p = o.phases();
@@ -114,7 +113,8 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
     return "n/a";
   }
 
-  static double median(double[] values) {
+  /** The median of {@code values} (the benchmarks' summary of repeated timings). */
+  public static double median(double[] values) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;

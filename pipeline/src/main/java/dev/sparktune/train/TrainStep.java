@@ -50,7 +50,7 @@ public final class TrainStep implements AutoCloseable {
   private final Options options;
   private final LossScaler scaler; // null: float32
   private final NDManager manager;
-  private final NDArray flat; // (N) float32: the parameters, on the device
+  private final NDArray flat; // (N) the parameters, masters' dtype, on the device
   private final DeviceAdamW optimizer;
   private final int length;
 
@@ -65,8 +65,9 @@ public final class TrainStep implements AutoCloseable {
     this.options = options;
     this.scaler = scaler;
     this.manager = model.manager().newSubManager();
-    this.params = new ArrayList<>(adapter.peftTensors().values());
-    this.names = new ArrayList<>(adapter.peftTensors().keySet());
+    java.util.Map<String, NDArray> tensors = adapter.peftTensors();
+    this.params = new ArrayList<>(tensors.values());
+    this.names = new ArrayList<>(tensors.keySet());
     NDArray[] pieces = new NDArray[params.size()];
     try (Torch.GradMode off = Torch.gradMode(false)) {
       for (int i = 0; i < pieces.length; i++) {
@@ -89,10 +90,6 @@ public final class TrainStep implements AutoCloseable {
 
   public DeviceAdamW optimizer() {
     return optimizer;
-  }
-
-  public LossScaler scaler() {
-    return scaler;
   }
 
   /**
@@ -179,7 +176,7 @@ public final class TrainStep implements AutoCloseable {
   private Outcome apply(double[] totals, long labelTokens, double lr, int step, double scale, long[] nanos) {
     try (NDManager m = manager.newSubManager(); Torch.GradMode off = Torch.gradMode(false)) {
       long t3 = System.nanoTime();
-      NDArray grads = TorchOps.flatGradients(params, m); // (N) float32, summed over micro-batches
+      NDArray grads = TorchOps.flatGradients(params, m); // (N), summed over micro-batches
       int from = optimizer.from();
       int to = optimizer.to();
       NDArray shard = grads;
@@ -221,7 +218,7 @@ public final class TrainStep implements AutoCloseable {
           long c2 = System.nanoTime();
           double[] all = flat.toType(DataType.FLOAT64, false).toDoubleArray();
           collective.allGather(all); // every rank gets every updated shard
-          flat.muli(0).addi(m.create(all).toType(flat.getDataType(), false).toDevice(flat.getDevice(), false));
+          TorchOps.copyInto(flat, m.create(all));
           collectiveNanos += System.nanoTime() - c2;
         }
         TorchOps.unflatten(flat, params);

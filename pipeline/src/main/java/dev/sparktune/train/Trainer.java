@@ -185,10 +185,6 @@ public final class Trainer {
     return batches;
   }
 
-  Batch batch(List<TrainData.Example> data, int[] indices, NDManager m) {
-    return Batch.of(data, indices, padId, m);
-  }
-
   /** Trains (resuming from the latest checkpoint unless {@code fresh}); see the class comment. */
   public Result run(boolean fresh, Consumer<StepMetrics> afterStep) throws IOException {
     return run(fresh ? -1 : resumeStep(out), afterStep);
@@ -333,8 +329,8 @@ public final class Trainer {
       for (int start = from; start < to; start += config.microBatchSize()) {
         int[] idx = java.util.stream.IntStream.range(start, Math.min(to, start + config.microBatchSize())).toArray();
         try (NDManager step = m.newSubManager()) {
-          Batch batch = batch(validation, idx, step);
-          NDArray logits = model.forward(batch.ids(), null, batch.positions(), null, false); // right padding: causal suffices
+          Batch batch = Batch.of(validation, idx, padId, step);
+          NDArray logits = model.forward(batch.ids(), null, batch.positions(), null, false);
           CausalLm.TokenLoss tl = CausalLm.tokenLoss(logits, batch.labels());
           sums[0] += tl.sum().toType(DataType.FLOAT64, false).getDouble();
           sums[1] += tl.count();
