@@ -2,6 +2,7 @@ package dev.sparktune.tokenize;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -92,17 +93,40 @@ public final class Tokenization implements AutoCloseable {
       full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
       prompt[i] = it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
     }
-    Encoding[] encoded = batch.isEmpty() ? new Encoding[0] : tokenizer.batchEncode(batch.toArray(String[]::new));
+    long[][] encoded = batchIds(batch);
     java.util.List<Example> out = new java.util.ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
-      long[] body = full[i] >= 0 ? encoded[full[i]].getIds()
+      long[] body = full[i] >= 0 ? encoded[full[i]]
           : encode(it.prompt() == null ? it.response() : it.prompt() + it.response());
       int promptLength = prompt[i] == -2 ? 0
-          : Math.min(prompt[i] >= 0 ? encoded[prompt[i]].getIds().length : encode(it.prompt()).length, body.length);
+          : Math.min(prompt[i] >= 0 ? encoded[prompt[i]].length : encode(it.prompt()).length, body.length);
       out.add(finish(body, it.prompt() == null ? 0 : promptLength, it.prompt() == null));
     }
     return out;
+  }
+
+  /**
+   * The ids of a batch, with the tokenizer's special tokens. Calls DJL's JNI binding directly and
+   * reads only the ids: {@code HuggingFaceTokenizer.batchEncode} also copies every encoding's token
+   * strings, offsets, type ids and masks into Java objects, which took longer than the encoding.
+   */
+  private long[][] batchIds(java.util.List<String> batch) {
+    if (batch.isEmpty()) {
+      return new long[0][];
+    }
+    long[] handles = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), batch.toArray(String[]::new), true);
+    long[][] ids = new long[handles.length][];
+    try {
+      for (int i = 0; i < handles.length; i++) {
+        ids[i] = TokenizersLibrary.LIB.getTokenIds(handles[i]);
+      }
+    } finally {
+      for (long h : handles) {
+        TokenizersLibrary.LIB.deleteEncoding(h);
+      }
+    }
+    return ids;
   }
 
   private static int add(java.util.List<String> batch, String s) {

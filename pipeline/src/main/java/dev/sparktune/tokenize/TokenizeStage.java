@@ -38,6 +38,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
 import org.apache.spark.sql.catalyst.encoders.RowEncoder;
 import org.apache.spark.sql.expressions.Window;
@@ -204,7 +205,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   }
 
   /** Rows encoded per tokenizer call. */
-  static final int BATCH = 64;
+  static final int BATCH = 256;
 
   static Tokenization.Item item(Row r, PromptTemplate template) {
     String instruction = r.isNullAt(5) ? null : r.getString(5);
@@ -248,16 +249,13 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     }
     values[10] = r.getString(splitIndex);
     if (reason == null) {
-      List<Integer> idList = new ArrayList<>(ids.length);
-      for (long v : ids) {
-        idList.add((int) v);
+      // Primitive arrays: the row encoder copies them into Spark's array format without boxing.
+      int[] idInts = new int[ids.length];
+      for (int i = 0; i < ids.length; i++) {
+        idInts[i] = (int) ids[i];
       }
-      List<Long> labelList = new ArrayList<>(labels.length);
-      for (long v : labels) {
-        labelList.add(v);
-      }
-      values[11] = CollectionConverters.asScala(idList).toSeq();
-      values[12] = CollectionConverters.asScala(labelList).toSeq();
+      values[11] = idInts;
+      values[12] = labels;
     }
     values[13] = ids.length;
     values[14] = truncated;
@@ -293,10 +291,13 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
       Path dir = new Path(dataset, split);
       fs.mkdirs(dir);
       String dirName = dir.toString();
-      JavaPairRDD<Tuple2<Integer, String>, Row> keyed = rows.javaRDD().mapToPair(r -> {
-        String id = r.getString(0);
-        return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r);
-      });
+      // Spark's internal rows (UnsafeRow: id and the two arrays as bytes) are shuffled as they are;
+      // external Rows would box every token id and go through Kryo field by field.
+      JavaPairRDD<Tuple2<Integer, String>, InternalRow> keyed = rows.queryExecution().toRdd().toJavaRDD()
+          .mapToPair(r -> {
+            String id = r.getUTF8String(0).toString();
+            return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r.copy());
+          });
       boolean packing = config.packing();
       int maxLength = config.maxLength();
       keyed.repartitionAndSortWithinPartitions(new ShardPartitioner(shards), new ShardOrder())
@@ -326,7 +327,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     return String.format("data-%05d-of-%05d.arrow", shard, shards);
   }
 
-  private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, Row>> rows, HadoopConf conf, String dir,
+  private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, InternalRow>> rows, HadoopConf conf, String dir,
       int shard, int shards, boolean packing, int maxLength) throws IOException {
     Path file = new Path(dir, shardName(shard, shards));
     FileSystem fs = file.getFileSystem(conf.get());
@@ -338,16 +339,14 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
       @Override
       public ArrowShardWriter.Example next() {
-        Row r = rows.next()._2();
-        List<Integer> ids = r.getList(1);
-        List<Long> labels = r.getList(2);
-        long[] idArray = new long[ids.size()];
-        long[] labelArray = new long[labels.size()];
-        for (int i = 0; i < idArray.length; i++) {
-          idArray[i] = ids.get(i);
-          labelArray[i] = labels.get(i);
+        Tuple2<Tuple2<Integer, String>, InternalRow> t = rows.next();
+        InternalRow r = t._2();
+        int[] ids = r.getArray(1).toIntArray();
+        long[] idArray = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+          idArray[i] = ids[i];
         }
-        return new ArrowShardWriter.Example(r.getString(0), idArray, labelArray);
+        return new ArrowShardWriter.Example(t._1()._2(), idArray, r.getArray(2).toLongArray());
       }
     };
     try (OutputStream out = fs.create(file, true)) {
