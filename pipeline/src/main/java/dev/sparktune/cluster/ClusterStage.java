@@ -21,25 +21,22 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
-import org.apache.spark.ml.clustering.KMeans;
-import org.apache.spark.ml.clustering.KMeansModel;
 import org.apache.spark.ml.feature.HashingTF;
 import org.apache.spark.ml.feature.IDF;
 import org.apache.spark.ml.feature.Normalizer;
 import org.apache.spark.ml.feature.RegexTokenizer;
 import org.apache.spark.ml.feature.StopWordsRemover;
 import org.apache.spark.ml.linalg.Vector;
-import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
 import org.apache.spark.sql.catalyst.encoders.RowEncoder;
 import org.apache.spark.sql.expressions.Window;
@@ -107,7 +104,16 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
             DataTypes.IntegerType).apply(col("_features")))
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> placeable = featured.filter(col("_nnz").gt(0));
-    long n = placeable.count();
+    // The k-means input: each partition's vectors packed once into primitive arrays (this pass also
+    // fills the features cache), then only these blocks are read by the iterations.
+    Dataset<Row> vectors = placeable.select("id", "_features");
+    long seed = config.seed();
+    JavaRDD<SparseKMeans.Block> blocks = vectors.javaRDD()
+        .mapPartitions(rows -> java.util.List.of(SparseKMeans.Block.of(rows, 0, 1, seed)).iterator())
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    long[] shape = blocks.map(bl -> new long[] {bl.rows(), bl.dim})
+        .reduce((x, y) -> new long[] {x[0] + y[0], Math.max(x[1], y[1])});
+    long n = shape[0];
     int k = config.kFor(n);
     LOG.info("cluster: {} records with terms, k = {} ({}), {} distance", n, k, config.k(),
         config.distance().name().toLowerCase());
@@ -117,34 +123,30 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       assigned = placeable.withColumn("cluster_id", lit(NO_TERMS)).withColumn("centroid_distance",
           lit(null).cast(DataTypes.DoubleType));
     } else {
-      KMeansModel model = null;
+      boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;
+      SparseKMeans.Model model = null;
       for (int run = 0; run < config.restarts(); run++) {
-        KMeansModel candidate = new KMeans().setK(Math.max(1, Math.min(k, (int) n))).setSeed(config.seed() + run)
-            .setMaxIter(config.maxIter()).setInitMode("k-means||").setFeaturesCol("_features")
-            .setPredictionCol("cluster_id")
-            .setDistanceMeasure(config.distance() == ClusterConfig.Distance.COSINE ? "cosine" : "euclidean")
-            .fit(placeable);
-        double cost = candidate.summary().trainingCost();
-        LOG.info("cluster: k-means run {} (seed {}): cost {}", run + 1, config.seed() + run, cost);
-        if (model == null || cost < model.summary().trainingCost()) {
+        long t0 = System.nanoTime();
+        SparseKMeans.Model candidate = SparseKMeans.fit(blocks, n, (int) shape[1], Math.max(1, Math.min(k, (int) n)),
+            config.maxIter(), config.seed() + run, cosine);
+        LOG.info("cluster: k-means run {} (seed {}): cost {} after {} iterations, {} s", run + 1, config.seed() + run,
+            candidate.cost(), candidate.iterations(), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        if (model == null || candidate.cost() < model.cost()) {
           model = candidate;
         }
       }
-      Broadcast<Vector[]> centers = context.spark().sparkContext().broadcast(model.clusterCenters(),
-          scala.reflect.ClassTag$.MODULE$.apply(Vector[].class));
-      boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;
-      UDF2<Vector, Integer, Double> distance = (v, c) -> {
-        Vector center = centers.value()[c];
-        if (cosine) {
-          double norm = Vectors.norm(center, 2.0) * Vectors.norm(v, 2.0);
-          return norm == 0 ? 1.0 : 1.0 - dot(v, center) / norm;
-        }
-        return Math.sqrt(Vectors.sqdist(v, center));
+      Broadcast<SparseKMeans.Model> fitted = context.spark().sparkContext().broadcast(model,
+          scala.reflect.ClassTag$.MODULE$.apply(SparseKMeans.Model.class));
+      org.apache.spark.sql.api.java.UDF1<Vector, Row> assign = v -> {
+        double[] a = fitted.value().assign(v);
+        return RowFactory.create((int) a[0], a[1]);
       };
-      assigned = model.transform(placeable)
-          .withColumn("centroid_distance", udf(distance, DataTypes.DoubleType).apply(col("_features"),
-              col("cluster_id")));
+      StructType assignment = new StructType().add("c", DataTypes.IntegerType, false)
+          .add("d", DataTypes.DoubleType, false);
+      assigned = placeable.withColumn("_a", udf(assign, assignment).apply(col("_features")))
+          .withColumn("cluster_id", col("_a.c")).withColumn("centroid_distance", col("_a.d")).drop("_a");
     }
+    blocks.unpersist(false);
     Dataset<Row> unplaced = featured.filter(col("_nnz").equalTo(0)).withColumn("cluster_id", lit(NO_TERMS))
         .withColumn("centroid_distance", lit(null).cast(DataTypes.DoubleType));
     Dataset<Row> all = assigned.unionByName(unplaced).withColumn("cluster_id", col("cluster_id").cast("int"));
@@ -165,7 +167,9 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       deduped = all.withColumn("_dup_of", lit(null).cast(DataTypes.StringType))
           .withColumn("_sim", lit(null).cast(DataTypes.DoubleType));
     }
-    Dataset<Row> cachedDedup = deduped.persist(StorageLevel.MEMORY_AND_DISK());
+    // Only what the outputs need is cached: the feature vectors and token lists are done with.
+    Dataset<Row> cachedDedup = deduped.drop("_doc", "_tokens", "_tf", "_tfidf", "_features", "_nnz")
+        .persist(StorageLevel.MEMORY_AND_DISK());
     deduped = cachedDedup;
     Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
     Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(Schemas.withColumns(Schemas.recordColumns(),
@@ -174,6 +178,7 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
 
     Dataset<Row> kept = unique;
     Dataset<Row> dropped = semanticDrops;
+    Runnable releaseRanked = () -> { };
     if (config.maxPerCluster() != null) {
       Column order = switch (config.keep()) {
         case RANDOM -> xxhash64(col("id"), lit(config.seed()));
@@ -182,7 +187,9 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       };
       int max = config.maxPerCluster();
       Dataset<Row> ranked = unique.withColumn("_rank", row_number().over(
-          Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())));
+          Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())))
+          .persist(StorageLevel.MEMORY_AND_DISK()); // read by data, dropped and clusters
+      releaseRanked = ranked::unpersist;
       kept = ranked.filter(col("_rank").leq(max));
       dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(Schemas.withColumns(Schemas.recordColumns(),
           lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
@@ -208,9 +215,11 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
             coalesce(col("top_terms"), expr("cast(array() as array<string>)")).as("top_terms"),
             coalesce(col("example_ids"), expr("cast(array() as array<string>)")).as("example_ids"))
         .orderBy("cluster_id");
+    Runnable release = releaseRanked;
     return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusters), in.select("source"), () -> {
       featured.unpersist();
       cachedDedup.unpersist();
+      release.run();
     });
   }
 

@@ -1,0 +1,455 @@
+package dev.sparktune.cluster;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lloyd's k-means over sparse feature vectors (TF-IDF), cosine (spherical: unit-length centers) or
+ * euclidean, with MLlib's rules: the run stops when no center moved more than {@link #EPSILON} or after
+ * {@code maxIter} iterations, an empty cluster keeps its center, and ties go to the lower index.
+ *
+ * <p>Why not {@code org.apache.spark.ml.clustering.KMeans}: with k in the hundreds and 2^14 hashed
+ * terms it spent ~5 s per iteration here (a k-task job per iteration for the center-distance
+ * statistics, sparse vectors boxed per row) and ~45 s of k-means|| initialization on the driver; see
+ * docs/benchmarks.md. This one keeps each partition's vectors as one CSR block of primitive arrays,
+ * scores a row against all centers with one pass over its non-zeros (centers stored term-major, so
+ * the inner loop is a contiguous multiply-add of length k), and runs one Spark job per iteration.
+ * Initialization is k-means++ on a seeded sample of at most {@code max(5000, 30 k)} rows on the
+ * driver (bounded, not data-sized).
+ */
+final class SparseKMeans {
+  private static final Logger LOG = LoggerFactory.getLogger(SparseKMeans.class);
+  /** MLlib's default convergence tolerance (center movement). */
+  static final double EPSILON = 1e-4;
+
+  private SparseKMeans() {}
+
+  /** A fitted model: centers as dense rows, plus what the fit cost (a class: it is broadcast with Kryo). */
+  static final class Model implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final float[][] centers;
+    private final boolean cosine;
+    private final double cost;
+    private final int iterations;
+    private final double[] squaredNorms;
+
+    Model(float[][] centers, boolean cosine, double cost, int iterations) {
+      this.centers = centers;
+      this.squaredNorms = new double[centers.length];
+      for (int c = 0; c < centers.length; c++) {
+        squaredNorms[c] = squaredNorm(centers[c]);
+      }
+      this.cosine = cosine;
+      this.cost = cost;
+      this.iterations = iterations;
+    }
+
+    double cost() {
+      return cost;
+    }
+
+    int iterations() {
+      return iterations;
+    }
+
+    float[][] centers() {
+      return centers;
+    }
+
+    /** Nearest center and its distance (1 - cosine, or euclidean) for one vector. */
+    double[] assign(Vector v) {
+      SparseVector s = v.toSparse();
+      int[] idx = s.indices();
+      double[] val = s.values();
+      double vNorm = 0;
+      for (double x : val) {
+        vNorm += x * x;
+      }
+      int best = 0;
+      double bestDistance = Double.POSITIVE_INFINITY;
+      for (int c = 0; c < centers.length; c++) {
+        float[] center = centers[c];
+        double dot = 0;
+        for (int p = 0; p < idx.length; p++) {
+          dot += val[p] * center[idx[p]];
+        }
+        double d;
+        if (cosine) {
+          double norm = Math.sqrt(vNorm * squaredNorms[c]);
+          d = norm == 0 ? 1.0 : 1.0 - dot / norm;
+        } else {
+          d = Math.sqrt(Math.max(0, vNorm - 2 * dot + squaredNorms[c]));
+        }
+        if (d < bestDistance) {
+          bestDistance = d;
+          best = c;
+        }
+      }
+      return new double[] {best, bestDistance};
+    }
+  }
+
+  /** One partition's vectors in CSR form, with a seeded hash per row for sampling. */
+  static final class Block implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final int[] start;
+    final int[] index;
+    final float[] value;
+    final long[] key;
+    /** The vectors' size (0 when the block is empty). */
+    final int dim;
+
+    Block(int[] start, int[] index, float[] value, long[] key, int dim) {
+      this.start = start;
+      this.index = index;
+      this.value = value;
+      this.key = key;
+      this.dim = dim;
+    }
+
+    int rows() {
+      return key.length;
+    }
+
+    /** Packs rows of (id string, vector) at the given positions. */
+    static Block of(Iterator<Row> rows, int idIndex, int vectorIndex, long seed) {
+      IntList start = new IntList();
+      IntList index = new IntList();
+      FloatList value = new FloatList();
+      List<Long> keys = new ArrayList<>();
+      int dim = 0;
+      start.add(0);
+      while (rows.hasNext()) {
+        Row row = rows.next();
+        Vector v = row.getAs(vectorIndex);
+        dim = Math.max(dim, v.size());
+        SparseVector s = v.toSparse();
+        int[] idx = s.indices();
+        double[] val = s.values();
+        for (int p = 0; p < idx.length; p++) {
+          index.add(idx[p]);
+          value.add((float) val[p]);
+        }
+        start.add(index.size);
+        keys.add(mix(row.getString(idIndex).hashCode() * 0x9E3779B97F4A7C15L + seed));
+      }
+      long[] k = new long[keys.size()];
+      for (int i = 0; i < k.length; i++) {
+        k[i] = keys.get(i);
+      }
+      return new Block(start.toArray(), index.toArray(), value.toArray(), k, dim);
+    }
+  }
+
+  /**
+   * Fits k centers to the blocks (which the caller has persisted). {@code dim} is the vectors' size.
+   */
+  static Model fit(JavaRDD<Block> blocks, long rows, int dim, int k, int maxIter, long seed, boolean cosine) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(blocks.context());
+    float[][] centers = init(blocks, rows, dim, k, seed, cosine);
+    double cost = Double.NaN;
+    int iteration = 0;
+    boolean converged = false;
+    while (iteration < maxIter && !converged) {
+      Broadcast<float[]> bcT = sc.broadcast(transpose(centers, dim));
+      float[] penalty = new float[centers.length];
+      if (!cosine) {
+        for (int c = 0; c < centers.length; c++) {
+          penalty[c] = (float) squaredNorm(centers[c]);
+        }
+      }
+      int kk = centers.length;
+      Partial total = blocks.map(b -> Partial.of(b, bcT.value(), penalty, kk, dim, cosine))
+          .treeReduce(Partial::merge, 2);
+      bcT.destroy();
+      converged = true;
+      for (int c = 0; c < kk; c++) {
+        if (total.counts[c] == 0) {
+          continue; // an empty cluster keeps its center
+        }
+        float[] next = new float[dim];
+        double scale = 1.0 / total.counts[c];
+        for (int j = 0; j < dim; j++) {
+          next[j] = (float) (total.sums[c * dim + j] * scale);
+        }
+        if (cosine) {
+          normalize(next);
+        }
+        double moved = cosine ? 1.0 - dot(next, centers[c]) : Math.sqrt(squaredDistance(next, centers[c]));
+        if (moved > EPSILON) {
+          converged = false;
+        }
+        centers[c] = next;
+      }
+      cost = total.cost;
+      iteration++;
+      LOG.debug("k-means iteration {}: cost {}", iteration, cost);
+    }
+    return new Model(centers, cosine, cost, iteration);
+  }
+
+  /** k-means++ on a seeded sample of the rows, collected to the driver. */
+  static float[][] init(JavaRDD<Block> blocks, long rows, int dim, int k, long seed, boolean cosine) {
+    int target = (int) Math.min(rows, Math.max(5_000L, 30L * k));
+    double rate = rows == 0 ? 1.0 : Math.min(1.0, (double) target / rows);
+    long threshold = rate >= 1.0 ? Long.MAX_VALUE : (long) (rate * Long.MAX_VALUE);
+    List<Sampled> sample = new ArrayList<>(blocks.flatMap(b -> {
+      List<Sampled> out = new ArrayList<>();
+      for (int r = 0; r < b.rows(); r++) {
+        if ((b.key[r] >>> 1) <= threshold) {
+          out.add(new Sampled(b.key[r], Arrays.copyOfRange(b.index, b.start[r], b.start[r + 1]),
+              Arrays.copyOfRange(b.value, b.start[r], b.start[r + 1])));
+        }
+      }
+      return out.iterator();
+    }).collect());
+    sample.sort((a, b) -> Long.compare(a.key(), b.key())); // independent of partitioning
+    if (sample.isEmpty()) {
+      throw new IllegalStateException("k-means: no rows to initialize from");
+    }
+    Random random = new Random(seed);
+    int m = sample.size();
+    float[][] centers = new float[Math.min(k, m)][];
+    double[] closest = new double[m];
+    Arrays.fill(closest, Double.POSITIVE_INFINITY);
+    centers[0] = dense(sample.get(random.nextInt(m)), dim, cosine);
+    for (int c = 1; c <= centers.length; c++) {
+      float[] last = centers[c - 1];
+      double lastNorm = squaredNorm(last);
+      double total = 0;
+      for (int i = 0; i < m; i++) {
+        Sampled s = sample.get(i);
+        double dot = 0;
+        double sNorm = 0;
+        for (int p = 0; p < s.index().length; p++) {
+          dot += s.value()[p] * last[s.index()[p]];
+          sNorm += s.value()[p] * s.value()[p];
+        }
+        double d = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm))) : Math.max(0, sNorm - 2 * dot + lastNorm);
+        closest[i] = Math.min(closest[i], d);
+        total += closest[i];
+      }
+      if (c == centers.length) {
+        break;
+      }
+      double r = random.nextDouble() * total;
+      int pick = m - 1;
+      for (int i = 0; i < m; i++) {
+        r -= closest[i];
+        if (r < 0) {
+          pick = i;
+          break;
+        }
+      }
+      centers[c] = dense(sample.get(pick), dim, cosine);
+    }
+    LOG.info("k-means: initialized {} centers by k-means++ on a sample of {} rows", centers.length, m);
+    return centers;
+  }
+
+  /** A sampled row (a class, not a record: Kryo cannot build records). */
+  static final class Sampled implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final long key;
+    private final int[] index;
+    private final float[] value;
+
+    Sampled(long key, int[] index, float[] value) {
+      this.key = key;
+      this.index = index;
+      this.value = value;
+    }
+
+    long key() {
+      return key;
+    }
+
+    int[] index() {
+      return index;
+    }
+
+    float[] value() {
+      return value;
+    }
+  }
+
+  /** What one partition contributes to an iteration: per-center sums and counts, and its cost. */
+  static final class Partial implements Serializable {
+    private static final long serialVersionUID = 1L;
+    final double[] sums;
+    final long[] counts;
+    double cost;
+
+    Partial(int k, int dim) {
+      sums = new double[k * dim];
+      counts = new long[k];
+    }
+
+    static Partial of(Block b, float[] centersT, float[] penalty, int k, int dim, boolean cosine) {
+      Partial out = new Partial(k, dim);
+      float[] acc = new float[k];
+      for (int r = 0; r < b.rows(); r++) {
+        Arrays.fill(acc, 0f);
+        double norm = 0;
+        for (int p = b.start[r]; p < b.start[r + 1]; p++) {
+          int base = b.index[p] * k;
+          float v = b.value[p];
+          norm += (double) v * v;
+          for (int c = 0; c < k; c++) {
+            acc[c] += v * centersT[base + c];
+          }
+        }
+        int best = 0;
+        float bestScore = Float.NEGATIVE_INFINITY;
+        for (int c = 0; c < k; c++) {
+          float score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
+          if (score > bestScore) {
+            bestScore = score;
+            best = c;
+          }
+        }
+        if (cosine) {
+          double len = Math.sqrt(norm);
+          out.cost += len == 0 ? 1.0 : 1.0 - bestScore / len;
+        } else {
+          out.cost += Math.max(0, norm - bestScore);
+        }
+        out.counts[best]++;
+        int row = best * dim;
+        double scale = cosine && norm > 0 ? 1.0 / Math.sqrt(norm) : 1.0;
+        for (int p = b.start[r]; p < b.start[r + 1]; p++) {
+          out.sums[row + b.index[p]] += b.value[p] * scale;
+        }
+      }
+      return out;
+    }
+
+    Partial merge(Partial o) {
+      for (int i = 0; i < sums.length; i++) {
+        sums[i] += o.sums[i];
+      }
+      for (int i = 0; i < counts.length; i++) {
+        counts[i] += o.counts[i];
+      }
+      cost += o.cost;
+      return this;
+    }
+  }
+
+  static StorageLevel storage() {
+    return StorageLevel.MEMORY_AND_DISK();
+  }
+
+  private static float[] dense(Sampled s, int dim, boolean cosine) {
+    float[] out = new float[dim];
+    for (int p = 0; p < s.index().length; p++) {
+      out[s.index()[p]] = s.value()[p];
+    }
+    if (cosine) {
+      normalize(out);
+    }
+    return out;
+  }
+
+  private static float[] transpose(float[][] centers, int dim) {
+    int k = centers.length;
+    float[] t = new float[k * dim];
+    for (int c = 0; c < k; c++) {
+      float[] row = centers[c];
+      for (int j = 0; j < dim; j++) {
+        t[j * k + c] = row[j];
+      }
+    }
+    return t;
+  }
+
+  static void normalize(float[] v) {
+    double n = norm(v);
+    if (n > 0) {
+      for (int j = 0; j < v.length; j++) {
+        v[j] = (float) (v[j] / n);
+      }
+    }
+  }
+
+  static double norm(float[] v) {
+    return Math.sqrt(squaredNorm(v));
+  }
+
+  static double squaredNorm(float[] v) {
+    double s = 0;
+    for (float x : v) {
+      s += (double) x * x;
+    }
+    return s;
+  }
+
+  private static double dot(float[] a, float[] b) {
+    double s = 0;
+    for (int j = 0; j < a.length; j++) {
+      s += (double) a[j] * b[j];
+    }
+    return s;
+  }
+
+  private static double squaredDistance(float[] a, float[] b) {
+    double s = 0;
+    for (int j = 0; j < a.length; j++) {
+      double d = a[j] - b[j];
+      s += d * d;
+    }
+    return s;
+  }
+
+  /** splitmix64's finalizer. */
+  static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  private static final class IntList {
+    int[] data = new int[1024];
+    int size;
+
+    void add(int v) {
+      if (size == data.length) {
+        data = Arrays.copyOf(data, size * 2);
+      }
+      data[size++] = v;
+    }
+
+    int[] toArray() {
+      return Arrays.copyOf(data, size);
+    }
+  }
+
+  private static final class FloatList {
+    float[] data = new float[1024];
+    int size;
+
+    void add(float v) {
+      if (size == data.length) {
+        data = Arrays.copyOf(data, size * 2);
+      }
+      data[size++] = v;
+    }
+
+    float[] toArray() {
+      return Arrays.copyOf(data, size);
+    }
+  }
+}
