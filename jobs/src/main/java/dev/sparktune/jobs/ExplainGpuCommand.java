@@ -59,6 +59,7 @@ final class ExplainGpuCommand implements Callable<Integer> {
         cpu.put(k, v);
       }
     });
+    cpu.put(dev.sparktune.clean.CleanStage.GPU_PLAN, "true"); // the plan the GPU would get
     SparkSession spark = Sessions.start(new SparktuneConfig.SparkSettings("local[*]", "sparktune-explain-gpu", cpu));
     int unexpected = 0;
     try {

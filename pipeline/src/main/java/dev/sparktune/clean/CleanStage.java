@@ -330,12 +330,50 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(upstreamName());
+    Dataset<Row> normalized = gpuPlan(context.spark()) ? normalizeSql(in) : normalizeJava(in);
+    return judge(context, in, normalized);
+  }
+
+  /**
+   * Whether the plan is for the RAPIDS Accelerator (its plugin is configured, or {@link #GPU_PLAN} is
+   * set, as {@code explain-gpu} does): then normalization stays in built-in SQL expressions the GPU
+   * runs; otherwise one Java pass per field does the same, several times faster on a CPU.
+   */
+  static boolean gpuPlan(org.apache.spark.sql.SparkSession spark) {
+    String plugins = spark.sparkContext().getConf().get("spark.plugins", "");
+    return plugins.contains("com.nvidia.spark.SQLPlugin")
+        || Boolean.parseBoolean(spark.conf().get(GPU_PLAN, "false"));
+  }
+
+  /** Session setting that asks for the GPU-friendly plan without the plugin (explain-gpu). */
+  public static final String GPU_PLAN = "spark.sparktune.plan.gpu";
+
+  Dataset<Row> normalizeJava(Dataset<Row> in) {
+    CleanConfig.Normalize n = config.normalize();
+    Normalizer.Form form = switch (n.unicode()) {
+      case NONE -> null;
+      case NFKC -> Normalizer.Form.NFKC;
+      default -> Normalizer.Form.NFC;
+    };
+    TextNormalizer normalizer = new TextNormalizer(form, n.collapseWhitespace());
+    UDF1<String, String> f = normalizer::apply;
+    org.apache.spark.sql.expressions.UserDefinedFunction udf = udf(f, DataTypes.StringType);
+    return in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
+        udf.apply(col("instruction")).as("instruction"), udf.apply(col("input")).as("input"),
+        udf.apply(col("output")).as("output"), udf.apply(col("text")).as("text"), col("meta"));
+  }
+
+  Dataset<Row> normalizeSql(Dataset<Row> in) {
     Dataset<Row> unicode = in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         unicode(col("instruction")).as("instruction"), unicode(col("input")).as("input"),
         unicode(col("output")).as("output"), unicode(col("text")).as("text"), col("meta"));
     Dataset<Row> normalized = unicode.select(col("id"), col("source"), col("source_type"), col("uri"),
         col("locator"), normalize(col("instruction")).as("instruction"), normalize(col("input")).as("input"),
         normalize(col("output")).as("output"), normalize(col("text")).as("text"), col("meta"));
+    return normalized;
+  }
+
+  private StageOutput judge(StageContext context, Dataset<Row> in, Dataset<Row> normalized) {
 
     Dataset<Row> refused;
     CleanConfig.Refusals rc = config.refusals();
@@ -371,6 +409,7 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     dropped.add(judged.filter(col("reason").isNotNull()).select(Schemas.droppedColumns(col("reason"), col("detail"))));
 
     CleanConfig.Dedup dd = config.dedup();
+    Runnable releaseRanked = () -> { };
     if (dd.exact()) {
       Column key = sha2(concat_ws("\u001f",
           coalesce(lower(regexp_replace(col("instruction"), "\\s+", " ")), lit("\u0000")),
@@ -380,7 +419,9 @@ public final class CleanStage extends RecordStage<CleanConfig> {
       WindowSpec byKey = Window.partitionBy("_key").orderBy("id", "source", "uri", "locator");
       Dataset<Row> ranked = survivors.withColumn("_key", key)
           .withColumn("_rank", row_number().over(byKey))
-          .withColumn("_keep", first("id").over(byKey));
+          .withColumn("_keep", first("id").over(byKey))
+          .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one shuffle, not two
+      releaseRanked = ranked::unpersist;
       dropped.add(ranked.filter(col("_rank").gt(1)).select(Schemas.droppedColumns(lit("exact_duplicate"),
           concat_ws("", lit("duplicate of "), col("_keep")))));
       survivors = ranked.filter(col("_rank").equalTo(1)).select(Schemas.recordColumns());
@@ -400,9 +441,11 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     LOG.info("clean: refusals {}, quality rules on, exact dedup {}, near dedup {}", rc.mode().name().toLowerCase(),
         dd.exact(), dd.near());
     Runnable release = releaseNear;
+    Runnable release2 = releaseRanked;
     return new StageOutput(survivors, null, allDropped, extras, in.select("source"), () -> {
       judged.unpersist();
       release.run();
+      release2.run();
     });
   }
 

@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.ahocorasick.trie.Emit;
+import org.ahocorasick.trie.Trie;
 
 /**
  * Finds refusal and AI boilerplate ("As an AI language model…", "I'm sorry, but I cannot…") in text,
@@ -35,7 +37,9 @@ public final class RefusalDetector implements Serializable {
   /** What {@link #strip} left, and what it took out. */
   public record Stripped(String text, List<Removal> removed) {}
 
-  private final Map<Character, List<String>> byFirstChar = new HashMap<>();
+  private final List<String> phraseList = new ArrayList<>();
+  /** All phrases in one Aho–Corasick automaton, run over the folded text (one pass per text). */
+  private transient Trie trie;
   private final List<String> regexSources;
   private transient List<Pattern> regexes;
   /**
@@ -54,16 +58,13 @@ public final class RefusalDetector implements Serializable {
         unique.add(n);
       }
     }
-    for (String p : unique) {
-      byFirstChar.computeIfAbsent(p.charAt(0), k -> new ArrayList<>()).add(p);
-    }
-    // Longest first, so "i'm sorry, but i cannot" wins over "i'm sorry, but".
-    byFirstChar.values().forEach(l -> l.sort(Comparator.comparingInt(String::length).reversed()));
+    phraseList.addAll(unique);
     this.regexSources = List.copyOf(regexSources);
     compile();
   }
 
   private void compile() {
+    trie = Trie.builder().addKeywords(phraseList).build();
     List<Pattern> compiled = new ArrayList<>();
     for (String r : regexSources) {
       try {
@@ -185,8 +186,10 @@ public final class RefusalDetector implements Serializable {
     }
     Match slow = slowRegexes(text, true).stream().findFirst().orElse(null);
     int limit = slow == null ? text.length() : slow.start() + 1;
+    Match[] phrase = phraseMatches(text);
+    Matcher[] matchers = new Matcher[regexes.size()];
     for (int i = 0; i < limit; i++) {
-      Match m = longer(phraseAt(text, i), regexAt(text, i));
+      Match m = longer(phrase[i], regexAt(text, i, matchers));
       if (m != null) {
         return slow != null && slow.start() == m.start() ? longer(m, slow) : m;
       }
@@ -200,9 +203,11 @@ public final class RefusalDetector implements Serializable {
     if (text == null || text.isEmpty()) {
       return out;
     }
+    Match[] phrase = phraseMatches(text);
+    Matcher[] matchers = new Matcher[regexes.size()];
     int i = 0;
     while (i < text.length()) {
-      Match m = longer(phraseAt(text, i), regexAt(text, i));
+      Match m = longer(phrase[i], regexAt(text, i, matchers));
       if (m != null) {
         out.add(m);
         i = m.end();
@@ -215,6 +220,53 @@ public final class RefusalDetector implements Serializable {
     return out;
   }
 
+  /**
+   * The longest phrase match starting at each position of {@code text} (null where none): one
+   * Aho–Corasick pass over the text folded as phrases are (lower case, apostrophes unified,
+   * whitespace runs as one space), then the word-boundary checks on the original text.
+   */
+  private Match[] phraseMatches(String text) {
+    int n = text.length();
+    Match[] out = new Match[n];
+    StringBuilder folded = new StringBuilder(n);
+    int[] start = new int[n + 1];
+    int[] end = new int[n + 1];
+    int i = 0;
+    while (i < n) {
+      char c = text.charAt(i);
+      if (Character.isWhitespace(c)) {
+        int j = i;
+        while (j < n && Character.isWhitespace(text.charAt(j))) {
+          j++;
+        }
+        start[folded.length()] = i;
+        end[folded.length()] = j;
+        folded.append(' ');
+        i = j;
+      } else {
+        start[folded.length()] = i;
+        end[folded.length()] = i + 1;
+        folded.append(fold(c));
+        i++;
+      }
+    }
+    for (Emit e : trie.parseText(folded)) {
+      String p = e.getKeyword();
+      int s = start[e.getStart()];
+      int t = end[e.getEnd()];
+      if (isWordChar(p.charAt(0)) && s > 0 && isWordChar(text.charAt(s - 1))) {
+        continue;
+      }
+      if (isWordChar(p.charAt(p.length() - 1)) && t < n && isWordChar(text.charAt(t))) {
+        continue;
+      }
+      if (out[s] == null || t > out[s].end()) {
+        out[s] = new Match(s, t, p);
+      }
+    }
+    return out;
+  }
+
   private static Match longer(Match a, Match b) {
     if (a == null) {
       return b;
@@ -223,7 +275,7 @@ public final class RefusalDetector implements Serializable {
   }
 
   /** The longest indexed-regex match starting exactly at {@code i} (a word start), or null. */
-  private Match regexAt(String text, int i) {
+  private Match regexAt(String text, int i, Matcher[] matchers) {
     if (i > 0 && isWordChar(text.charAt(i - 1))) {
       return null;
     }
@@ -233,7 +285,11 @@ public final class RefusalDetector implements Serializable {
     }
     Match best = null;
     for (int k : candidates) {
-      Matcher m = regexes.get(k).matcher(text);
+      Matcher m = matchers[k];
+      if (m == null) {
+        m = regexes.get(k).matcher(text); // one matcher per regex and text, moved by region()
+        matchers[k] = m;
+      }
       m.region(i, text.length());
       m.useTransparentBounds(true);
       m.useAnchoringBounds(false);
@@ -259,50 +315,6 @@ public final class RefusalDetector implements Serializable {
     }
     out.sort(Comparator.comparingInt(Match::start));
     return out;
-  }
-
-  private Match phraseAt(String text, int i) {
-    List<String> candidates = byFirstChar.get(fold(text.charAt(i)));
-    if (candidates == null) {
-      return null;
-    }
-    boolean atWordStart = i == 0 || !isWordChar(text.charAt(i - 1));
-    for (String p : candidates) {
-      if (isWordChar(p.charAt(0)) && !atWordStart) {
-        continue;
-      }
-      int end = matchAt(text, i, p);
-      if (end < 0) {
-        continue;
-      }
-      if (isWordChar(p.charAt(p.length() - 1)) && end < text.length() && isWordChar(text.charAt(end))) {
-        continue;
-      }
-      return new Match(i, end, p);
-    }
-    return null;
-  }
-
-  /** End of {@code phrase} matched at {@code i}, or -1. */
-  private static int matchAt(String text, int i, String phrase) {
-    int t = i;
-    for (int k = 0; k < phrase.length(); k++) {
-      char pc = phrase.charAt(k);
-      if (pc == ' ') {
-        if (t >= text.length() || !Character.isWhitespace(text.charAt(t))) {
-          return -1;
-        }
-        while (t < text.length() && Character.isWhitespace(text.charAt(t))) {
-          t++;
-        }
-        continue;
-      }
-      if (t >= text.length() || fold(text.charAt(t)) != pc) {
-        return -1;
-      }
-      t++;
-    }
-    return t;
   }
 
   /**

@@ -75,7 +75,13 @@ class GpuPlanTest {
           max_non_printable_ratio: 0.02
         dedup: {exact: true, near: true, bands: 20, rows: 5, threshold: 0.8}
         """, "test"), CleanConfig.class);
-    StageOutput clean = new CleanStage(cleanConfig).apply(context, Map.of(IngestStage.NAME, records));
+    spark.conf().set(CleanStage.GPU_PLAN, "true");
+    StageOutput clean;
+    try {
+      clean = new CleanStage(cleanConfig).apply(context, Map.of(IngestStage.NAME, records));
+    } finally {
+      spark.conf().unset(CleanStage.GPU_PLAN);
+    }
     TokenizeConfig tokenizeConfig = ConfigBinder.bind(ConfigTree.parse(
         "tokenizer: ../conf/samples/tokenizer/tokenizer.json\nval_ratio: 0.2\n", "test"), TokenizeConfig.class);
     StageOutput tokenize = new TokenizeStage(tokenizeConfig, CleanStage.NAME)
