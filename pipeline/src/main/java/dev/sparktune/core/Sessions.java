@@ -21,7 +21,14 @@ public final class Sessions {
     if (!conf.contains("spark.app.name")) {
       conf.setAppName(settings.appName());
     }
-    conf.setIfMissing("spark.ui.showConsoleProgress", "true");
+    // Progress is one line per pipeline stage (Progress), not Spark's [Stage N:===>] bars.
+    conf.setIfMissing("spark.ui.showConsoleProgress", "false");
+    // On one machine, 200 shuffle partitions cost ~50 ms of task overhead each, and a shuffle read
+    // by a cached plan is not coalesced by adaptive execution: default to a few per core there.
+    int cores = localCores(conf.get("spark.master"));
+    if (cores > 0) {
+      conf.setIfMissing("spark.sql.shuffle.partitions", String.valueOf(Math.max(4, 2 * cores)));
+    }
     // Java serialization keeps every object of a stream reachable until its periodic reset, which
     // runs a small heap out of memory when a large cached partition is read back; Kryo does not.
     conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
@@ -32,5 +39,17 @@ public final class Sessions {
       conf.setIfMissing(e.getKey(), e.getValue());
     }
     return SparkSession.builder().config(conf).getOrCreate();
+  }
+
+  /** The cores of a {@code local[N]} / {@code local[*]} / {@code local} master, or 0 for a cluster. */
+  static int localCores(String master) {
+    if (master.equals("local")) {
+      return 1;
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("local\\[(\\*|\\d+)(,\\d+)?\\]").matcher(master);
+    if (!m.matches()) {
+      return 0;
+    }
+    return m.group(1).equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(m.group(1));
   }
 }

@@ -44,6 +44,7 @@ public final class StageRunner {
   private static final Logger LOG = LoggerFactory.getLogger(StageRunner.class);
 
   private final SparkSession spark;
+  private final Progress progress;
   private final Workspace workspace;
   private final List<Stage> stages;
   private final Map<String, List<InputFile>> inputCache = new HashMap<>();
@@ -60,6 +61,7 @@ public final class StageRunner {
 
   public StageRunner(SparkSession spark, Workspace workspace, List<Stage> stages) {
     this.spark = spark;
+    this.progress = Progress.of(spark);
     this.workspace = workspace;
     this.stages = List.copyOf(stages);
     Set<String> seen = new TreeSet<>();
@@ -363,6 +365,8 @@ public final class StageRunner {
       }
       List<InputFile> files = inputsOf(stage);
       String fingerprint = fingerprint(stage, upstreamFps, files);
+      Manifest first = stage.upstream().isEmpty() ? null : readManifest(stage.upstream().get(0));
+      progress.begin(stage.name(), first == null ? -1 : first.counts().out());
 
       output = stage.apply(new StageContext(spark, workspace), inputs);
       checkSchema(output.data().schema(), stage.outputSchema(), "data");
@@ -394,10 +398,12 @@ public final class StageRunner {
       output.release().run();
       output = null;
       commit(fs, staging, workspace.stageDir(stage.name()));
+      progress.end();
       LOG.info("{}: {} in, {} out, {} rejected, {} dropped in {} s", stage.name(), counts.in(), counts.out(),
           counts.rejected(), counts.dropped(), String.format("%.1f", manifest.durationSeconds()));
       return manifest;
     } catch (Exception e) {
+      progress.abandon();
       // Spark throws SparkException (checked) without declaring it.
       if (output != null) {
         try {

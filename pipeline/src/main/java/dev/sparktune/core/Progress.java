@@ -1,0 +1,157 @@
+package dev.sparktune.core;
+
+import java.io.PrintStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * One progress line per pipeline stage, in place of Spark's {@code [Stage N:===>]} bars: records
+ * done, rate and ETA, from the tasks' input metrics. "Done" is the largest number of records one
+ * Spark stage (one pass) has read so far (a stage makes several passes over its input), so it
+ * reaches the stage's input count when the first full pass ends; the time after that (k-means
+ * iterations, writing, checking) shows as elapsed time with the ETA at 0.
+ *
+ * <p>On a terminal the line is redrawn in place every second; otherwise (logs, CI) it is printed
+ * every 30 seconds and once at the end, so a long stage still shows it is alive.
+ */
+public final class Progress extends SparkListener implements AutoCloseable {
+  private final PrintStream out;
+  private final boolean terminal;
+  private final ScheduledExecutorService ticker;
+  private final Map<Integer, AtomicLong> readByStage = new ConcurrentHashMap<>();
+  private volatile String stage;
+  private volatile long expected = -1;
+  private volatile long startedNanos;
+  private volatile long lastPrinted;
+  private volatile int lastWidth;
+
+  private Progress(PrintStream out, boolean terminal) {
+    this.out = out;
+    this.terminal = terminal;
+    this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "sparktune-progress");
+      t.setDaemon(true);
+      return t;
+    });
+    ticker.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
+  }
+
+  private static final Map<org.apache.spark.SparkContext, Progress> BY_CONTEXT =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /** The session's progress reporter (printing to stderr), registered on first use. */
+  public static Progress of(SparkSession spark) {
+    return BY_CONTEXT.computeIfAbsent(spark.sparkContext(), sc -> {
+      Progress p = new Progress(System.err, System.console() != null);
+      sc.addSparkListener(p);
+      return p;
+    });
+  }
+
+  /** A pipeline stage starts; {@code expectedRecords} is its input count, or -1 when not known yet. */
+  public void begin(String stageName, long expectedRecords) {
+    readByStage.clear();
+    expected = expectedRecords;
+    startedNanos = System.nanoTime();
+    lastPrinted = startedNanos;
+    stage = stageName;
+  }
+
+  /** The stage ended: prints its final line (on a terminal, finishes the redrawn one). */
+  public void end() {
+    String name = stage;
+    if (name == null) {
+      return;
+    }
+    stage = null;
+    print(line(name, true), true);
+  }
+
+  /** The stage failed: stop reporting it (its error says the rest). */
+  public synchronized void abandon() {
+    if (stage != null && terminal && lastWidth > 0) {
+      out.println();
+    }
+    stage = null;
+    lastWidth = 0;
+  }
+
+  @Override
+  public void onTaskEnd(SparkListenerTaskEnd taskEnd) {
+    if (taskEnd.taskMetrics() == null || stage == null) {
+      return;
+    }
+    long read = taskEnd.taskMetrics().inputMetrics().recordsRead();
+    if (read > 0) {
+      readByStage.computeIfAbsent(taskEnd.stageId(), k -> new AtomicLong()).addAndGet(read);
+    }
+  }
+
+  long done() {
+    long best = 0;
+    for (AtomicLong a : readByStage.values()) {
+      best = Math.max(best, a.get());
+    }
+    return expected >= 0 ? Math.min(best, expected) : best;
+  }
+
+  String line(String name, boolean last) {
+    double seconds = (System.nanoTime() - startedNanos) / 1e9;
+    long done = last && expected >= 0 ? expected : done();
+    StringBuilder b = new StringBuilder();
+    b.append(name).append(": ").append(String.format("%,d", done));
+    if (expected >= 0) {
+      b.append(" / ").append(String.format("%,d", expected));
+    }
+    b.append(" records");
+    double rate = seconds > 0 ? done / seconds : 0;
+    if (done > 0) {
+      b.append(String.format(" · %,.0f rec/s", rate));
+    }
+    if (!last && expected > 0 && rate > 0) {
+      b.append(" · ETA ").append(duration((expected - done) / rate));
+    }
+    b.append(" · ").append(duration(seconds)).append(last ? " · done" : "");
+    return b.toString();
+  }
+
+  static String duration(double seconds) {
+    long s = Math.round(seconds);
+    return s < 60 ? s + " s" : s / 60 + " min " + s % 60 + " s";
+  }
+
+  private void tick() {
+    String name = stage;
+    if (name == null) {
+      return;
+    }
+    long now = System.nanoTime();
+    if (terminal || now - lastPrinted >= TimeUnit.SECONDS.toNanos(30)) {
+      lastPrinted = now;
+      print(line(name, false), false);
+    }
+  }
+
+  private synchronized void print(String line, boolean last) {
+    if (terminal) {
+      String padded = line.length() < lastWidth ? line + " ".repeat(lastWidth - line.length()) : line;
+      out.print("\r" + padded + (last ? "\n" : ""));
+      lastWidth = last ? 0 : line.length();
+    } else {
+      out.println(line);
+    }
+    out.flush();
+  }
+
+  @Override
+  public void close() {
+    ticker.shutdownNow();
+  }
+}
