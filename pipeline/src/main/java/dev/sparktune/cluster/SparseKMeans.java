@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * docs/benchmarks.md. This one keeps each partition's vectors as one CSR block of primitive arrays,
  * scores a row against all centers with one pass over its non-zeros (centers stored term-major, so
  * the inner loop is a contiguous multiply-add of length k), and runs one Spark job per iteration.
- * Initialization is k-means++ on a seeded sample of at most {@code max(5000, 30 k)} rows on the
+ * Initialization is greedy k-means++ on a seeded sample of at most {@code max(5000, 30 k)} rows on the
  * driver (bounded, not data-sized).
  */
 final class SparseKMeans {
@@ -221,43 +221,167 @@ final class SparseKMeans {
       throw new IllegalStateException("k-means: no rows to initialize from");
     }
     Random random = new Random(seed);
+    float[][] centers = null;
+    double bestCost = Double.POSITIVE_INFINITY;
+    // As MLlib's k-means|| ends: seeds are refined by Lloyd's iterations on the sample, and of a few
+    // seedings the one with the lowest sample cost starts the distributed iterations.
+    // Small problems get more seedings (they cost little and small sets have more bad local optima).
+    int attempts = (long) sample.size() * k <= 2_000_000L ? 10 : INIT_ATTEMPTS;
+    for (int attempt = 0; attempt < attempts; attempt++) {
+      float[][] seeded = plusPlus(sample, dim, k, cosine, random);
+      double cost = refine(sample, seeded, dim, cosine, INIT_ITERATIONS);
+      if (cost < bestCost) {
+        bestCost = cost;
+        centers = seeded;
+      }
+    }
+    int m = sample.size();
+    LOG.info("k-means: initialized {} centers by greedy k-means++ and Lloyd's on a sample of {} rows", centers.length, m);
+    return centers;
+  }
+
+  static final int INIT_ATTEMPTS = 3;
+  static final int INIT_ITERATIONS = 10;
+
+  /** Greedy k-means++ on the sample. */
+  private static float[][] plusPlus(List<Sampled> sample, int dim, int k, boolean cosine, Random random) {
     int m = sample.size();
     float[][] centers = new float[Math.min(k, m)][];
-    double[] closest = new double[m];
-    Arrays.fill(closest, Double.POSITIVE_INFINITY);
+    // Greedy k-means++ (as scikit-learn): each step draws 2 + ln k candidates by D² sampling and
+    // keeps the one that lowers the total distance most, which plain k-means++ often misses on
+    // small or unevenly sized sets.
+    int trials = 2 + (int) Math.log(centers.length);
     centers[0] = dense(sample.get(random.nextInt(m)), dim, cosine);
-    for (int c = 1; c <= centers.length; c++) {
-      float[] last = centers[c - 1];
-      double lastNorm = squaredNorm(last);
+    double[] closest = distances(sample, centers[0], cosine, null);
+    double[] trial = new double[m];
+    for (int c = 1; c < centers.length; c++) {
       double total = 0;
-      for (int i = 0; i < m; i++) {
-        Sampled s = sample.get(i);
-        double dot = 0;
-        double sNorm = 0;
-        for (int p = 0; p < s.index().length; p++) {
-          dot += s.value()[p] * last[s.index()[p]];
-          sNorm += s.value()[p] * s.value()[p];
-        }
-        double d = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm))) : Math.max(0, sNorm - 2 * dot + lastNorm);
-        closest[i] = Math.min(closest[i], d);
-        total += closest[i];
+      for (double d : closest) {
+        total += d;
       }
-      if (c == centers.length) {
+      double bestPotential = Double.POSITIVE_INFINITY;
+      float[] best = null;
+      double[] bestDistances = null;
+      for (int t = 0; t < trials; t++) {
+        int pick = m - 1;
+        if (total > 0) {
+          double r = random.nextDouble() * total;
+          for (int i = 0; i < m; i++) {
+            r -= closest[i];
+            if (r < 0) {
+              pick = i;
+              break;
+            }
+          }
+        } else {
+          pick = random.nextInt(m);
+        }
+        float[] candidate = dense(sample.get(pick), dim, cosine);
+        distances(sample, candidate, cosine, trial);
+        double potential = 0;
+        for (int i = 0; i < m; i++) {
+          trial[i] = Math.min(trial[i], closest[i]);
+          potential += trial[i];
+        }
+        if (potential < bestPotential) {
+          bestPotential = potential;
+          best = candidate;
+          double[] swap = bestDistances == null ? new double[m] : bestDistances;
+          bestDistances = trial;
+          trial = swap;
+        }
+      }
+      centers[c] = best;
+      double[] swap = closest;
+      closest = bestDistances;
+      trial = swap;
+    }
+    return centers;
+  }
+
+  /** Lloyd's iterations on the sample (centers updated in place); returns the final sample cost. */
+  private static double refine(List<Sampled> sample, float[][] centers, int dim, boolean cosine, int iterations) {
+    int k = centers.length;
+    int[] assignment = new int[sample.size()];
+    double cost = 0;
+    for (int it = 0; it <= iterations; it++) {
+      double[] penalty = new double[k];
+      for (int c = 0; c < k; c++) {
+        penalty[c] = cosine ? 0 : squaredNorm(centers[c]);
+      }
+      cost = 0;
+      for (int i = 0; i < sample.size(); i++) {
+        Sampled s = sample.get(i);
+        double sNorm = 0;
+        for (float v : s.value()) {
+          sNorm += (double) v * v;
+        }
+        int best = 0;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < k; c++) {
+          float[] center = centers[c];
+          double dot = 0;
+          for (int p = 0; p < s.index().length; p++) {
+            dot += s.value()[p] * center[s.index()[p]];
+          }
+          double score = cosine ? dot : 2 * dot - penalty[c];
+          if (score > bestScore) {
+            bestScore = score;
+            best = c;
+          }
+        }
+        assignment[i] = best;
+        cost += cosine ? 1.0 - bestScore / Math.max(1e-12, Math.sqrt(sNorm)) : Math.max(0, sNorm - bestScore);
+      }
+      if (it == iterations) {
         break;
       }
-      double r = random.nextDouble() * total;
-      int pick = m - 1;
-      for (int i = 0; i < m; i++) {
-        r -= closest[i];
-        if (r < 0) {
-          pick = i;
-          break;
+      double[][] sums = new double[k][];
+      long[] counts = new long[k];
+      for (int i = 0; i < sample.size(); i++) {
+        Sampled s = sample.get(i);
+        int c = assignment[i];
+        if (sums[c] == null) {
+          sums[c] = new double[dim];
+        }
+        counts[c]++;
+        for (int p = 0; p < s.index().length; p++) {
+          sums[c][s.index()[p]] += s.value()[p];
         }
       }
-      centers[c] = dense(sample.get(pick), dim, cosine);
+      for (int c = 0; c < k; c++) {
+        if (counts[c] == 0) {
+          continue;
+        }
+        float[] next = new float[dim];
+        for (int j = 0; j < dim; j++) {
+          next[j] = (float) (sums[c][j] / counts[c]);
+        }
+        if (cosine) {
+          normalize(next);
+        }
+        centers[c] = next;
+      }
     }
-    LOG.info("k-means: initialized {} centers by k-means++ on a sample of {} rows", centers.length, m);
-    return centers;
+    return cost;
+  }
+
+  /** Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}. */
+  private static double[] distances(List<Sampled> sample, float[] center, boolean cosine, double[] out) {
+    double[] d = out == null ? new double[sample.size()] : out;
+    double centerNorm = squaredNorm(center);
+    for (int i = 0; i < d.length; i++) {
+      Sampled s = sample.get(i);
+      double dot = 0;
+      double sNorm = 0;
+      for (int p = 0; p < s.index().length; p++) {
+        dot += s.value()[p] * center[s.index()[p]];
+        sNorm += s.value()[p] * s.value()[p];
+      }
+      d[i] = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm * centerNorm)))
+          : Math.max(0, sNorm - 2 * dot + centerNorm);
+    }
+    return d;
   }
 
   /** A sampled row (a class, not a record: Kryo cannot build records). */

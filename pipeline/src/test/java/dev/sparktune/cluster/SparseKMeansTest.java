@@ -1,0 +1,112 @@
+package dev.sparktune.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktune.TestSpark;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.junit.jupiter.api.Test;
+
+/** The k-means the cluster stage runs, on generated sparse unit vectors with known groups. */
+class SparseKMeansTest {
+  private static final int DIM = 1000;
+
+  /** Four groups, each on its own 40 terms, with a few shared noise terms; L2-normalized. */
+  static List<Row> groups(int perGroup, long seed) {
+    Random random = new Random(seed);
+    List<Row> rows = new ArrayList<>();
+    for (int g = 0; g < 4; g++) {
+      for (int i = 0; i < perGroup; i++) {
+        Map<Integer, Double> terms = new java.util.TreeMap<>();
+        for (int t = 0; t < 6; t++) {
+          terms.merge(g * 40 + random.nextInt(40), 1.0 + random.nextDouble(), Double::sum);
+        }
+        terms.merge(900 + random.nextInt(50), 0.3, Double::sum);
+        int[] idx = terms.keySet().stream().mapToInt(Integer::intValue).toArray();
+        double[] val = terms.values().stream().mapToDouble(Double::doubleValue).toArray();
+        double norm = 0;
+        for (double v : val) {
+          norm += v * v;
+        }
+        for (int k = 0; k < val.length; k++) {
+          val[k] /= Math.sqrt(norm);
+        }
+        rows.add(RowFactory.create("g" + g + "-" + i, Vectors.sparse(DIM, idx, val)));
+      }
+    }
+    return rows;
+  }
+
+  static JavaRDD<SparseKMeans.Block> blocks(List<Row> rows, int partitions) {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(TestSpark.get().sparkContext());
+    return sc.parallelize(rows, partitions).mapPartitions(it -> List.of(SparseKMeans.Block.of(it, 0, 1, 3L)).iterator())
+        .cache();
+  }
+
+  @Test
+  void findsTheGroupsAndAssignsToTheNearestCenter() {
+    List<Row> rows = groups(60, 1);
+    SparseKMeans.Model model = SparseKMeans.fit(blocks(rows, 3), rows.size(), DIM, 4, 20, 42, true);
+    Map<String, Set<Integer>> byGroup = new HashMap<>();
+    for (Row r : rows) {
+      Vector v = r.getAs(1);
+      double[] a = model.assign(v);
+      byGroup.computeIfAbsent(r.getString(0).substring(0, 2), g -> new HashSet<>()).add((int) a[0]);
+      // Nearest by brute force over all centers, in double.
+      double best = Double.POSITIVE_INFINITY;
+      for (float[] c : model.centers()) {
+        double dot = 0;
+        double cn = 0;
+        for (int j = 0; j < DIM; j++) {
+          dot += v.apply(j) * c[j];
+          cn += (double) c[j] * c[j];
+        }
+        best = Math.min(best, 1 - dot / Math.sqrt(cn));
+      }
+      assertEquals(best, a[1], 1e-9);
+    }
+    Set<Integer> used = new HashSet<>();
+    for (Set<Integer> ids : byGroup.values()) {
+      assertEquals(1, ids.size(), "a group split over clusters: " + byGroup);
+      assertTrue(used.addAll(ids), "two groups share a cluster: " + byGroup);
+    }
+    assertTrue(model.iterations() >= 1 && model.iterations() < 20, "converged in " + model.iterations());
+  }
+
+  @Test
+  void sameSeedSameCentersWhateverThePartitioning() {
+    List<Row> rows = groups(50, 2);
+    SparseKMeans.Model one = SparseKMeans.fit(blocks(rows, 1), rows.size(), DIM, 6, 10, 7, true);
+    SparseKMeans.Model four = SparseKMeans.fit(blocks(rows, 4), rows.size(), DIM, 6, 10, 7, true);
+    assertEquals(one.centers().length, four.centers().length);
+    for (int c = 0; c < one.centers().length; c++) {
+      assertArrayEquals(one.centers()[c], four.centers()[c], 1e-5f);
+    }
+    assertEquals(one.cost(), four.cost(), 1e-6);
+  }
+
+  @Test
+  void euclideanCostIsTheSumOfSquaredDistances() {
+    List<Row> rows = groups(30, 3);
+    SparseKMeans.Model model = SparseKMeans.fit(blocks(rows, 2), rows.size(), DIM, 4, 20, 5, false);
+    double cost = 0;
+    for (Row r : rows) {
+      double d = model.assign(r.getAs(1))[1];
+      cost += d * d;
+    }
+    assertEquals(cost, model.cost(), 1e-3 * cost);
+  }
+}
