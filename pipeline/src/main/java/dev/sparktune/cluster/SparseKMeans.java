@@ -310,21 +310,24 @@ final class SparseKMeans {
         penalty[c] = cosine ? 0 : squaredNorm(centers[c]);
       }
       cost = 0;
+      float[] centersT = transpose(centers, dim); // term-major: one contiguous multiply-add per term
+      float[] acc = new float[k];
       for (int i = 0; i < sample.size(); i++) {
         Sampled s = sample.get(i);
+        java.util.Arrays.fill(acc, 0f);
         double sNorm = 0;
-        for (float v : s.value()) {
+        for (int p = 0; p < s.index().length; p++) {
+          float v = s.value()[p];
           sNorm += (double) v * v;
+          int base = s.index()[p] * k;
+          for (int c = 0; c < k; c++) {
+            acc[c] += v * centersT[base + c];
+          }
         }
         int best = 0;
         double bestScore = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < k; c++) {
-          float[] center = centers[c];
-          double dot = 0;
-          for (int p = 0; p < s.index().length; p++) {
-            dot += s.value()[p] * center[s.index()[p]];
-          }
-          double score = cosine ? dot : 2 * dot - penalty[c];
+          double score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
           if (score > bestScore) {
             bestScore = score;
             best = c;
