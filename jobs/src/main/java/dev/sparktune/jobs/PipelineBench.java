@@ -46,8 +46,28 @@ final class PipelineBench implements Callable<Integer> {
       + "project workspace billing refund customer support question answer example value column table "
       + "customer order payment delivery warehouse schedule backup restore permission role admin").split(" ");
 
+  @Option(names = "--peer", paramLabel = "DIR", description = "Compare with the Python stack instead: the directory "
+      + "holding make_corpus.py, seed_pipeline.py and corpus.yaml (e.g. ../shared/peers). Generates --records with "
+      + "make_corpus.py and alternates seed_pipeline.py and `sparktune run --to tokenize`, whole processes, for "
+      + "--rounds rounds; prints both sides per step and the ratio.")
+  Path peer;
+
+  @Option(names = "--python", defaultValue = "python3", description = "Python with the peer's packages, for --peer "
+      + "(default ${DEFAULT-VALUE}).")
+  String python;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "Rounds for --peer (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "With --peer: a --set passed to sparktune run, "
+      + "e.g. --set cluster.semantic_dedup_eps=0.1. Repeatable.")
+  List<String> sets = new java.util.ArrayList<>();
+
   @Override
   public Integer call() throws Exception {
+    if (peer != null) {
+      return new PeerBench(peer, python, dir, records, rounds, sets).run();
+    }
     Path root = dir.toAbsolutePath().resolve("n" + records);
     Path input = root.resolve("input");
     if (!Files.isDirectory(input)) {

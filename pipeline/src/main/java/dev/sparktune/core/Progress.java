@@ -7,13 +7,16 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * One progress line per pipeline stage, in place of Spark's {@code [Stage N:===>]} bars: records
- * done, rate and ETA, from the tasks' input metrics. "Done" is the largest number of records one
+ * done, rate and ETA, from the tasks' input metrics (finished tasks, and running ones as the
+ * executors' heartbeats report them). "Done" is the largest number of records one
  * Spark stage (one pass) has read so far (a stage makes several passes over its input), so it
  * reaches the stage's input count when the first full pass ends; the time after that (k-means
  * iterations, writing, checking) shows as elapsed time with the ETA at 0.
@@ -26,13 +29,15 @@ public final class Progress extends SparkListener implements AutoCloseable {
   private final boolean terminal;
   private final ScheduledExecutorService ticker;
   private final Map<Integer, AtomicLong> readByStage = new ConcurrentHashMap<>();
+  /** Running tasks by task id: {stage id, records read so far}. */
+  private final Map<Long, long[]> running = new ConcurrentHashMap<>();
   private volatile String stage;
   private volatile long expected = -1;
   private volatile long startedNanos;
   private volatile long lastPrinted;
   private volatile int lastWidth;
 
-  private Progress(PrintStream out, boolean terminal) {
+  Progress(PrintStream out, boolean terminal) {
     this.out = out;
     this.terminal = terminal;
     this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -58,6 +63,7 @@ public final class Progress extends SparkListener implements AutoCloseable {
   /** A pipeline stage starts; {@code expectedRecords} is its input count, or -1 when not known yet. */
   public void begin(String stageName, long expectedRecords) {
     readByStage.clear();
+    running.clear();
     expected = expectedRecords;
     startedNanos = System.nanoTime();
     lastPrinted = startedNanos;
@@ -85,6 +91,7 @@ public final class Progress extends SparkListener implements AutoCloseable {
 
   @Override
   public void onTaskEnd(SparkListenerTaskEnd taskEnd) {
+    running.remove(taskEnd.taskInfo().taskId());
     if (taskEnd.taskMetrics() == null || stage == null) {
       return;
     }
@@ -94,10 +101,38 @@ public final class Progress extends SparkListener implements AutoCloseable {
     }
   }
 
+  /** Running tasks report their records read with the executors' heartbeats (every 10 s by default). */
+  @Override
+  public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
+    if (stage == null) {
+      return;
+    }
+    scala.collection.Iterator<scala.Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>>> it =
+        update.accumUpdates().iterator();
+    while (it.hasNext()) {
+      scala.Tuple4<Object, Object, Object, scala.collection.immutable.Seq<AccumulableInfo>> t = it.next();
+      scala.collection.Iterator<AccumulableInfo> accums = t._4().iterator();
+      while (accums.hasNext()) {
+        AccumulableInfo a = accums.next();
+        if (a.name().isDefined() && a.name().get().equals(RECORDS_READ) && a.update().isDefined()
+            && a.update().get() instanceof Long v) {
+          running.put((Long) t._1(), new long[] {(Integer) t._2(), v});
+        }
+      }
+    }
+  }
+
+  private static final String RECORDS_READ = "internal.metrics.input.recordsRead";
+
   long done() {
+    Map<Long, Long> byStage = new java.util.HashMap<>();
+    readByStage.forEach((s, a) -> byStage.put((long) s, a.get()));
+    for (long[] r : running.values()) {
+      byStage.merge(r[0], r[1], Long::sum);
+    }
     long best = 0;
-    for (AtomicLong a : readByStage.values()) {
-      best = Math.max(best, a.get());
+    for (long v : byStage.values()) {
+      best = Math.max(best, v);
     }
     return expected >= 0 ? Math.min(best, expected) : best;
   }
