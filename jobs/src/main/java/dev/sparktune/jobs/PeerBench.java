@@ -99,18 +99,18 @@ final class PeerBench {
       System.out.printf("round %d: sparktune %.1f s wall, %,d MB peak RSS%n", round, s.seconds(), s.peakMb());
     }
     System.out.printf("%n%,d records, %d rounds alternated, medians:%n", records, rounds);
-    System.out.printf("%-28s %12s %12s %8s%n", "step", "peer s", "sparktune s", "ratio");
+    System.out.printf("%-36s %12s %12s %8s%n", "step", "peer s", "sparktune s", "ratio");
     for (Map.Entry<String, List<String>> e : STEPS.entrySet()) {
       double peerSeconds = median(peerSteps.stream().mapToDouble(m -> e.getValue().stream()
           .mapToDouble(k -> m.getOrDefault(k, 0.0)).sum()).toArray());
       double ours = median(ourStages.stream().mapToDouble(m -> m.get(e.getKey())).toArray());
-      System.out.printf("%-28s %12.1f %12.1f %7.2fx%n", e.getKey() + " (" + String.join(" + ", e.getValue()) + ")",
+      System.out.printf("%-36s %12.1f %12.1f %7.2fx%n", e.getKey() + " (" + String.join(" + ", e.getValue()) + ")",
           peerSeconds, ours, peerSeconds / ours);
     }
     double peerWall = median(peerRuns.stream().mapToDouble(Timed::seconds).toArray());
     double ourWall = median(ourRuns.stream().mapToDouble(Timed::seconds).toArray());
-    System.out.printf("%-28s %12.1f %12.1f %7.2fx%n", "wall, whole process", peerWall, ourWall, peerWall / ourWall);
-    System.out.printf("%-28s %12d %12d%n", "peak RSS MB (max)", peerRuns.stream().mapToLong(Timed::peakMb).max()
+    System.out.printf("%-36s %12.1f %12.1f %7.2fx%n", "wall, whole process", peerWall, ourWall, peerWall / ourWall);
+    System.out.printf("%-36s %12d %12d%n", "peak RSS MB (max)", peerRuns.stream().mapToLong(Timed::peakMb).max()
         .orElse(-1), ourRuns.stream().mapToLong(Timed::peakMb).max().orElse(-1));
     System.out.println("(ratio = peer seconds / sparktune seconds: above 1 means sparktune is faster)");
     return Main.OK;

@@ -43,20 +43,35 @@ public final class MinHasher implements Serializable {
     if (text == null) {
       return new long[0];
     }
-    String[] words = text.toLowerCase(Locale.ROOT).split("[^\\p{L}\\p{N}]+");
-    int start = words.length > 0 && words[0].isEmpty() ? 1 : 0;
-    int n = words.length - start;
-    if (n <= 0) {
-      return new long[0];
-    }
-    long[] wordHashes = new long[n];
-    for (int i = 0; i < n; i++) {
-      long h = 0xCBF29CE484222325L;
-      String w = words[start + i];
-      for (int c = 0; c < w.length(); c++) {
-        h = (h ^ w.charAt(c)) * 0x100000001B3L;
+    // Words are maximal runs of \p{L} and \p{N} code points, as split("[^\\p{L}\\p{N}]+") would cut
+    // them, hashed (FNV-1a over the chars) while scanning: no regex, no substrings.
+    String lower = text.toLowerCase(Locale.ROOT);
+    long[] wordHashes = new long[16];
+    int n = 0;
+    long wh = 0;
+    boolean inWord = false;
+    for (int i = 0; i < lower.length(); ) {
+      int cp = lower.codePointAt(i);
+      int len = Character.charCount(cp);
+      if (wordChar(cp)) {
+        if (!inWord) {
+          wh = 0xCBF29CE484222325L;
+          inWord = true;
+        }
+        for (int c = i; c < i + len; c++) {
+          wh = (wh ^ lower.charAt(c)) * 0x100000001B3L;
+        }
+      } else if (inWord) {
+        wordHashes = append(wordHashes, n++, mix(wh));
+        inWord = false;
       }
-      wordHashes[i] = mix(h);
+      i += len;
+    }
+    if (inWord) {
+      wordHashes = append(wordHashes, n++, mix(wh));
+    }
+    if (n == 0) {
+      return new long[0];
     }
     int k = Math.min(shingleWords, n);
     long[] out = new long[n - k + 1];
@@ -75,6 +90,24 @@ public final class MinHasher implements Serializable {
       }
     }
     return Arrays.copyOf(out, unique);
+  }
+
+  private static long[] append(long[] a, int at, long v) {
+    long[] out = at == a.length ? Arrays.copyOf(a, a.length * 2) : a;
+    out[at] = v;
+    return out;
+  }
+
+  /** \\p{L} or \\p{N}. */
+  private static boolean wordChar(int cp) {
+    switch (Character.getType(cp)) {
+      case Character.UPPERCASE_LETTER, Character.LOWERCASE_LETTER, Character.TITLECASE_LETTER,
+          Character.MODIFIER_LETTER, Character.OTHER_LETTER, Character.DECIMAL_DIGIT_NUMBER,
+          Character.LETTER_NUMBER, Character.OTHER_NUMBER:
+        return true;
+      default:
+        return false;
+    }
   }
 
   /** One key per band; two texts are candidates when any band key agrees. */

@@ -52,7 +52,7 @@ final class NearDuplicates {
     UDF1<String, Row> sketch = text -> {
       long[] sh = hasher.shingles(text);
       long[] bands = sh.length == 0 ? new long[0] : hasher.bandKeys(sh);
-      return RowFactory.create(boxed(sh), boxed(bands));
+      return RowFactory.create(sh, bands); // primitive arrays: no boxing on the way into Spark
     };
     Dataset<Row> sketched = keyed.select(col("_rk"), udf(sketch, sketchType)
         .apply(concat_ws(" ", col("instruction"), col("input"), col("output"), col("text"))).as("_s"))
@@ -157,13 +157,5 @@ final class NearDuplicates {
     LOG.warn("near-duplicate components did not converge in {} iterations; some chains stay split",
         MAX_ITERATIONS);
     return labels;
-  }
-
-  private static scala.collection.immutable.Seq<Long> boxed(long[] values) {
-    java.util.List<Long> list = new java.util.ArrayList<>(values.length);
-    for (long v : values) {
-      list.add(v);
-    }
-    return scala.jdk.javaapi.CollectionConverters.asScala(list).toList();
   }
 }
