@@ -54,7 +54,7 @@ public final class Progress extends SparkListener implements AutoCloseable {
   /** The session's progress reporter (printing to stderr), registered on first use. */
   public static Progress of(SparkSession spark) {
     return BY_CONTEXT.computeIfAbsent(spark.sparkContext(), sc -> {
-      Progress p = new Progress(System.err, System.console() != null);
+      Progress p = new Progress(null, System.console() != null); // null: the System.err of the moment
       sc.addSparkListener(p);
       return p;
     });
@@ -83,7 +83,7 @@ public final class Progress extends SparkListener implements AutoCloseable {
   /** The stage failed: stop reporting it (its error says the rest). */
   public synchronized void abandon() {
     if (stage != null && terminal && lastWidth > 0) {
-      out.println();
+      out().println();
     }
     stage = null;
     lastWidth = 0;
@@ -174,7 +174,12 @@ public final class Progress extends SparkListener implements AutoCloseable {
     }
   }
 
+  private PrintStream out() {
+    return out != null ? out : System.err;
+  }
+
   private synchronized void print(String line, boolean last) {
+    PrintStream out = out();
     if (terminal) {
       String padded = line.length() < lastWidth ? line + " ".repeat(lastWidth - line.length()) : line;
       out.print("\r" + padded + (last ? "\n" : ""));

@@ -61,7 +61,7 @@ public final class StageRunner {
 
   public StageRunner(SparkSession spark, Workspace workspace, List<Stage> stages) {
     this.spark = spark;
-    this.progress = Progress.of(spark);
+    this.progress = spark == null ? null : Progress.of(spark); // status runs without Spark
     this.workspace = workspace;
     this.stages = List.copyOf(stages);
     Set<String> seen = new TreeSet<>();
@@ -366,7 +366,9 @@ public final class StageRunner {
       List<InputFile> files = inputsOf(stage);
       String fingerprint = fingerprint(stage, upstreamFps, files);
       Manifest first = stage.upstream().isEmpty() ? null : readManifest(stage.upstream().get(0));
-      progress.begin(stage.name(), first == null ? -1 : first.counts().out());
+      if (progress != null) {
+        progress.begin(stage.name(), first == null ? -1 : first.counts().out());
+      }
 
       output = stage.apply(new StageContext(spark, workspace), inputs);
       checkSchema(output.data().schema(), stage.outputSchema(), "data");
@@ -398,12 +400,16 @@ public final class StageRunner {
       output.release().run();
       output = null;
       commit(fs, staging, workspace.stageDir(stage.name()));
-      progress.end();
+      if (progress != null) {
+        progress.end();
+      }
       LOG.info("{}: {} in, {} out, {} rejected, {} dropped in {} s", stage.name(), counts.in(), counts.out(),
           counts.rejected(), counts.dropped(), String.format("%.1f", manifest.durationSeconds()));
       return manifest;
     } catch (Exception e) {
-      progress.abandon();
+      if (progress != null) {
+        progress.abandon();
+      }
       // Spark throws SparkException (checked) without declaring it.
       if (output != null) {
         try {
