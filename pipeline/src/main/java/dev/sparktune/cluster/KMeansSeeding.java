@@ -1,0 +1,249 @@
+package dev.sparktune.cluster;
+
+import static dev.sparktune.cluster.SparseKMeans.normalize;
+import static dev.sparktune.cluster.SparseKMeans.squaredNorm;
+import static dev.sparktune.cluster.SparseKMeans.transpose;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.apache.spark.api.java.JavaRDD;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The initial centers of {@link SparseKMeans}: a seeded sample of at most {@code max(5000, 30 k)} rows
+ * collected to the driver (bounded, not data-sized), greedy k-means++ on it, refined by Lloyd's
+ * iterations on the sample, best of a few seedings — as MLlib's k-means|| ends.
+ */
+final class KMeansSeeding {
+  private static final Logger LOG = LoggerFactory.getLogger(KMeansSeeding.class);
+
+  private KMeansSeeding() {}
+
+  /** k-means++ on a seeded sample of the rows, collected to the driver. */
+  static float[][] init(JavaRDD<SparseKMeans.Block> blocks, long rows, int dim, int k, long seed, boolean cosine) {
+    int target = (int) Math.min(rows, Math.max(5_000L, 30L * k));
+    double rate = rows == 0 ? 1.0 : Math.min(1.0, (double) target / rows);
+    long threshold = rate >= 1.0 ? Long.MAX_VALUE : (long) (rate * Long.MAX_VALUE);
+    List<Sampled> sample = new ArrayList<>(blocks.flatMap(b -> {
+      List<Sampled> out = new ArrayList<>();
+      for (int r = 0; r < b.rows(); r++) {
+        if ((b.key[r] >>> 1) <= threshold) {
+          out.add(new Sampled(b.key[r], Arrays.copyOfRange(b.index, b.start[r], b.start[r + 1]),
+              Arrays.copyOfRange(b.value, b.start[r], b.start[r + 1])));
+        }
+      }
+      return out.iterator();
+    }).collect());
+    sample.sort((a, b) -> Long.compare(a.key(), b.key())); // independent of partitioning
+    if (sample.isEmpty()) {
+      throw new IllegalStateException("k-means: no rows to initialize from");
+    }
+    Random random = new Random(seed);
+    float[][] centers = null;
+    double bestCost = Double.POSITIVE_INFINITY;
+    // As MLlib's k-means|| ends: seeds are refined by Lloyd's iterations on the sample, and of a few
+    // seedings the one with the lowest sample cost starts the distributed iterations.
+    // Small problems get more seedings (they cost little and small sets have more bad local optima).
+    int attempts = (long) sample.size() * k <= 2_000_000L ? 10 : INIT_ATTEMPTS;
+    for (int attempt = 0; attempt < attempts; attempt++) {
+      float[][] seeded = plusPlus(sample, dim, k, cosine, random);
+      double cost = refine(sample, seeded, dim, cosine, INIT_ITERATIONS);
+      if (cost < bestCost) {
+        bestCost = cost;
+        centers = seeded;
+      }
+    }
+    int m = sample.size();
+    LOG.info("k-means: initialized {} centers by greedy k-means++ and Lloyd's on a sample of {} rows", centers.length, m);
+    return centers;
+  }
+
+  static final int INIT_ATTEMPTS = 3;
+  static final int INIT_ITERATIONS = 10;
+
+  /** Greedy k-means++ on the sample. */
+  private static float[][] plusPlus(List<Sampled> sample, int dim, int k, boolean cosine, Random random) {
+    int m = sample.size();
+    float[][] centers = new float[Math.min(k, m)][];
+    // Greedy k-means++ (as scikit-learn): each step draws 2 + ln k candidates by D² sampling and
+    // keeps the one that lowers the total distance most, which plain k-means++ often misses on
+    // small or unevenly sized sets.
+    int trials = 2 + (int) Math.log(centers.length);
+    centers[0] = dense(sample.get(random.nextInt(m)), dim, cosine);
+    double[] closest = distances(sample, centers[0], cosine, null);
+    double[] trial = new double[m];
+    for (int c = 1; c < centers.length; c++) {
+      double total = 0;
+      for (double d : closest) {
+        total += d;
+      }
+      double bestPotential = Double.POSITIVE_INFINITY;
+      float[] best = null;
+      double[] bestDistances = null;
+      for (int t = 0; t < trials; t++) {
+        int pick = m - 1;
+        if (total > 0) {
+          double r = random.nextDouble() * total;
+          for (int i = 0; i < m; i++) {
+            r -= closest[i];
+            if (r < 0) {
+              pick = i;
+              break;
+            }
+          }
+        } else {
+          pick = random.nextInt(m);
+        }
+        float[] candidate = dense(sample.get(pick), dim, cosine);
+        distances(sample, candidate, cosine, trial);
+        double potential = 0;
+        for (int i = 0; i < m; i++) {
+          trial[i] = Math.min(trial[i], closest[i]);
+          potential += trial[i];
+        }
+        if (potential < bestPotential) {
+          bestPotential = potential;
+          best = candidate;
+          double[] swap = bestDistances == null ? new double[m] : bestDistances;
+          bestDistances = trial;
+          trial = swap;
+        }
+      }
+      centers[c] = best;
+      double[] swap = closest;
+      closest = bestDistances;
+      trial = swap;
+    }
+    return centers;
+  }
+
+  /** Lloyd's iterations on the sample (centers updated in place); returns the final sample cost. */
+  private static double refine(List<Sampled> sample, float[][] centers, int dim, boolean cosine, int iterations) {
+    int k = centers.length;
+    int[] assignment = new int[sample.size()];
+    double cost = 0;
+    for (int it = 0; it <= iterations; it++) {
+      double[] penalty = new double[k];
+      for (int c = 0; c < k; c++) {
+        penalty[c] = cosine ? 0 : squaredNorm(centers[c]);
+      }
+      cost = 0;
+      float[] centersT = transpose(centers, dim); // term-major: one contiguous multiply-add per term
+      float[] acc = new float[k];
+      for (int i = 0; i < sample.size(); i++) {
+        Sampled s = sample.get(i);
+        java.util.Arrays.fill(acc, 0f);
+        double sNorm = 0;
+        for (int p = 0; p < s.index().length; p++) {
+          float v = s.value()[p];
+          sNorm += (double) v * v;
+          int base = s.index()[p] * k;
+          for (int c = 0; c < k; c++) {
+            acc[c] += v * centersT[base + c];
+          }
+        }
+        int best = 0;
+        double bestScore = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < k; c++) {
+          double score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
+          if (score > bestScore) {
+            bestScore = score;
+            best = c;
+          }
+        }
+        assignment[i] = best;
+        cost += cosine ? 1.0 - bestScore / Math.max(1e-12, Math.sqrt(sNorm)) : Math.max(0, sNorm - bestScore);
+      }
+      if (it == iterations) {
+        break;
+      }
+      double[][] sums = new double[k][];
+      long[] counts = new long[k];
+      for (int i = 0; i < sample.size(); i++) {
+        Sampled s = sample.get(i);
+        int c = assignment[i];
+        if (sums[c] == null) {
+          sums[c] = new double[dim];
+        }
+        counts[c]++;
+        for (int p = 0; p < s.index().length; p++) {
+          sums[c][s.index()[p]] += s.value()[p];
+        }
+      }
+      for (int c = 0; c < k; c++) {
+        if (counts[c] == 0) {
+          continue;
+        }
+        float[] next = new float[dim];
+        for (int j = 0; j < dim; j++) {
+          next[j] = (float) (sums[c][j] / counts[c]);
+        }
+        if (cosine) {
+          normalize(next);
+        }
+        centers[c] = next;
+      }
+    }
+    return cost;
+  }
+
+  /** Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}. */
+  private static double[] distances(List<Sampled> sample, float[] center, boolean cosine, double[] out) {
+    double[] d = out == null ? new double[sample.size()] : out;
+    double centerNorm = squaredNorm(center);
+    for (int i = 0; i < d.length; i++) {
+      Sampled s = sample.get(i);
+      double dot = 0;
+      double sNorm = 0;
+      for (int p = 0; p < s.index().length; p++) {
+        dot += s.value()[p] * center[s.index()[p]];
+        sNorm += s.value()[p] * s.value()[p];
+      }
+      d[i] = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm * centerNorm)))
+          : Math.max(0, sNorm - 2 * dot + centerNorm);
+    }
+    return d;
+  }
+
+  /** A sampled row (a class, not a record: Kryo cannot build records). */
+  static final class Sampled implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private final long key;
+    private final int[] index;
+    private final float[] value;
+
+    Sampled(long key, int[] index, float[] value) {
+      this.key = key;
+      this.index = index;
+      this.value = value;
+    }
+
+    long key() {
+      return key;
+    }
+
+    int[] index() {
+      return index;
+    }
+
+    float[] value() {
+      return value;
+    }
+  }
+
+
+  private static float[] dense(Sampled s, int dim, boolean cosine) {
+    float[] out = new float[dim];
+    for (int p = 0; p < s.index().length; p++) {
+      out[s.index()[p]] = s.value()[p];
+    }
+    if (cosine) {
+      normalize(out);
+    }
+    return out;
+  }
+}
