@@ -127,33 +127,20 @@ final class KMeansSeeding {
     int[] assignment = new int[sample.size()];
     double cost = 0;
     for (int it = 0; it <= iterations; it++) {
-      double[] penalty = new double[k];
+      float[] penalty = new float[k];
       for (int c = 0; c < k; c++) {
-        penalty[c] = cosine ? 0 : squaredNorm(centers[c]);
+        penalty[c] = cosine ? 0 : (float) squaredNorm(centers[c]);
       }
       cost = 0;
-      float[] centersT = transpose(centers, dim); // term-major: one contiguous multiply-add per term
+      float[] centersT = transpose(centers, dim); // term-major, as the distributed iterations score
       float[] acc = new float[k];
       for (int i = 0; i < sample.size(); i++) {
         Sampled s = sample.get(i);
-        java.util.Arrays.fill(acc, 0f);
+        int best = SparseKMeans.nearest(s.index(), s.value(), 0, s.index().length, centersT, penalty, cosine, acc);
+        double bestScore = cosine ? acc[best] : 2 * acc[best] - penalty[best];
         double sNorm = 0;
-        for (int p = 0; p < s.index().length; p++) {
-          float v = s.value()[p];
+        for (float v : s.value()) {
           sNorm += (double) v * v;
-          int base = s.index()[p] * k;
-          for (int c = 0; c < k; c++) {
-            acc[c] += v * centersT[base + c];
-          }
-        }
-        int best = 0;
-        double bestScore = Double.NEGATIVE_INFINITY;
-        for (int c = 0; c < k; c++) {
-          double score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
-          if (score > bestScore) {
-            bestScore = score;
-            best = c;
-          }
         }
         assignment[i] = best;
         cost += cosine ? 1.0 - bestScore / Math.max(1e-12, Math.sqrt(sNorm)) : Math.max(0, sNorm - bestScore);

@@ -200,6 +200,35 @@ final class SparseKMeans {
     return new Model(centers, cosine, cost, iteration);
   }
 
+  /**
+   * The best center for the sparse row {@code index/value[from, to)}: scores into {@code acc} (length
+   * k) the dot product with every center in one pass over the row's non-zeros — centers are stored
+   * term-major, so each non-zero is one contiguous multiply-add of length k — and returns the index of
+   * the highest score (cosine: the dot; euclidean: 2 dot - |c|^2), the lower index on ties.
+   */
+  static int nearest(int[] index, float[] value, int from, int to, float[] centersT, float[] penalty, boolean cosine,
+      float[] acc) {
+    int k = acc.length;
+    Arrays.fill(acc, 0f);
+    for (int p = from; p < to; p++) {
+      int base = index[p] * k;
+      float v = value[p];
+      for (int c = 0; c < k; c++) {
+        acc[c] += v * centersT[base + c];
+      }
+    }
+    int best = 0;
+    float bestScore = Float.NEGATIVE_INFINITY;
+    for (int c = 0; c < k; c++) {
+      float score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
+      if (score > bestScore) {
+        bestScore = score;
+        best = c;
+      }
+    }
+    return best;
+  }
+
   /** What one partition contributes to an iteration: per-center sums and counts, and its cost. */
   static final class Partial implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -216,24 +245,11 @@ final class SparseKMeans {
       Partial out = new Partial(k, dim);
       float[] acc = new float[k];
       for (int r = 0; r < b.rows(); r++) {
-        Arrays.fill(acc, 0f);
+        int best = nearest(b.index, b.value, b.start[r], b.start[r + 1], centersT, penalty, cosine, acc);
+        float bestScore = cosine ? acc[best] : 2 * acc[best] - penalty[best];
         double norm = 0;
         for (int p = b.start[r]; p < b.start[r + 1]; p++) {
-          int base = b.index[p] * k;
-          float v = b.value[p];
-          norm += (double) v * v;
-          for (int c = 0; c < k; c++) {
-            acc[c] += v * centersT[base + c];
-          }
-        }
-        int best = 0;
-        float bestScore = Float.NEGATIVE_INFINITY;
-        for (int c = 0; c < k; c++) {
-          float score = cosine ? acc[c] : 2 * acc[c] - penalty[c];
-          if (score > bestScore) {
-            bestScore = score;
-            best = c;
-          }
+          norm += (double) b.value[p] * b.value[p];
         }
         if (cosine) {
           double len = Math.sqrt(norm);
