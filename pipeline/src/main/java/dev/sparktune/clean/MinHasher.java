@@ -32,7 +32,7 @@ public final class MinHasher implements Serializable {
   }
 
   /** SplitMix64's finalizer: a fast, well-spread 64-bit mix. */
-  static long mix(long z) {
+  public static long mix(long z) {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     return z ^ (z >>> 31);

@@ -1,5 +1,6 @@
 package dev.sparktune.cluster;
 
+import dev.sparktune.clean.MinHasher;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,7 +12,6 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Row;
-import org.apache.spark.storage.StorageLevel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -143,7 +143,7 @@ final class SparseKMeans {
           value.add((float) val[p]);
         }
         start.add(index.size);
-        keys.add(mix(row.getString(idIndex).hashCode() * 0x9E3779B97F4A7C15L + seed));
+        keys.add(MinHasher.mix(row.getString(idIndex).hashCode() * 0x9E3779B97F4A7C15L + seed));
       }
       long[] k = new long[keys.size()];
       for (int i = 0; i < k.length; i++) {
@@ -279,10 +279,6 @@ final class SparseKMeans {
     }
   }
 
-  static StorageLevel storage() {
-    return StorageLevel.MEMORY_AND_DISK();
-  }
-
   static float[] transpose(float[][] centers, int dim) {
     int k = centers.length;
     float[] t = new float[k * dim];
@@ -331,13 +327,6 @@ final class SparseKMeans {
       s += d * d;
     }
     return s;
-  }
-
-  /** splitmix64's finalizer. */
-  static long mix(long z) {
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    return z ^ (z >>> 31);
   }
 
   private static final class IntList {

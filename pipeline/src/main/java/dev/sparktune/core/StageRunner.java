@@ -348,6 +348,7 @@ public final class StageRunner {
       recoverInterruptedCommit(fs, stage.name());
       Map<String, String> upstreamFps = new TreeMap<>();
       Map<String, Dataset<Row>> inputs = new LinkedHashMap<>();
+      long inputRecords = -1; // the first upstream's output count, for the progress line
       for (String up : stage.upstream()) {
         Manifest um = readManifest(up);
         Path table = workspace.table(up, DATA);
@@ -362,12 +363,14 @@ public final class StageRunner {
         }
         inputs.put(up, df);
         upstreamFps.put(up, um.fingerprint());
+        if (up.equals(stage.upstream().get(0))) {
+          inputRecords = um.counts().out();
+        }
       }
       List<InputFile> files = inputsOf(stage);
       String fingerprint = fingerprint(stage, upstreamFps, files);
-      Manifest first = stage.upstream().isEmpty() ? null : readManifest(stage.upstream().get(0));
       if (progress != null) {
-        progress.begin(stage.name(), first == null ? -1 : first.counts().out());
+        progress.begin(stage.name(), inputRecords);
       }
 
       output = stage.apply(new StageContext(spark, workspace), inputs);
