@@ -60,9 +60,6 @@ public final class TorchOps {
             throw new IllegalStateException("this DJL PyTorch engine has no moduleRunMethod; "
                 + "sparktune needs DJL 0.35.x", e);
           }
-          // The profiling executor would re-specialise the methods per input shape; the methods are
-          // single ops, so there is nothing to gain and a warm-up cost to lose.
-          JniUtils.setGraphExecutorOptimize(false);
           try (InputStream in = new ByteArrayInputStream(archive())) {
             module = JniUtils.loadModuleHandle(in, ai.djl.Device.cpu(), false, false);
           } catch (IOException e) {
@@ -114,8 +111,21 @@ public final class TorchOps {
     zip.closeEntry();
   }
 
+  /**
+   * Whether this thread has turned libtorch's graph-executor optimisation off. The switch is
+   * thread-local in libtorch: left on in any other thread (a second rank, a Spark task thread), the
+   * profiling executor re-specialises the methods there, and two threads profiling the same method at
+   * once made multi-rank training differ from one rank by up to 0.1 (relative) now and then.
+   */
+  private static final ThreadLocal<Boolean> PLAIN_EXECUTOR = ThreadLocal.withInitial(() -> false);
+
   private static IValue call(String method, IValue... args) {
     long handle = module();
+    if (!PLAIN_EXECUTOR.get()) {
+      // The methods are single ops: profiling and re-specialising them per shape gains nothing.
+      JniUtils.setGraphExecutorOptimize(false);
+      PLAIN_EXECUTOR.set(true);
+    }
     long[] ptrs = new long[args.length];
     for (int i = 0; i < args.length; i++) {
       ptrs[i] = args[i].getHandle();
