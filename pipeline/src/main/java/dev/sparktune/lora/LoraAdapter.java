@@ -274,13 +274,24 @@ public final class LoraAdapter implements AutoCloseable {
    * x: (..., in), y: (..., out). Modules without an adapter return y unchanged.
    */
   public NDArray apply(String modulePath, NDArray x, NDArray y, boolean training) {
+    return apply(modulePath, x, y, training, null, null);
+  }
+
+  /**
+   * As {@link #apply(String, NDArray, NDArray, boolean)}, with the dropout masks keyed per example
+   * row ({@link KeyedDropout}): {@code rowKeys} and {@code lengths} one per row of x (B, T, in).
+   * Without keys (null) the masks come from libtorch's process-wide generator.
+   */
+  public NDArray apply(String modulePath, NDArray x, NDArray y, boolean training, long[] rowKeys,
+      int[] lengths) {
     Pair p = modules.get(modulePath);
     if (p == null) {
       return y;
     }
     NDArray in = x;
     if (training && config.dropout() > 0) {
-      in = x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
+      in = rowKeys != null ? KeyedDropout.apply(x, config.dropout(), rowKeys, lengths, modulePath)
+          : x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
     }
     // Half-precision activations over float32 masters: the cast is part of the graph, so the
     // gradients arrive in float32 (as under torch.autocast).

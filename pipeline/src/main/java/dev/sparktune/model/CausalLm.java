@@ -195,10 +195,11 @@ public final class CausalLm implements AutoCloseable {
   }
 
   /** A linear module with its optional bias and LoRA term. x: (..., in) → (..., out). */
-  private NDArray linear(String module, NDArray x, boolean training) {
+  private NDArray linear(String module, NDArray x, Pass pass) {
     NDArray y = x.getNDArrayInternal().linear(x, w(module + ".weight"), weights.get(module + ".bias"))
         .singletonOrThrow();
-    return adapter == null ? y : adapter.apply(module, x, y, training);
+    return adapter == null ? y
+        : adapter.apply(module, x, y, pass.training(), pass.rowKeys(), pass.rowLengths());
   }
 
   /**
@@ -233,7 +234,16 @@ public final class CausalLm implements AutoCloseable {
    * causal), the cache and the shapes. Built by {@link #begin}.
    */
   public record Pass(NDArray[] rope, NDArray mask, KvCache cache, boolean training, long batch,
-      int length) {}
+      int length, long[] rowKeys, int[] rowLengths) {
+
+    /**
+     * This pass with dropout keyed per example row: {@code rowKeys} (one per row) seed each row's
+     * masks, which cover its first {@code rowLengths} tokens (see LoRA's KeyedDropout).
+     */
+    public Pass keyed(long[] rowKeys, int[] rowLengths) {
+      return new Pass(rope, mask, cache, training, batch, length, rowKeys, rowLengths);
+    }
+  }
 
   /**
    * Logits for {@code inputIds} (B, T) int64. {@code attentionMask} (B, S) with 1 for real tokens
@@ -278,7 +288,7 @@ public final class CausalLm implements AutoCloseable {
         ? Rope.tables(config, past, length, dtype, m) // 2 × (T, hd)
         : Rope.tables(config, positionIds, dtype, m); // 2 × (B, 1, T, hd)
     NDArray mask = attentionMask(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S) or null
-    return new Pass(rope, mask, cache, training, batch, length);
+    return new Pass(rope, mask, cache, training, batch, length, null, null);
   }
 
   /** Token embeddings. ids: (B, T) int64 → (B, T, H). */
@@ -308,14 +318,13 @@ public final class CausalLm implements AutoCloseable {
     int nh = config.numHeads();
     int nkv = config.numKvHeads();
     int hd = config.headDim();
-    boolean training = pass.training();
     String p = "model.layers." + i + ".";
     NDArray x = rmsNorm(h, p + "input_layernorm.weight"); // (B, T, H)
-    NDArray q = linear(p + "self_attn.q_proj", x, training)
+    NDArray q = linear(p + "self_attn.q_proj", x, pass)
         .reshape(batch, length, nh, hd).transpose(0, 2, 1, 3); // (B, nh, T, hd)
-    NDArray k = linear(p + "self_attn.k_proj", x, training)
+    NDArray k = linear(p + "self_attn.k_proj", x, pass)
         .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
-    NDArray v = linear(p + "self_attn.v_proj", x, training)
+    NDArray v = linear(p + "self_attn.v_proj", x, pass)
         .reshape(batch, length, nkv, hd).transpose(0, 2, 1, 3); // (B, nkv, T, hd)
     q = Rope.apply(q, pass.rope()[0], pass.rope()[1]);
     k = Rope.apply(k, pass.rope()[0], pass.rope()[1]);
@@ -326,13 +335,13 @@ public final class CausalLm implements AutoCloseable {
     }
     NDArray attn = attend(q, k, v, pass.mask()) // (B, nh, T, hd)
         .transpose(0, 2, 1, 3).reshape(batch, length, (long) nh * hd); // (B, T, nh·hd)
-    h = h.add(linear(p + "self_attn.o_proj", attn, training)); // (B, T, H)
+    h = h.add(linear(p + "self_attn.o_proj", attn, pass)); // (B, T, H)
 
     NDArray y = rmsNorm(h, p + "post_attention_layernorm.weight"); // (B, T, H)
-    NDArray gate = linear(p + "mlp.gate_proj", y, training); // (B, T, I)
-    NDArray up = linear(p + "mlp.up_proj", y, training); // (B, T, I)
+    NDArray gate = linear(p + "mlp.gate_proj", y, pass); // (B, T, I)
+    NDArray up = linear(p + "mlp.up_proj", y, pass); // (B, T, I)
     NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up); // silu(gate) · up
-    return h.add(linear(p + "mlp.down_proj", act, training)); // (B, T, H)
+    return h.add(linear(p + "mlp.down_proj", act, pass)); // (B, T, H)
   }
 
   /** Final norm and LM head. h: (B, T, H) → logits (B, T, V). */

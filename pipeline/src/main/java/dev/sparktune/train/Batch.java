@@ -8,10 +8,12 @@ import java.util.List;
 
 /**
  * A right-padded micro-batch: ids (B, T), labels (B, T) with -100 on the prompt and the padding,
- * optional packed-row positions, the real token count and T. No attention mask: with right padding
- * the causal mask is exact for every real token, and pads carry no labels.
+ * optional packed-row positions, the real token count and T, and per row its example's index in
+ * the train split and its real length (what keys the row's dropout masks). No attention mask: with
+ * right padding the causal mask is exact for every real token, and pads carry no labels.
  */
-public record Batch(NDArray ids, NDArray labels, long[][] positions, long realTokens, int length) {
+public record Batch(NDArray ids, NDArray labels, long[][] positions, long realTokens, int length,
+    int[] examples, int[] lengths) {
 
   /** Examples {@code indices} of {@code data}, padded with {@code padId} to the longest. */
   public static Batch of(List<TrainData.Example> data, int[] indices, int padId, NDManager m) {
@@ -24,6 +26,7 @@ public record Batch(NDArray ids, NDArray labels, long[][] positions, long realTo
     long[] labels = new long[b * length];
     long[][] positions = data.get(indices[0]).positionIds() == null ? null : new long[b][length];
     long real = 0;
+    int[] lengths = new int[b];
     Arrays.fill(ids, padId);
     Arrays.fill(labels, -100);
     for (int r = 0; r < b; r++) {
@@ -37,8 +40,10 @@ public record Batch(NDArray ids, NDArray labels, long[][] positions, long realTo
         }
       }
       real += e.length();
+      lengths[r] = e.length();
     }
     Shape shape = new Shape(b, length);
-    return new Batch(m.create(ids, shape), m.create(labels, shape), positions, real, length);
+    return new Batch(m.create(ids, shape), m.create(labels, shape), positions, real, length, indices.clone(),
+        lengths);
   }
 }

@@ -40,6 +40,8 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
     Device dev = device.equals("gpu") ? Device.gpu(0) : Device.cpu();
     DataType type = Precision.computeType(dtype, dev);
     long tokens = (long) batch * seq;
+    int[] rowLengths = new int[batch];
+    java.util.Arrays.fill(rowLengths, seq);
     double stepFlops = Flops.loraStep(config, batch, seq);
     try (NDManager manager = Torch.newManager(dev);
         CausalLm model = ModelInit.random(config, 1, type, manager);
@@ -72,7 +74,8 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
           for (int s = -1; s < steps; s++) {
             long start = System.nanoTime();
             TrainStep.Outcome o = step.run(List.of(new int[] {0}), (mb, m) -> new Batch(
-                m.create(ids, new Shape(batch, seq)), m.create(ids, new Shape(batch, seq)), null, tokens, seq), tokens, 1e-4, s + 1);
+                m.create(ids, new Shape(batch, seq)), m.create(ids, new Shape(batch, seq)), null, tokens, seq,
+                java.util.stream.IntStream.range(0, batch).toArray(), rowLengths), tokens, 1e-4, s + 1);
             if (s >= 0) {
               seconds[s] = (System.nanoTime() - start) / 1e9;
               TrainStep.Phases p = o.phases();

@@ -1,6 +1,5 @@
 package dev.sparktune.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -9,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.sparktune.collective.Collective;
+import dev.sparktune.lora.KeyedDropout;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.Flops;
@@ -98,7 +98,7 @@ public final class TrainStep implements AutoCloseable {
    * @param microBatches this rank's example indices per micro-batch
    * @param batches builds a micro-batch's tensors in the given (short-lived) manager
    * @param labelTokens label tokens of the whole step over every rank: the loss is their mean
-   * @param step the optimizer step (seeds dropout)
+   * @param step the optimizer step (with the seed and each example's index, keys its dropout masks)
    */
   public Outcome run(List<int[]> microBatches, BiFunction<int[], NDManager, Batch> batches,
       long labelTokens, double lr, int step) {
@@ -119,21 +119,24 @@ public final class TrainStep implements AutoCloseable {
     int layers = model.config().numLayers();
     for (int k = 0; k < microBatches.size(); k++) {
       int[] mb = microBatches.get(k);
-      long seed = options.seed() * 7919 + step * 131L + collective.rank() * 17L + k;
       try (NDManager m = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
         long t0 = System.nanoTime();
         Batch batch = batches.apply(mb, m);
         long t1 = System.nanoTime();
         nanos[0] += t1 - t0;
         // Right padding needs no mask: real tokens never see later positions, and pads carry no labels.
-        CausalLm.Pass pass = model.begin(batch.ids(), null, batch.positions(), null, true);
+        long[] keys = new long[batch.examples().length];
+        for (int r = 0; r < keys.length; r++) {
+          keys[r] = KeyedDropout.rowKey(options.seed(), step, batch.examples()[r]);
+        }
+        CausalLm.Pass pass = model.begin(batch.ids(), null, batch.positions(), null, true)
+            .keyed(keys, batch.lengths());
         List<NDArray> inputs = new ArrayList<>();
         NDArray h;
         try (Torch.GradMode mode = Torch.gradMode(!options.gradientCheckpointing())) {
           h = model.embed(batch.ids());
           for (int i = 0; i < layers; i++) {
             inputs.add(h);
-            seed(seed, i);
             h = model.layer(i, h, pass); // (B, T, H)
           }
         }
@@ -150,13 +153,12 @@ public final class TrainStep implements AutoCloseable {
         nanos[1] += t2 - t1;
         Torch.backward(tl.sum().mul(scale / Math.max(1, labelTokens))); // one big batch's mean
         if (options.gradientCheckpointing()) {
-          // Each layer again, from its saved input, with the same dropout masks; its output's
+          // Each layer again, from its saved input, with the same (keyed) dropout masks; its output's
           // gradient flows back into the adapter and on to the layer's input.
           NDArray grad = h.getGradient();
           for (int i = layers - 1; i >= 0; i--) {
             NDArray x = inputs.get(i);
             x.setRequiresGradient(true);
-            seed(seed, i);
             NDArray out = model.layer(i, x, pass);
             JniUtils.backward((PtNDArray) out, (PtNDArray) grad, false, false);
             out.close();
@@ -244,14 +246,6 @@ public final class TrainStep implements AutoCloseable {
       offset += n;
     }
     return "";
-  }
-
-  /**
-   * Dropout masks per (step, rank, micro-batch, layer), so a recomputed layer draws the same ones
-   * and checkpointing does not change what is trained.
-   */
-  private static void seed(long base, int layer) {
-    Engine.getEngine("PyTorch").setRandomSeed((int) (base * 31 + layer));
   }
 
   @Override

@@ -100,11 +100,65 @@ class TrainStepTest {
   /** The adapter's gradients after one accumulation over two micro-batches. */
   private static Map<String, double[]> gradients(CausalLm model, LoraAdapter adapter, boolean checkpointing,
       List<TrainData.Example> data) {
+    return gradients(model, adapter, checkpointing, data, List.of(new int[] {0, 1}, new int[] {2, 3}));
+  }
+
+  private static Map<String, double[]> gradients(CausalLm model, LoraAdapter adapter, boolean checkpointing,
+      List<TrainData.Example> data, List<int[]> microBatches) {
     TrainStep.Options options = new TrainStep.Options(0.9, 0.999, 1e-8, 0, 1.0, checkpointing, 3);
     try (TrainStep step = new TrainStep(model, adapter, Collective.single(), options, null)) {
       long labels = data.stream().mapToLong(Trainer::labelCount).sum();
-      step.accumulate(List.of(new int[] {0, 1}, new int[] {2, 3}),
-          (mb, m) -> Batch.of(data, mb, 0, m), labels, 1.0, 5, new long[5]);
+      step.accumulate(microBatches, (mb, m) -> Batch.of(data, mb, 0, m), labels, 1.0, 5, new long[5]);
+      Map<String, double[]> out = new LinkedHashMap<>();
+      adapter.peftTensors().forEach((k, p) -> {
+        out.put(k, p.getGradient().toDoubleArray());
+        p.getGradient().muli(0);
+      });
+      return out;
+    }
+  }
+
+  @Test
+  void dropoutMasksDependOnTheExampleNotOnItsMicroBatch() {
+    // Examples of different lengths, so the micro-batches pad to different T.
+    List<TrainData.Example> data = TrainerTest.copyTask(4, 2, 9, 10, 30, 12);
+    LoraConfig lora = new LoraConfig(4, 8, 0.3, List.of("all-linear"), false, null);
+    try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT64, manager);
+        LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT64, manager)) {
+      adapter.modules().values().forEach(p -> p.b().addi(0.05));
+      adapter.setTrainable(true);
+      model.setAdapter(adapter);
+      Map<String, double[]> pairs = gradients(model, adapter, false, data);
+      Map<String, double[]> regrouped = gradients(model, adapter, false, data,
+          List.of(new int[] {3}, new int[] {1, 0, 2}));
+      for (Map.Entry<String, double[]> e : pairs.entrySet()) {
+        double[] a = e.getValue();
+        double[] b = regrouped.get(e.getKey());
+        for (int i = 0; i < a.length; i++) {
+          assertEquals(a[i], b[i], 1e-9 * Math.max(1, Math.abs(a[i])), e.getKey() + "[" + i + "]");
+        }
+      }
+      // A different step draws different masks: the keys do reach the draw.
+      Map<String, double[]> nextStep = gradientsAtStep(model, adapter, data, 6);
+      double moved = 0;
+      for (Map.Entry<String, double[]> e : pairs.entrySet()) {
+        double[] a = e.getValue();
+        double[] b = nextStep.get(e.getKey());
+        for (int i = 0; i < a.length; i++) {
+          moved += Math.abs(a[i] - b[i]);
+        }
+      }
+      assertTrue(moved > 1e-6, "step 6 must draw other masks than step 5: " + moved);
+    }
+  }
+
+  private static Map<String, double[]> gradientsAtStep(CausalLm model, LoraAdapter adapter,
+      List<TrainData.Example> data, int stepIndex) {
+    TrainStep.Options options = new TrainStep.Options(0.9, 0.999, 1e-8, 0, 1.0, false, 3);
+    try (TrainStep step = new TrainStep(model, adapter, Collective.single(), options, null)) {
+      long labels = data.stream().mapToLong(Trainer::labelCount).sum();
+      step.accumulate(List.of(new int[] {0, 1}, new int[] {2, 3}), (mb, m) -> Batch.of(data, mb, 0, m), labels,
+          1.0, stepIndex, new long[5]);
       Map<String, double[]> out = new LinkedHashMap<>();
       adapter.peftTensors().forEach((k, p) -> {
         out.put(k, p.getGradient().toDoubleArray());

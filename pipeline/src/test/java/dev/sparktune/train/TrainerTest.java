@@ -90,6 +90,17 @@ class TrainerTest {
         0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null);
   }
 
+  /** {@code c} with another lora.dropout. */
+  static TrainConfig withDropout(TrainConfig c, double dropout) {
+    TrainConfig.Lora l = c.lora();
+    return new TrainConfig(c.baseModel(), new TrainConfig.Lora(l.r(), l.alpha(), dropout, l.targetModules(),
+        l.useRslora(), l.layersToTransform()), c.microBatchSize(), c.gradAccumSteps(), c.epochs(), c.maxSteps(),
+        c.learningRate(), c.weightDecay(), c.adamBeta1(), c.adamBeta2(), c.adamEps(), c.schedule(),
+        c.warmupSteps(), c.warmupRatio(), c.minLrRatio(), c.maxGradNorm(), c.evalSteps(), c.saveSteps(),
+        c.saveTotalLimit(), c.loggingSteps(), c.seed(), c.dtype(), c.groupByLength(), c.threads(),
+        c.collectiveTimeoutSeconds(), c.numWorkers(), c.gradientCheckpointing());
+  }
+
   static Map<String, float[]> adapterValues(Path dir) throws Exception {
     Map<String, float[]> out = new HashMap<>();
     try (Safetensors st = Safetensors.open(dir.resolve("adapter_model.safetensors"));
