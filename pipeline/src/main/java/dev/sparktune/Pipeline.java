@@ -28,7 +28,7 @@ public final class Pipeline {
       stages.add(new TokenizeStage(config.tokenize(),
           config.cluster().enabled() ? ClusterStage.NAME : CleanStage.NAME));
       if (config.train() != null) {
-        stages.add(new TrainStage(config.train(), freshTraining));
+        stages.add(new TrainStage(config.train(), freshTraining, config.tokenize().tokenizer()));
       }
     }
     return stages;

@@ -4,6 +4,7 @@ import dev.sparktune.Pipeline;
 import dev.sparktune.config.ConfigException;
 import dev.sparktune.config.SparktuneConfig;
 import dev.sparktune.core.Manifest;
+import dev.sparktune.core.RunLock;
 import dev.sparktune.core.Sessions;
 import dev.sparktune.core.StageFailedException;
 import dev.sparktune.core.StageRunner;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -87,17 +89,29 @@ public final class Main implements Callable<Integer> {
         err.println("sparktune: error: " + e.getMessage());
         return USAGE;
       }
+      if (e instanceof RunLock.HeldException) {
+        err.println("sparktune: error: " + e.getMessage());
+        return USAGE;
+      }
       if (e instanceof java.io.IOException) {
         // Unreadable model, adapter or tokenizer files: the message names the file and the problem.
         err.println("sparktune: error: " + e.getMessage());
+        LoggerFactory.getLogger(Main.class).debug("details", e);
         return STAGE_FAILED;
       }
       if (e instanceof StageFailedException) {
         err.println("sparktune: stage failed: " + e.getMessage());
+        LoggerFactory.getLogger(Main.class).info("stage failed", e);
         return STAGE_FAILED;
       }
       err.println("sparktune: failed: " + e);
-      e.printStackTrace(err);
+      java.nio.file.Path log = RunLog.current();
+      if (log != null) {
+        LoggerFactory.getLogger(Main.class).error("failed", e);
+        err.println("sparktune: the stack trace is in " + log);
+      } else {
+        e.printStackTrace(err);
+      }
       return STAGE_FAILED;
     });
     return cl;
@@ -149,7 +163,39 @@ public final class Main implements Callable<Integer> {
     return conf;
   }
 
-  static int runStages(SparktuneConfig config, StageRunner.Options options, boolean freshTraining) {
+  /**
+   * Takes the work directory's lock, recovers interrupted commits, runs the preflight checks and
+   * only then starts Spark and the stages. A held lock or a failed check ends with exit code 2 and
+   * one line per problem, before any Spark job.
+   */
+  static int runStages(SparktuneConfig config, StageRunner.Options options, boolean freshTraining,
+      String command) throws java.io.IOException {
+    StageRunner offline = runner(config, null, freshTraining);
+    Workspace workspace = new Workspace(config.workDir(), Paths.get(""), hadoopConf(config));
+    RunLock held;
+    try {
+      held = RunLock.acquire(workspace, command);
+    } catch (java.io.IOException e) {
+      System.err.println("sparktune: preflight: " + e.getMessage());
+      return USAGE;
+    }
+    try (RunLock lock = held) {
+      if ("file".equals(workspace.root().toUri().getScheme())) {
+        RunLog.open(Paths.get(workspace.root().toUri()), command.split(" ")[0]);
+      }
+      offline.recoverInterruptedCommits();
+      List<String> problems = offline.preflight(options);
+      if (!problems.isEmpty()) {
+        problems.forEach(p -> System.err.println("sparktune: preflight: " + p));
+        System.err.println("sparktune: nothing was run (" + problems.size() + " problem"
+            + (problems.size() == 1 ? "" : "s") + " above)");
+        return USAGE;
+      }
+      return runStartedStages(config, options, freshTraining);
+    }
+  }
+
+  private static int runStartedStages(SparktuneConfig config, StageRunner.Options options, boolean freshTraining) {
     SparkSession spark = Sessions.start(config.spark());
     try {
       StageRunner runner = runner(config, spark, freshTraining);
@@ -240,7 +286,7 @@ public final class Main implements Callable<Integer> {
     String only;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
       SparktuneConfig config = configOptions.load();
       for (String s : new String[] {from, to, only}) {
         if (s != null && !Pipeline.stageNames().contains(s)) {
@@ -248,7 +294,7 @@ public final class Main implements Callable<Integer> {
               + String.join(", ", Pipeline.stageNames()));
         }
       }
-      return runStages(config, new StageRunner.Options(from, to, only, runOptions.force), runOptions.fresh);
+      return runStages(config, new StageRunner.Options(from, to, only, runOptions.force), runOptions.fresh, "run");
     }
   }
 
@@ -263,9 +309,9 @@ public final class Main implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
       return runStages(configOptions.load(), new StageRunner.Options(null, null, stage, runOptions.force),
-          runOptions.fresh);
+          runOptions.fresh, stage);
     }
   }
 

@@ -42,6 +42,15 @@ public interface Stage {
     return List.of();
   }
 
+  /**
+   * Checks made before Spark starts, beyond {@link #externalInputs} (which must also succeed): that
+   * what the stage will read is consistent (e.g. the tokenizer fits the model) and there is room for
+   * what it writes. One line per problem, naming the file or config key; empty when all is well.
+   */
+  default List<String> preflight(StageContext context) throws IOException {
+    return List.of();
+  }
+
   /** The exact schema of the {@code data} table. */
   StructType outputSchema();
 

@@ -91,8 +91,8 @@ public final class StageRunner {
     return out;
   }
 
-  /** Runs the selected stages in order, skipping those that are up to date unless forced. */
-  public List<Outcome> run(Options options) {
+  /** The first and last index of the stages {@code options} selects. */
+  private int[] range(Options options) {
     int first = 0;
     int last = stages.size() - 1;
     if (options.only() != null) {
@@ -108,6 +108,49 @@ public final class StageRunner {
         throw new IllegalArgumentException("--from " + options.from() + " comes after --to " + options.to());
       }
     }
+    return new int[] {first, last};
+  }
+
+  /**
+   * What would stop the selected stages before they start, one line each naming the stage and the
+   * file or key at fault: inputs that do not exist or cannot be read ({@link Stage#externalInputs})
+   * and each stage's own {@link Stage#preflight} checks. Starts no Spark job; empty when all is well.
+   */
+  public List<String> preflight(Options options) {
+    int[] range = range(options);
+    List<String> problems = new ArrayList<>();
+    StageContext context = new StageContext(spark, workspace);
+    for (int i = range[0]; i <= range[1]; i++) {
+      Stage stage = stages.get(i);
+      try {
+        inputsOf(stage);
+        for (String p : stage.preflight(context)) {
+          problems.add(stage.name() + ": " + p);
+        }
+      } catch (IOException | RuntimeException e) {
+        problems.add(stage.name() + ": " + describe(e));
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Cleans up after runs that died mid-stage, for every stage: their staging folders are deleted,
+   * and an old output moved aside by an interrupted commit is put back if nothing replaced it. Only
+   * safe while holding the work directory's {@link RunLock}.
+   */
+  public void recoverInterruptedCommits() throws IOException {
+    FileSystem fs = workspace.fs(workspace.root());
+    for (Stage stage : stages) {
+      recoverInterruptedCommit(fs, stage.name());
+    }
+  }
+
+  /** Runs the selected stages in order, skipping those that are up to date unless forced. */
+  public List<Outcome> run(Options options) {
+    int[] range = range(options);
+    int first = range[0];
+    int last = range[1];
     Map<String, String> expected = new HashMap<>();
     Set<String> current = new TreeSet<>();
     List<Outcome> outcomes = new ArrayList<>();

@@ -74,6 +74,20 @@ public final class LoraAdapter implements AutoCloseable {
     };
   }
 
+  /** How many parameters (A and B of every targeted module) an adapter of {@code config} has. */
+  public static long parameterCount(ModelConfig model, LoraConfig config) {
+    long n = 0;
+    for (int layer = 0; layer < model.numLayers(); layer++) {
+      for (String module : LoraConfig.LINEAR_MODULES) {
+        if (config.targets(layer, module)) {
+          long[] io = inOut(model, module);
+          n += config.r() * (io[0] + io[1]);
+        }
+      }
+    }
+    return n;
+  }
+
   /** The module path of a decoder layer's linear module, as Hugging Face names it. */
   public static String modulePath(int layer, String module) {
     String block = module.endsWith("_proj") && List.of("gate_proj", "up_proj", "down_proj").contains(module)

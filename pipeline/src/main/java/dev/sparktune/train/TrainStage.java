@@ -89,11 +89,22 @@ public final class TrainStage implements Stage {
 
   private final TrainConfig config;
   private final boolean fresh;
+  private final String tokenizer;
 
   /** @param fresh ignore checkpoints of an earlier, unfinished run and start over */
   public TrainStage(TrainConfig config, boolean fresh) {
+    this(config, fresh, null);
+  }
+
+  /**
+   * @param fresh ignore checkpoints of an earlier, unfinished run and start over
+   * @param tokenizer the tokenize stage's tokenizer.json (as configured), checked against the base
+   *     model before the run starts; null: not checked
+   */
+  public TrainStage(TrainConfig config, boolean fresh, String tokenizer) {
     this.config = config;
     this.fresh = fresh;
+    this.tokenizer = tokenizer;
   }
 
   @Override
@@ -152,6 +163,73 @@ public final class TrainStage implements Stage {
       }
     }
     return files;
+  }
+
+  /**
+   * Before the run: the base model's config.json is readable, the tokenizer's ids fit its embedding,
+   * and the work directory has room for a checkpoint and the adapter.
+   */
+  @Override
+  public List<String> preflight(StageContext context) throws IOException {
+    List<String> problems = new ArrayList<>();
+    org.apache.hadoop.fs.Path modelDir = context.workspace().resolve(config.baseModel());
+    dev.sparktune.model.ModelConfig model;
+    try {
+      model = dev.sparktune.model.ModelConfig.read(local(modelDir));
+    } catch (IOException | RuntimeException e) {
+      return List.of("train.base_model " + config.baseModel() + ": " + e.getMessage());
+    }
+    if (tokenizer != null) {
+      org.apache.hadoop.fs.Path tok = context.workspace().resolve(tokenizer);
+      long tokens;
+      try (java.io.InputStream in = context.workspace().fs(tok).open(tok)) {
+        tokens = vocabularySize(new ObjectMapper().readTree(in));
+      } catch (IOException e) {
+        return List.of("tokenize.tokenizer " + tokenizer + " cannot be read: " + e.getMessage());
+      }
+      if (tokens > model.vocabSize()) {
+        problems.add("tokenize.tokenizer " + tokenizer + " has ids up to " + (tokens - 1) + " but train.base_model "
+            + config.baseModel() + " embeds only " + model.vocabSize() + " tokens (vocab_size in its config.json): "
+            + "use the base model's own tokenizer.json");
+      }
+    }
+    // A checkpoint holds the adapter and AdamW's two moments in float32, the output one more copy.
+    long needed = 16 * dev.sparktune.lora.LoraAdapter.parameterCount(model, config.lora().toLoraConfig())
+        + (64L << 20);
+    org.apache.hadoop.fs.Path root = context.workspace().root();
+    long free = "file".equals(root.toUri().getScheme())
+        ? Files.getFileStore(nearestExisting(Paths.get(root.toUri()))).getUsableSpace()
+        : context.workspace().fs(root).getStatus(root).getRemaining();
+    if (free < needed) {
+      problems.add("work_dir " + root + " has " + (free >> 20) + " MiB free but a checkpoint of this adapter needs "
+          + "about " + (needed >> 20) + " MiB");
+    }
+    return problems;
+  }
+
+  /** One more than the largest id of a tokenizer.json's vocabulary and added tokens. */
+  static long vocabularySize(JsonNode tokenizer) {
+    long max = -1;
+    JsonNode vocab = tokenizer.path("model").path("vocab");
+    if (vocab.isObject()) {
+      for (JsonNode id : (Iterable<JsonNode>) vocab::elements) {
+        max = Math.max(max, id.asLong());
+      }
+    } else if (vocab.isArray()) { // Unigram: [[piece, score], ...]
+      max = vocab.size() - 1;
+    }
+    for (JsonNode added : tokenizer.path("added_tokens")) {
+      max = Math.max(max, added.path("id").asLong());
+    }
+    return max + 1;
+  }
+
+  private static Path nearestExisting(Path p) {
+    Path q = p.toAbsolutePath();
+    while (q != null && !Files.exists(q)) {
+      q = q.getParent();
+    }
+    return q == null ? Paths.get("/") : q;
   }
 
   /** A Hadoop path the task can open with java.nio (local or a POSIX mount). */
