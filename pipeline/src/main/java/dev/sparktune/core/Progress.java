@@ -95,6 +95,7 @@ public final class Progress extends SparkListener implements AutoCloseable {
     if (taskEnd.taskMetrics() == null || stage == null) {
       return;
     }
+    KillPoints.pass(stage + ":job");
     long read = taskEnd.taskMetrics().inputMetrics().recordsRead();
     if (read > 0) {
       readByStage.computeIfAbsent(taskEnd.stageId(), k -> new AtomicLong()).addAndGet(read);

@@ -445,6 +445,7 @@ public final class StageRunner {
       manifest.write(fs, new Path(staging, Workspace.MANIFEST));
       output.release().run();
       output = null;
+      KillPoints.reach(stage.name() + ":staged");
       commit(fs, staging, workspace.stageDir(stage.name()));
       if (progress != null) {
         progress.end();
@@ -617,12 +618,14 @@ public final class StageRunner {
     if (hadOld && !fs.rename(target, old)) {
       throw new IOException("cannot move the previous output " + target + " aside");
     }
+    KillPoints.reach(target.getName() + ":aside");
     if (!fs.rename(staging, target)) {
       if (hadOld) {
         fs.rename(old, target);
       }
       throw new IOException("cannot move " + staging + " into place at " + target);
     }
+    KillPoints.reach(target.getName() + ":committed");
     if (hadOld) {
       fs.delete(old, true);
     }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktune.collective.Collective;
 import dev.sparktune.config.TrainConfig;
+import dev.sparktune.core.KillPoints;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
@@ -305,6 +306,9 @@ public final class Trainer {
           checkpoint(checkpoints, done, adapter, optimizer, scaler, trainStep.size(), best);
         }
         afterStep.accept(sm);
+        if (lead) {
+          KillPoints.reach("train:step-" + done);
+        }
       }
       Path finalDir = out.resolve("adapter");
       if (lead) {
@@ -367,6 +371,7 @@ public final class Trainer {
     deleteTree(tmp);
     Files.createDirectories(tmp);
     adapter.save(tmp.resolve("adapter"), config.baseModel());
+    KillPoints.reach("train:checkpoint-" + step);
     try (NDManager m = model.manager().newSubManager()) {
       Map<String, NDArray> state = new LinkedHashMap<>();
       state.put("exp_avg", m.create(expAvg));
