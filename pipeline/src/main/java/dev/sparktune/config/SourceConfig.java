@@ -254,7 +254,8 @@ public record SourceConfig(
    *     quoting, escapes, comments and batch separators
    * @param columns column names for INSERTs without a column list when the dump has no CREATE TABLE
    * @param encoding the charset when the file has no byte-order mark (default UTF-8)
-   * @param maxStatementChars a longer statement is rejected (default 32 M characters)
+   * @param maxStatementChars a longer statement is rejected, read to its end but never kept whole (default
+   *     32 M characters)
    */
   public record SqlOptions(String table, SqlDialect dialect, List<String> columns, String encoding,
       Integer maxStatementChars) implements Serializable {

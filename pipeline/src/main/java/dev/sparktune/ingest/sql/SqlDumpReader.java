@@ -43,6 +43,7 @@ public final class SqlDumpReader extends QueuedRecordReader {
   private final Dialect dialect;
   private final String table;
   private final List<String> configuredColumns;
+  private final int maxStatementChars;
   private List<String> createColumns;
   private int statementIndex;
   private boolean done;
@@ -58,6 +59,7 @@ public final class SqlDumpReader extends QueuedRecordReader {
     this.splitter = new SqlStatementSplitter(buffered, this.dialect, maxStatementChars);
     this.table = table;
     this.configuredColumns = columns;
+    this.maxStatementChars = maxStatementChars;
   }
 
   public Dialect dialect() {
@@ -129,7 +131,7 @@ public final class SqlDumpReader extends QueuedRecordReader {
     }
     if (st.tooLong()) {
       queue.add(new ReadResult.Reject(locator, "sql_statement_too_long", "statement at line " + st.line()
-          + " is longer than max_statement_chars; skipped", head));
+          + " is longer than max_statement_chars (" + maxStatementChars + "); skipped", head));
       return;
     }
     switch (target) {

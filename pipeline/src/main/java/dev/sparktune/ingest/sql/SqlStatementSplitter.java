@@ -19,6 +19,10 @@ final class SqlStatementSplitter {
   private final SqlDumpReader.Dialect dialect;
   private final int maxChars;
   private final StringBuilder pushback = new StringBuilder();
+  /** Read ahead of {@link #in}: a dump is read a character at a time, so not through a lock per character. */
+  private final char[] buffer = new char[1 << 16];
+  private int bufferPos;
+  private int bufferEnd;
   private int line = 1;
   private boolean atLineStart = true;
   private String delimiter = ";";
@@ -34,8 +38,16 @@ final class SqlStatementSplitter {
     if (pushback.length() > 0) {
       c = pushback.charAt(pushback.length() - 1);
       pushback.setLength(pushback.length() - 1);
+    } else if (bufferPos < bufferEnd) {
+      c = buffer[bufferPos++];
     } else {
-      c = in.read();
+      int n = in.read(buffer, 0, buffer.length);
+      if (n <= 0) {
+        return -1;
+      }
+      bufferEnd = n;
+      bufferPos = 1;
+      c = buffer[0];
     }
     if (c == '\n') {
       line++;
@@ -87,17 +99,23 @@ final class SqlStatementSplitter {
     in.close();
   }
 
-  /** The next statement, or null at the end of input. */
+  /**
+   * The next statement, or null at the end of input. A statement longer than {@code maxChars} is read to
+   * its end but only its first 4096 characters are kept ({@link Statement#tooLong()}), however long it
+   * is, even when it is one string literal.
+   */
   Statement next() throws IOException {
     StringBuilder sb = new StringBuilder();
     int start = -1;
     boolean tooLong = false;
+    // Tracked, not sb.toString().isBlank() at every line start: that copies the statement once per line.
+    boolean hasText = false;
     while (true) {
       if (atLineStart) {
         atLineStart = false;
-        String special = lineCommand(!sb.toString().isBlank());
+        String special = lineCommand(hasText);
         if (special != null) {
-          if ((special.equals("end") || special.equals("restart")) && !sb.toString().isBlank()) {
+          if ((special.equals("end") || special.equals("restart")) && hasText) {
             return new Statement(sb.toString().strip(), start, tooLong);
           }
           continue;
@@ -142,6 +160,7 @@ final class SqlStatementSplitter {
         continue;
       }
       sb.append(ch);
+      hasText |= !Character.isWhitespace(ch);
       skipQuoted(ch, sb);
       if (sb.length() > maxChars) {
         tooLong = true;
@@ -220,7 +239,11 @@ final class SqlStatementSplitter {
 
   private void copyUntil(char quote, boolean backslash, boolean doubled, StringBuilder sb) throws IOException {
     int c;
-    while ((c = read()) >= 0) {
+    while (true) {
+      copyPlain(quote, backslash, sb);
+      if ((c = read()) < 0) {
+        return;
+      }
       append(sb, (char) c);
       if (backslash && c == '\\') {
         int n = read();
@@ -267,14 +290,37 @@ final class SqlStatementSplitter {
     }
   }
 
-  private static void append(StringBuilder sb, char c) {
-    if (sb != null) {
+  /**
+   * Copies the read-ahead up to the next quote, backslash (when it escapes) or line break in one go: a
+   * string literal may be gigabytes long, and this is where a dump's characters are spent.
+   */
+  private void copyPlain(char quote, boolean backslash, StringBuilder sb) {
+    if (pushback.length() > 0) {
+      return;
+    }
+    int i = bufferPos;
+    while (i < bufferEnd) {
+      char c = buffer[i];
+      if (c == quote || c == '\n' || (backslash && c == '\\')) {
+        break;
+      }
+      i++;
+    }
+    if (sb != null && sb.length() <= maxChars) {
+      sb.append(buffer, bufferPos, Math.min(i - bufferPos, maxChars + 1 - sb.length()));
+    }
+    bufferPos = i;
+  }
+
+  /** Keeps {@code c} unless the statement is already past the limit (inside a long string, for instance). */
+  private void append(StringBuilder sb, char c) {
+    if (sb != null && sb.length() <= maxChars) {
       sb.append(c);
     }
   }
 
-  private static void append(StringBuilder sb, String s) {
-    if (sb != null) {
+  private void append(StringBuilder sb, String s) {
+    if (sb != null && sb.length() <= maxChars) {
       sb.append(s);
     }
   }

@@ -142,4 +142,27 @@ class SqlDumpReaderTest {
     assertEquals("a", assertInstanceOf(ReadResult.Fields.class, named.get(0)).columns().get("question"));
     assertEquals("sql_value_count", assertInstanceOf(ReadResult.Reject.class, named.get(1)).reason());
   }
+
+  @Test
+  void aStringLiteralLongerThanTheLimitIsNotKeptAndTheDumpGoesOn() throws IOException {
+    // The literal alone is over the limit, with doubled quotes and ';' in it: read to its end, not kept.
+    String dump = "INSERT INTO faq (id, answer) VALUES (1, 'a');\n"
+        + "INSERT INTO faq (id, answer) VALUES (2, '" + "it''s long; ".repeat(500) + "');\n"
+        + "INSERT INTO faq (id, answer) VALUES (3, 'c');\n";
+    List<ReadResult> out = new ArrayList<>();
+    for (SqlDumpReader.Dialect d : List.of(SqlDumpReader.Dialect.ANSI, SqlDumpReader.Dialect.MYSQL)) {
+      out.clear();
+      try (SqlDumpReader r = new SqlDumpReader(new StringReader(dump), "faq", d, null, 1000)) {
+        r.forEachRemaining(out::add);
+      }
+      assertEquals(3, out.size(), d + ": " + out);
+      assertEquals("a", assertInstanceOf(ReadResult.Fields.class, out.get(0)).columns().get("answer"));
+      ReadResult.Reject tooLong = assertInstanceOf(ReadResult.Reject.class, out.get(1));
+      assertEquals("sql_statement_too_long", tooLong.reason());
+      assertEquals("statement:2", tooLong.locator());
+      assertEquals("statement at line 2 is longer than max_statement_chars (1000); skipped", tooLong.detail());
+      assertEquals("c", assertInstanceOf(ReadResult.Fields.class, out.get(2)).columns().get("answer"),
+          d + ": the quote and the ';' inside the long literal did not end it early");
+    }
+  }
 }
