@@ -103,8 +103,8 @@ public record SourceConfig(
    * @param escape one character, or {@code none} (default none: quotes are escaped by doubling)
    * @param encoding the charset when the file has no byte-order mark (default UTF-8)
    * @param comment lines starting with this character are skipped (default none)
-   * @param maxRecordChars a quoted field still open after this many characters is an unterminated quote:
-   *     the record is rejected and reading resumes on the next line (default 1,000,000)
+   * @param maxRecordChars a longer record is rejected without being kept whole, and reading resumes on
+   *     the next line (a quoted field still open at the limit may lack its closing quote) (default 1,000,000)
    */
   public record CsvOptions(
       Boolean header,

@@ -22,9 +22,11 @@ import org.apache.commons.csv.CSVRecord;
  *
  * <p>Commons CSV cannot resume after a parse error, so this reader first cuts the character stream
  * into records itself (a newline ends a record unless it is inside a quoted field, with the same
- * quoting rules as Commons CSV), then lets Commons CSV parse each record. A quote left open for more
- * than {@code maxRecordChars} characters, or until the end of the file, rejects the record's first
- * line and reading resumes on the line after it.
+ * quoting rules as Commons CSV), then lets Commons CSV parse each record. A quote left open until
+ * the end of the file rejects the record's first line and reading resumes on the line after it. No
+ * record is kept longer than {@code maxRecordChars}: a longer one is rejected and reading resumes on
+ * the line after its first (when a quoted field is still open at the limit: its closing quote may be
+ * missing) or after the line where the limit struck (otherwise).
  */
 public final class CsvRecordReader implements RecordReader {
   private final Reader in;
@@ -45,8 +47,11 @@ public final class CsvRecordReader implements RecordReader {
   private boolean headerDone;
   private boolean fatal;
 
-  /** A raw record cut from the stream. */
-  private record Segment(String text, int startLine, boolean unterminated) {}
+  /** How the cutting of a raw record ended. */
+  private enum End { COMPLETE, EOF_IN_QUOTES, LIMIT_IN_QUOTES, LIMIT }
+
+  /** A raw record cut from the stream; past the limit, only its first {@code maxRecordChars} characters. */
+  private record Segment(String text, int startLine, End end) {}
 
   /**
    * @param in the decoded text (closed by {@link #close()})
@@ -96,7 +101,14 @@ public final class CsvRecordReader implements RecordReader {
         return null;
       }
       String locator = "line:" + seg.startLine();
-      if (seg.unterminated()) {
+      if (seg.end() == End.LIMIT) {
+        // Outside quotes: the record ends at the end of this line, which is read but not kept.
+        skipLineUnchecked();
+        return new ReadResult.Reject(locator, "csv_record_too_long", "record on line " + seg.startLine()
+            + " is longer than max_record_chars (" + maxRecordChars + "); resumed reading at line " + line,
+            seg.text());
+      }
+      if (seg.end() != End.COMPLETE) {
         int nl = seg.text().indexOf('\n');
         String firstLine = nl < 0 ? seg.text() : seg.text().substring(0, nl);
         if (nl >= 0) {
@@ -104,15 +116,17 @@ public final class CsvRecordReader implements RecordReader {
           pushBack(seg.text().substring(nl + 1), seg.startLine() + 1);
         } else if (!eof) {
           // The limit struck inside the first line: the rest of that line belongs to this reject.
-          try {
-            skipLine();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
+          skipLineUnchecked();
+        }
+        String resumed = nl >= 0 || !eof ? "; resumed reading at line " + (seg.startLine() + 1) : "";
+        if (seg.end() == End.LIMIT_IN_QUOTES) {
+          return new ReadResult.Reject(locator, "csv_record_too_long", "record on line " + seg.startLine()
+              + " is longer than max_record_chars (" + maxRecordChars + "): a quoted field is still open after "
+              + maxRecordChars + " characters (its closing quote is missing, or it is longer than the limit)"
+              + resumed, firstLine);
         }
         return new ReadResult.Reject(locator, "csv_unterminated_quote",
-            "quoted field opened on line " + seg.startLine() + " is never closed"
-                + (nl >= 0 ? "; resumed reading at line " + (seg.startLine() + 1) : ""), firstLine);
+            "quoted field opened on line " + seg.startLine() + " is never closed" + resumed, firstLine);
       }
       List<String> values;
       try {
@@ -231,12 +245,12 @@ public final class CsvRecordReader implements RecordReader {
           if (c < 0) {
             eof = true;
             if (inQuotes) {
-              return new Segment(sb.toString(), start, true);
+              return new Segment(sb.toString(), start, End.EOF_IN_QUOTES);
             }
             if (sb.length() == 0) {
               return null;
             }
-            return new Segment(sb.toString(), start, false);
+            return new Segment(sb.toString(), start, End.COMPLETE);
           }
           char ch = (char) c;
           if (inQuotes) {
@@ -270,7 +284,7 @@ public final class CsvRecordReader implements RecordReader {
               sb.append(ch);
             }
             if (sb.length() > maxRecordChars) {
-              return new Segment(sb.toString(), start, true);
+              return new Segment(sb.toString(), start, End.LIMIT_IN_QUOTES);
             }
             continue;
           }
@@ -303,12 +317,23 @@ public final class CsvRecordReader implements RecordReader {
           } else {
             tokenStart = false;
           }
+          if (sb.length() > maxRecordChars) {
+            return new Segment(sb.toString(), start, End.LIMIT);
+          }
         }
         if (sb.length() > 0) {
-          return new Segment(sb.toString(), start, false);
+          return new Segment(sb.toString(), start, End.COMPLETE);
         }
         // a blank line: skip it
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private void skipLineUnchecked() {
+    try {
+      skipLine();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

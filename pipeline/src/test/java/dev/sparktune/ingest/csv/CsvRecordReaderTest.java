@@ -110,12 +110,29 @@ class CsvRecordReaderTest {
   }
 
   @Test
-  void quoteOpenPastTheLimitIsUnterminatedToo() throws IOException {
+  void quoteOpenPastTheLimitIsTooLong() throws IOException {
     String csv = "q,a\nbad,\"opens " + "x".repeat(50) + "\nok,after \"quote\" inside\n";
     List<ReadResult> rs = read(csv, ',', null, null, 30);
-    assertEquals("csv_unterminated_quote", reject(rs.get(0)).reason());
+    assertEquals("csv_record_too_long", reject(rs.get(0)).reason());
+    assertEquals("record on line 2 is longer than max_record_chars (30): a quoted field is still open after 30 "
+        + "characters (its closing quote is missing, or it is longer than the limit); resumed reading at line 3",
+        reject(rs.get(0)).detail());
     assertEquals("after \"quote\" inside", fields(rs.get(1)).columns().get("a"),
         "a quote inside an unquoted field is literal, as in Commons CSV");
+  }
+
+  @Test
+  void unquotedRecordPastTheLimitIsTooLongAndItsLineSkipped() throws IOException {
+    String csv = "q,a\nok1,fine\nbad," + "x".repeat(50) + "\nok2,after\n";
+    List<ReadResult> rs = read(csv, ',', null, null, 30);
+    assertEquals(3, rs.size());
+    ReadResult.Reject bad = reject(rs.get(1));
+    assertEquals("csv_record_too_long", bad.reason());
+    assertEquals("line:3", bad.locator());
+    assertEquals("record on line 3 is longer than max_record_chars (30); resumed reading at line 4", bad.detail());
+    assertEquals("bad," + "x".repeat(27), bad.raw(), "only the first max_record_chars + 1 characters are kept");
+    assertEquals("after", fields(rs.get(2)).columns().get("a"));
+    assertEquals("line:4", rs.get(2).locator());
   }
 
   @Test
