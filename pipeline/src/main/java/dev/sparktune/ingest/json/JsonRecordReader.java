@@ -14,6 +14,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PushbackReader;
 import java.io.Reader;
+import java.io.StringReader;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -26,15 +27,22 @@ import java.util.Set;
  * {@code role}/{@code content}), which become one record per human turn and the reply that follows it.
  *
  * <p>A bad line of a JSON-lines file is rejected alone. A syntax error inside an array cannot be
- * skipped reliably, so it rejects the rest of that file in one row that says so.
+ * skipped reliably, so it rejects the rest of that file in one row that says so. A record nested
+ * deeper than {@link #MAX_DEPTH} levels is rejected alone in either layout, and is never parsed deeper
+ * than that.
  */
 public final class JsonRecordReader extends QueuedRecordReader {
   private static final Set<String> HUMAN = Set.of("human", "user");
   private static final Set<String> ASSISTANT = Set.of("gpt", "assistant", "chatgpt", "bing", "bard", "model");
   private static final Set<String> SYSTEM = Set.of("system");
 
+  /** How deep a record may nest (Jackson's default limit for a whole document). */
+  static final int MAX_DEPTH = 1000;
+
+  // One more level than MAX_DEPTH for the array around the records; DepthLimitingReader keeps to it.
   private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(200_000_000).build())
+      .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(200_000_000)
+          .maxNestingDepth(MAX_DEPTH + 1).build())
       .build());
 
   /** Array, JSON lines, or decide from the first character. */
@@ -43,6 +51,7 @@ public final class JsonRecordReader extends QueuedRecordReader {
   private final PushbackReader in;
   private Layout layout;
   private JsonParser arrayParser;
+  private DepthLimitingReader arrayDepth;
   private BufferedReader lines;
   private int index;
   private int lineNo;
@@ -83,7 +92,8 @@ public final class JsonRecordReader extends QueuedRecordReader {
     String locator = "index:" + index;
     try {
       if (arrayParser == null) {
-        arrayParser = MAPPER.getFactory().createParser(in);
+        arrayDepth = new DepthLimitingReader(in, MAX_DEPTH + 1);
+        arrayParser = MAPPER.getFactory().createParser(arrayDepth);
         JsonToken first = arrayParser.nextToken();
         if (first == null) {
           done = true;
@@ -107,6 +117,12 @@ public final class JsonRecordReader extends QueuedRecordReader {
       }
       JsonNode node = MAPPER.readTree(arrayParser);
       index++;
+      DepthLimitingReader.Elision deep = arrayDepth.firstBefore(arrayParser.currentLocation().getCharOffset());
+      if (deep != null) {
+        queue.add(new ReadResult.Reject(locator, "json_too_deep", "element nested deeper than " + MAX_DEPTH
+            + " levels (at line " + deep.line() + ", column " + deep.column() + "); skipped", null));
+        return;
+      }
       toRecords(node, locator, null);
     } catch (JsonProcessingException e) {
       done = true;
@@ -134,11 +150,18 @@ public final class JsonRecordReader extends QueuedRecordReader {
     } while (line.isBlank());
     String locator = "line:" + lineNo;
     JsonNode node;
+    DepthLimitingReader depth = new DepthLimitingReader(new StringReader(line), MAX_DEPTH);
     try {
-      node = MAPPER.readTree(line);
+      node = MAPPER.readTree(depth);
     } catch (JsonProcessingException e) {
       queue.add(new ReadResult.Reject(locator, "json_syntax",
           e.getOriginalMessage() + " at column " + e.getLocation().getColumnNr(), line));
+      return;
+    }
+    DepthLimitingReader.Elision deep = depth.firstBefore(Long.MAX_VALUE);
+    if (deep != null) {
+      queue.add(new ReadResult.Reject(locator, "json_too_deep", "record nested deeper than " + MAX_DEPTH
+          + " levels (at column " + deep.column() + "); skipped", line));
       return;
     }
     toRecords(node, locator, line);

@@ -72,6 +72,43 @@ class JsonRecordReaderTest {
   }
 
   @Test
+  void arrayElementNestedTooDeepIsRejectedAloneAndBracketsInStringsDoNotCount() throws IOException {
+    int limit = JsonRecordReader.MAX_DEPTH;
+    // Strings full of brackets, quotes and escapes around the deep value: none of them is nesting.
+    String noise = "\"[[{{\\\"]]}}\\\\\"";
+    String json = "[{\"output\": " + noise + "},\n"
+        + "{\"output\": \"deep\", \"input\": " + "[".repeat(limit) + "[" + noise + "]" + "]".repeat(limit) + "},\n"
+        + "{\"output\": \"ok\", \"input\": " + "[".repeat(limit - 1) + noise + "]".repeat(limit - 1) + "}]";
+    List<ReadResult> rs = read(json);
+    assertEquals(3, rs.size(), rs::toString);
+    assertEquals("[[{{\"]]}}\\", fields(rs.get(0)).columns().get("output"));
+    ReadResult.Reject deep = reject(rs.get(1));
+    assertEquals("json_too_deep", deep.reason());
+    assertEquals("index:1", deep.locator());
+    String prefix = "{\"output\": \"deep\", \"input\": ";
+    assertEquals("element nested deeper than 1000 levels (at line 2, column " + (prefix.length() + limit)
+        + "); skipped", deep.detail());
+    ReadResult.Fields atLimit = fields(rs.get(2));
+    assertEquals("index:2", atLimit.locator());
+    assertEquals(2 * (limit - 1) + noise.length(), atLimit.columns().get("input").length(),
+        "a record exactly at the limit is read, its nested value kept as JSON text");
+  }
+
+  @Test
+  void jsonLineNestedTooDeepIsRejectedAlone() throws IOException {
+    String deep = "{\"text\": \"{[\", \"input\": " + "{\"a\": ".repeat(2000) + "1" + "}".repeat(2000) + "}";
+    List<ReadResult> rs = read("{\"text\": \"one\"}\n" + deep + "\n{\"text\": \"three\"}\n");
+    assertEquals(3, rs.size());
+    ReadResult.Reject bad = reject(rs.get(1));
+    assertEquals("json_too_deep", bad.reason());
+    assertEquals("line:2", bad.locator());
+    assertEquals("record nested deeper than 1000 levels (at column "
+        + ("{\"text\": \"{[\", \"input\": ".length() + 999 * "{\"a\": ".length() + 1) + "); skipped", bad.detail());
+    assertEquals(deep, bad.raw());
+    assertEquals("three", fields(rs.get(2)).columns().get("text"));
+  }
+
+  @Test
   void shareGptBecomesOneRecordPerExchange() throws IOException {
     List<ReadResult> rs = read("""
         {"id": "c1", "conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}, {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Goodbye."}]}
