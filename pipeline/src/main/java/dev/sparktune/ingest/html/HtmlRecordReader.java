@@ -47,7 +47,8 @@ public final class HtmlRecordReader extends QueuedRecordReader {
     byte[] bytes = in.readNBytes(maxPageBytes + 1);
     if (bytes.length > maxPageBytes) {
       queue.add(new ReadResult.Reject("page", "html_too_large", "page is larger than max_page_bytes ("
-          + maxPageBytes + ")", new String(bytes, 0, 2000, java.nio.charset.StandardCharsets.UTF_8)));
+          + maxPageBytes + " bytes); raise html.max_page_bytes to read it",
+          new String(bytes, 0, 2000, java.nio.charset.StandardCharsets.UTF_8)));
       return;
     }
     Document doc = Jsoup.parse(new ByteArrayInputStream(bytes), null, "");

@@ -1,6 +1,7 @@
 package dev.sparktune.ingest.html;
 
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.jsoup.nodes.Element;
 import org.jsoup.nodes.Node;
 import org.jsoup.nodes.TextNode;
@@ -16,6 +17,8 @@ final class TextRenderer {
       "fieldset", "hr", "center", "caption", "body", "html");
   static final Set<String> PARAGRAPHS = Set.of("p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
       "table", "ul", "ol", "dl", "figure", "hr");
+
+  private static final Pattern LIST_NUMBER = Pattern.compile("\\d+\\.");
 
   private final StringBuilder out = new StringBuilder();
   private final StringBuilder line = new StringBuilder();
@@ -83,12 +86,29 @@ final class TextRenderer {
       }
       return;
     }
-    String collapsed = text.replaceAll("[\\s\\u00A0]+", " ");
+    String collapsed = collapseWhitespace(text);
     boolean endsWithSpace = line.length() > 0 && line.charAt(line.length() - 1) == ' ';
     if (collapsed.startsWith(" ") && (endsWithSpace || line.length() == 0)) {
       collapsed = collapsed.substring(1);
     }
     line.append(collapsed);
+  }
+
+  /** Each run of whitespace (as regex {@code [\\s\\u00A0]}) as one space; a loop, as it runs on every text node. */
+  private static String collapseWhitespace(String text) {
+    StringBuilder sb = new StringBuilder(text.length());
+    boolean inRun = false;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean space = c == ' ' || c == '\t' || c == '\n' || c == '\u000B' || c == '\f' || c == '\r' || c == '\u00A0';
+      if (!space) {
+        sb.append(c);
+      } else if (!inRun) {
+        sb.append(' ');
+      }
+      inRun = space;
+    }
+    return sb.toString();
   }
 
   private void breakLine(int n) {
@@ -99,7 +119,7 @@ final class TextRenderer {
   private void flushLine() {
     String s = line.toString().strip();
     line.setLength(0);
-    if (s.isEmpty() || s.equals("-") || s.matches("\\d+\\.")) {
+    if (s.isEmpty() || s.equals("-") || LIST_NUMBER.matcher(s).matches()) {
       return;
     }
     if (out.length() > 0) {
