@@ -313,7 +313,7 @@ public final class LoraAdapter implements AutoCloseable {
     NDArray b = TorchOps.cast(p.b(), in.getDataType());
     NDArray down = in.getNDArrayInternal().linear(in, a, null).singletonOrThrow(); // (..., r)
     NDArray up = down.getNDArrayInternal().linear(down, b, null).singletonOrThrow(); // (..., out)
-    return y.add(up.mul(config.scaling()));
+    return y.add(up.mul(TorchOps.scalar(up.getManager(), config.scaling()))); // owned: backward reads it
   }
 
   /** W + scaling · B @ A for one module: the merged weight, in the manager of {@code weight}. */

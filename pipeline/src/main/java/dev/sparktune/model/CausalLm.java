@@ -210,7 +210,8 @@ public final class CausalLm implements AutoCloseable {
     boolean half = x.getDataType() == DataType.FLOAT16 || x.getDataType() == DataType.BFLOAT16;
     NDArray in = half ? TorchOps.cast(x, DataType.FLOAT32) : x;
     NDArray variance = in.square().mean(new int[] {-1}, true); // (B, T, 1)
-    NDArray normed = in.mul(variance.add(config.rmsNormEps()).pow(-0.5)); // (B, T, H)
+    NDArray normed = in.mul(variance.add(config.rmsNormEps())
+        .pow(TorchOps.scalar(in.getManager(), -0.5))); // (B, T, H); see TorchOps.scalar
     return (half ? TorchOps.cast(normed, x.getDataType()) : normed).mul(weights.get(name));
   }
 
@@ -369,7 +370,8 @@ public final class CausalLm implements AutoCloseable {
       k = k.repeat(1, config.kvGroups()); // (B, nh, S, hd)
       v = v.repeat(1, config.kvGroups()); // (B, nh, S, hd)
     }
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale); // (B, nh, T, S)
+    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2))
+        .mul(TorchOps.scalar(q.getManager(), scale)); // (B, nh, T, S)
     long length = q.getShape().get(2);
     NDArray visible = mask != null ? mask
         : causal(0, length, length, q.getManager()).reshape(1, 1, length, length); // (B|1, 1, T, S)
@@ -469,7 +471,7 @@ public final class CausalLm implements AutoCloseable {
   /** Mean token cross-entropy (see {@link #tokenLoss}); zero with a gradient path when nothing is labelled. */
   public static NDArray loss(NDArray logits, NDArray labels) {
     TokenLoss t = tokenLoss(logits, labels);
-    return t.count() == 0 ? t.sum() : t.sum().div(t.count());
+    return t.count() == 0 ? t.sum() : t.sum().div(TorchOps.scalar(t.sum().getManager(), t.count()));
   }
 
   /**

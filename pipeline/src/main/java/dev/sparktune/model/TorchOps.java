@@ -170,6 +170,20 @@ public final class TorchOps {
   }
 
   /**
+   * A 0-dim tensor holding {@code value} (its Java type decides the dtype, as DJL's {@code op(Number)}
+   * does) in memory libtorch owns. DJL's {@code x.mul(2.0)} wraps the number in a Java buffer and
+   * closes that tensor as soon as the op returns, so the buffer may be freed while autograd still
+   * holds the tensor for backward (mul, div and pow save it): the gradient then reads freed memory
+   * once a GC has run between forward and backward. Use this for any number an op with a gradient
+   * takes.
+   */
+  public static NDArray scalar(ai.djl.ndarray.NDManager manager, Number value) {
+    try (NDArray wrapped = manager.create(value)) {
+      return wrapped.duplicate(); // a copy in libtorch's own memory
+    }
+  }
+
+  /**
    * {@code x} in another floating dtype, differentiably (DJL's {@code toType} runs under no-grad,
    * so a cast inside a training graph must come through here). Returns x itself when it already
    * has the dtype.

@@ -151,7 +151,8 @@ public final class TrainStep implements AutoCloseable {
         totals[2] += Flops.loraStep(model.config(), mb.length, batch.length());
         long t2 = System.nanoTime();
         nanos[1] += t2 - t1;
-        Torch.backward(tl.sum().mul(scale / Math.max(1, labelTokens))); // one big batch's mean
+        // One big batch's mean; the factor is a tensor libtorch owns, as backward reads it (TorchOps.scalar).
+        Torch.backward(tl.sum().mul(TorchOps.scalar(m, scale / Math.max(1, labelTokens))));
         if (options.gradientCheckpointing()) {
           // Each layer again, from its saved input, with the same (keyed) dropout masks; its output's
           // gradient flows back into the adapter and on to the layer's input.

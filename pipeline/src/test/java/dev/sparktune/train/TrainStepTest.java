@@ -168,6 +168,52 @@ class TrainStepTest {
     }
   }
 
+  /**
+   * Numbers that ops with a gradient save for backward (LoRA's scaling, RMSNorm's exponent, the
+   * loss factor) must live in libtorch's memory: DJL's op(Number) frees its Java buffer at once, and
+   * a garbage collection between forward and backward then let backward read reused memory (seen as
+   * NaN or wrong gradients in the first training step of a fresh JVM, now and then).
+   */
+  @Test
+  void backwardReadsTheSameNumbersAfterAGarbageCollection() {
+    List<TrainData.Example> data = TrainerTest.copyTask(2, 4, 8, 10, 30, 31);
+    LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("all-linear"), false, null);
+    try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT32, manager);
+        LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT32, manager)) {
+      adapter.modules().values().forEach(p -> p.b().addi(0.05));
+      adapter.setTrainable(true);
+      model.setAdapter(adapter);
+      double[][] grads = new double[2][];
+      for (int run = 0; run < 2; run++) {
+        try (NDManager m = manager.newSubManager(); Torch.GradMode on = Torch.gradMode(true)) {
+          Batch batch = Batch.of(data, new int[] {0, 1}, 0, m);
+          NDArray logits = model.forward(batch.ids(), null, null, true);
+          NDArray loss = CausalLm.tokenLoss(logits, batch.labels()).sum()
+              .mul(dev.sparktune.model.TorchOps.scalar(m, 0.5));
+          if (run == 1) {
+            // Free what was freed, then fill reused memory with NaN-like garbage before backward.
+            for (int i = 0; i < 3; i++) {
+              System.gc();
+              java.util.List<java.nio.ByteBuffer> junk = new java.util.ArrayList<>();
+              for (int k = 0; k < 20_000; k++) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(8 * (1 + k % 4));
+                while (b.hasRemaining()) {
+                  b.put((byte) 0x7f);
+                }
+                junk.add(b);
+              }
+            }
+          }
+          Torch.backward(loss);
+          NDArray flat = dev.sparktune.model.TorchOps.flatGradients(
+              new java.util.ArrayList<>(adapter.peftTensors().values()), m);
+          grads[run] = flat.toType(DataType.FLOAT64, false).toDoubleArray();
+        }
+      }
+      assertArrayEquals(grads[0], grads[1], 0.0, "the gradient after a GC must be the same, bit for bit");
+    }
+  }
+
   @Test
   void gradientCheckpointingGivesTheSameGradientsInFloat64() {
     List<TrainData.Example> data = TrainerTest.copyTask(4, 2, 5, 10, 30, 8);
