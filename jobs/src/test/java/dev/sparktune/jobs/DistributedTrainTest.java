@@ -36,7 +36,8 @@ class DistributedTrainTest {
     return all;
   }
 
-  private Map<String, double[]> adapter() throws Exception {
+  /** The trained adapter under a work directory, every tensor as float64. */
+  static Map<String, double[]> adapter(Path work) throws Exception {
     Map<String, double[]> out = new HashMap<>();
     try (Safetensors st = Safetensors.open(work.resolve("train/adapter/adapter_model.safetensors"));
         NDManager m = Torch.newManager()) {
@@ -76,14 +77,14 @@ class DistributedTrainTest {
     // One task, micro-batch 4: global batch 4.
     Cli.Result one = Cli.run(args("run", "--set", "train.micro_batch_size=4", "--set", "train.num_workers=1"));
     assertEquals(0, one.code(), one.err());
-    Map<String, double[]> single = adapter();
+    Map<String, double[]> single = adapter(work);
 
     // Two tasks, micro-batch 2 each: the same global batch of 4.
     Cli.Result two = Cli.run(args("train", "--fresh", "--set", "train.micro_batch_size=2",
         "--set", "train.num_workers=2"));
     assertEquals(0, two.code(), two.err());
     assertTrue(two.out().matches("(?s).*train\\s+ran\\s+20\\s+20.*"), two.out());
-    Map<String, double[]> pair = adapter();
+    Map<String, double[]> pair = adapter(work);
     assertSame(single, pair, 1e-5);
 
     // Rank 1 fails after step 3 in the first attempt; Spark retries the stage, which resumes at
@@ -96,7 +97,7 @@ class DistributedTrainTest {
     } finally {
       System.clearProperty(TrainStage.FAULT_PROPERTY);
     }
-    assertSame(pair, adapter(), 1e-6);
+    assertSame(pair, adapter(work), 1e-6);
     assertFalse(Files.exists(work.resolve("_train_run")), "the run folder is committed into train/");
     assertTrue(Files.isDirectory(work.resolve("train/checkpoints/step-6")));
     assertEquals(6, Files.readAllLines(work.resolve("train/metrics.jsonl")).size(),

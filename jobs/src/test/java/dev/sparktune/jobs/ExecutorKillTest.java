@@ -3,16 +3,10 @@ package dev.sparktune.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.ndarray.types.DataType;
-import dev.sparktune.model.Safetensors;
-import dev.sparktune.model.Torch;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,9 +21,7 @@ class ExecutorKillTest {
   @TempDir Path tmp;
 
   private String[] args(Path work, String master, String... extra) {
-    String opens = String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
-        .stream().filter(a -> a.startsWith("--add-opens")).toList())
-        + " -DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR", "jobs/target/djl-cache");
+    String opens = GpuPlacementTest.executorJavaOptions();
     List<String> a = new ArrayList<>(List.of("run", "--config", "conf/local.yaml", "--set", "work_dir=" + work,
         "--set", "train.base_model=" + tmp.resolve("model"), "--set", "spark.master=" + master,
         "--set", "cluster.enabled=false", "--set", "train.lora.dropout=0.1", "--set", "train.max_steps=40",
@@ -43,12 +35,7 @@ class ExecutorKillTest {
 
   @Test
   void anExecutorKilledMidTrainingIsReplacedAndTheRanksResume() throws Exception {
-    Path sparkHome = Paths.get(System.getenv("SPARK_HOME"));
-    Files.createDirectories(sparkHome);
-    Path jars = sparkHome.resolve("jars");
-    if (!Files.exists(jars)) {
-      Files.createSymbolicLink(jars, Paths.get("jobs/target/lib").toAbsolutePath());
-    }
+    GpuPlacementTest.prepareSparkHome();
     Cli.Result init = Cli.run("init-model", "--arch", "llama", "--hidden", "64", "--layers", "2", "--heads", "4",
         "--kv-heads", "2", "--init-std", "0.1", "--tokenizer", "conf/samples/tokenizer/tokenizer.json",
         "--out", tmp.resolve("model").toString());
@@ -92,7 +79,7 @@ class ExecutorKillTest {
     int steps = Integer.parseInt(killed.get().replaceAll(".* after (\\d+) steps", "$1"));
     assertTrue(steps < 40, "killed before the last step: " + killed.get());
     try {
-      DistributedTrainTest.assertSame(adapter(clean), adapter(work), 1e-6);
+      DistributedTrainTest.assertSame(DistributedTrainTest.adapter(clean), DistributedTrainTest.adapter(work), 1e-6);
     } catch (AssertionError e) {
       throw new AssertionError(e.getMessage() + "\nkilled " + killed.get() + "\n" + r.out() + "\nfault-free:\n"
           + Files.readString(clean.resolve("train/metrics.jsonl")) + "\nkilled:\n"
@@ -115,14 +102,4 @@ class ExecutorKillTest {
     }
   }
 
-  private static Map<String, double[]> adapter(Path work) throws Exception {
-    Map<String, double[]> out = new TreeMap<>();
-    try (Safetensors st = Safetensors.open(work.resolve("train/adapter/adapter_model.safetensors"));
-        var m = Torch.newManager()) {
-      for (String k : st.tensors().keySet()) {
-        out.put(k, st.load(k, m, DataType.FLOAT64).toDoubleArray());
-      }
-    }
-    return out;
-  }
 }

@@ -20,15 +20,26 @@ import org.junit.jupiter.api.io.TempDir;
 class GpuPlacementTest {
   @TempDir Path work;
 
-  @Test
-  void eachTaskReadsItsGpuAddressAndFallsBackToTheCpu() throws Exception {
-    // Executors start from SPARK_HOME/jars (surefire sets SPARK_HOME): link it to the copied classpath.
+  /** local-cluster executors start from SPARK_HOME/jars (surefire sets SPARK_HOME): a link to the copied classpath. */
+  static void prepareSparkHome() throws java.io.IOException {
     Path sparkHome = Paths.get(System.getenv("SPARK_HOME"));
     Files.createDirectories(sparkHome);
     Path jars = sparkHome.resolve("jars");
     if (!Files.exists(jars)) {
       Files.createSymbolicLink(jars, Paths.get("jobs/target/lib").toAbsolutePath());
     }
+  }
+
+  /** Executor JVMs need Spark's --add-opens (as this JVM has) and the already unpacked libtorch. */
+  static String executorJavaOptions() {
+    return String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+        .stream().filter(a -> a.startsWith("--add-opens")).toList())
+        + " -DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR", "jobs/target/djl-cache");
+  }
+
+  @Test
+  void eachTaskReadsItsGpuAddressAndFallsBackToTheCpu() throws Exception {
+    prepareSparkHome();
     Path script = work.resolve("gpu-discovery.sh");
     Files.writeString(script, "#!/usr/bin/env bash\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -36,10 +47,7 @@ class GpuPlacementTest {
     Cli.Result init = Cli.run("init-model", "--arch", "llama", "--hidden", "32", "--layers", "1", "--heads", "2",
         "--tokenizer", "conf/samples/tokenizer/tokenizer.json", "--out", work.resolve("model").toString());
     assertEquals(0, init.code(), init.err());
-    // Executor JVMs need Spark's --add-opens (as this JVM has) and the already unpacked libtorch.
-    String opens = String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
-        .stream().filter(a -> a.startsWith("--add-opens")).toList())
-        + " -DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR", "jobs/target/djl-cache");
+    String opens = executorJavaOptions();
     Cli.Result r = Cli.run("run", "--config", "conf/local.yaml", "--set", "work_dir=" + work,
         "--set", "train.base_model=" + work.resolve("model"), "--set", "train.max_steps=2",
         "--set", "train.num_workers=2", "--set", "train.threads=1", "--set", "train.micro_batch_size=2",

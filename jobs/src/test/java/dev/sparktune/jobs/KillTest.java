@@ -36,7 +36,7 @@ class KillTest {
   @TempDir static Path tmp;
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final List<String> STAGES = List.of("ingest", "clean", "tokenize");
+  private static final List<String> STAGES = List.of("ingest", "clean", "cluster", "tokenize");
 
   @BeforeAll
   static void model() {
@@ -49,7 +49,7 @@ class KillTest {
   private static String[] args(Path work, String command, String... extra) {
     List<String> a = new ArrayList<>(List.of(command, "--config", "conf/local.yaml", "--set", "work_dir=" + work,
         "--set", "train.base_model=" + tmp.resolve("model"), "--set", "spark.master=local[2]",
-        "--set", "cluster.enabled=false", "--set", "train.lora.dropout=0.1", "--set", "train.max_steps=6",
+        "--set", "train.lora.dropout=0.1", "--set", "train.max_steps=6",
         "--set", "train.save_steps=2",
         "--set", "train.eval_steps=3", "--set", "train.threads=1", "--set", "train.logging_steps=1"));
     a.addAll(Arrays.asList(extra));
@@ -151,11 +151,13 @@ class KillTest {
     assertEquals(0, Cli.run(args(work, "run", "--to", "clean")).code()); // restores the old output, up to date
     s = killAt(work, "clean:committed", args(work, "clean", "--force"));
     assertTrue(s.get("clean").startsWith("up to date"), s.toString());
-    // tokenize: mid-job, staged, and mid-commit of a forced rerun.
-    assertNotVisible(work, "tokenize", killAt(work, "tokenize:job", args(work, "run")));
-    assertNotVisible(work, "tokenize", killAt(work, "tokenize:staged", args(work, "run", "--to", "tokenize")));
-    assertEquals(0, Cli.run(args(work, "run", "--to", "tokenize")).code());
-    assertNotVisible(work, "tokenize", killAt(work, "tokenize:aside", args(work, "tokenize", "--force")));
+    // cluster and tokenize: mid-job, staged, and mid-commit of a forced rerun.
+    for (String stage : List.of("cluster", "tokenize")) {
+      assertNotVisible(work, stage, killAt(work, stage + ":job", args(work, "run")));
+      assertNotVisible(work, stage, killAt(work, stage + ":staged", args(work, "run", "--to", stage)));
+      assertEquals(0, Cli.run(args(work, "run", "--to", stage)).code());
+      assertNotVisible(work, stage, killAt(work, stage + ":aside", args(work, stage, "--force")));
+    }
     // train: after step 3 (checkpoint 2 complete), with checkpoint 4 half written, with the output staged.
     assertNotVisible(work, "train", killAt(work, "train:step-3", args(work, "run")));
     assertNotVisible(work, "train", killAt(work, "train:checkpoint-4", args(work, "run")));
@@ -166,7 +168,7 @@ class KillTest {
     for (String stage : STAGES) {
       assertEquals(tree(ref.resolve(stage)), tree(work.resolve(stage)), stage + ": the files differ");
     }
-    DistributedTrainTest.assertSame(adapter(ref), adapter(work), 1e-6);
+    DistributedTrainTest.assertSame(DistributedTrainTest.adapter(ref), DistributedTrainTest.adapter(work), 1e-6);
     assertEquals(Files.readAllLines(ref.resolve("train/metrics.jsonl")).size(),
         Files.readAllLines(work.resolve("train/metrics.jsonl")).size(), "one metrics line per step");
     status(work).forEach((stage, line) -> assertTrue(line.startsWith("up to date"), stage + ": " + line));
@@ -191,17 +193,6 @@ class KillTest {
     for (String stage : STAGES) {
       assertTrue(s.get(stage).startsWith("up to date"), stage + ": " + s.get(stage));
     }
-  }
-
-  private static Map<String, double[]> adapter(Path work) throws Exception {
-    Map<String, double[]> out = new TreeMap<>();
-    try (var st = dev.sparktune.model.Safetensors.open(work.resolve("train/adapter/adapter_model.safetensors"));
-        var m = dev.sparktune.model.Torch.newManager()) {
-      for (String k : st.tensors().keySet()) {
-        out.put(k, st.load(k, m, ai.djl.ndarray.types.DataType.FLOAT64).toDoubleArray());
-      }
-    }
-    return out;
   }
 
   /**
