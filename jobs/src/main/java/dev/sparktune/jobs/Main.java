@@ -170,8 +170,8 @@ public final class Main implements Callable<Integer> {
    */
   static int runStages(SparktuneConfig config, StageRunner.Options options, boolean freshTraining,
       String command) throws java.io.IOException {
-    StageRunner offline = runner(config, null, freshTraining);
     Workspace workspace = new Workspace(config.workDir(), Paths.get(""), hadoopConf(config));
+    StageRunner offline = new StageRunner(null, workspace, Pipeline.stages(config, freshTraining));
     RunLock held;
     try {
       held = RunLock.acquire(workspace, command);
@@ -181,7 +181,7 @@ public final class Main implements Callable<Integer> {
     }
     try (RunLock lock = held) {
       if ("file".equals(workspace.root().toUri().getScheme())) {
-        RunLog.open(Paths.get(workspace.root().toUri()), command.split(" ")[0]);
+        RunLog.open(Paths.get(workspace.root().toUri()), command);
       }
       offline.recoverInterruptedCommits();
       List<String> problems = offline.preflight(options);

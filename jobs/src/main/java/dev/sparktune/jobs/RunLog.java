@@ -12,7 +12,7 @@ import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.layout.PatternLayout;
 
 /**
- * The run's log file, {@code <work_dir>/_logs/<command>-<time>.log}: everything sparktune logs at
+ * The run's log file, {@code <work_dir>/_logs/<command>-<time>-<pid>.log}: everything sparktune logs at
  * INFO and the libraries at WARN, with full stack traces, while the console keeps one line per
  * event. Local work directories only (on a cluster the driver's log is the log file).
  */
@@ -26,7 +26,10 @@ final class RunLog {
     return current;
   }
 
-  /** Opens the log file under {@code workDir} (a local directory); returns it, or null when it cannot. */
+  /**
+   * Opens the log file under {@code workDir} (a local directory) for {@code command} ({@code run} or a
+   * stage name); returns it, or null when it cannot.
+   */
   static Path open(Path workDir, String command) {
     try {
       if (!(LogManager.getContext(false) instanceof LoggerContext ctx)) {
@@ -35,7 +38,7 @@ final class RunLog {
       Path dir = workDir.resolve("_logs");
       Files.createDirectories(dir);
       String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-      Path file = dir.resolve(command.replace(' ', '-') + "-" + stamp + "-" + ProcessHandle.current().pid() + ".log");
+      Path file = dir.resolve(command + "-" + stamp + "-" + ProcessHandle.current().pid() + ".log");
       Configuration cfg = ctx.getConfiguration();
       PatternLayout layout = PatternLayout.newBuilder().withConfiguration(cfg)
           .withPattern("%d{ISO8601} %-5p [%t] %c: %m%n%ex").build();

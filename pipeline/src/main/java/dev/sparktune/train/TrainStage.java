@@ -91,11 +91,6 @@ public final class TrainStage implements Stage {
   private final boolean fresh;
   private final String tokenizer;
 
-  /** @param fresh ignore checkpoints of an earlier, unfinished run and start over */
-  public TrainStage(TrainConfig config, boolean fresh) {
-    this(config, fresh, null);
-  }
-
   /**
    * @param fresh ignore checkpoints of an earlier, unfinished run and start over
    * @param tokenizer the tokenize stage's tokenizer.json (as configured), checked against the base
