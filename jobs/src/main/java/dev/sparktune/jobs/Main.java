@@ -96,7 +96,7 @@ public final class Main implements Callable<Integer> {
       if (e instanceof java.io.IOException) {
         // Unreadable model, adapter or tokenizer files: the message names the file and the problem.
         err.println("sparktune: error: " + e.getMessage());
-        LoggerFactory.getLogger(Main.class).debug("details", e);
+        LoggerFactory.getLogger(Main.class).info("error", e); // the trace, for the run's log file
         return STAGE_FAILED;
       }
       if (e instanceof StageFailedException) {
