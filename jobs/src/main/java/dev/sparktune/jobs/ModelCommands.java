@@ -140,12 +140,14 @@ final class ModelCommands {
     @Override
     public Integer call() throws Exception {
       try (NDManager manager = Torch.newManager();
-          CausalLm lm = open(model, adapter, manager);
+          CausalLm lm = CausalLm.load(model, DataType.FLOAT32, manager);
           Torch.GradMode off = Torch.gradMode(false)) {
+        LoraAdapter lora = LoraAdapter.load(adapter, lm.config(), DataType.FLOAT32, manager);
+        lm.setAdapter(lora);
         lm.save(out);
         copySideFiles(model, out);
         System.out.printf("merged %s (%d modules, scaling %.4g) into %s%n", adapter,
-            lm.adapter().modules().size(), lm.adapter().scaling(), out);
+            lora.modules().size(), lora.scaling(), out);
       }
       return Main.OK;
     }

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktune.model.Adapter;
+import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelConfig;
 import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.TorchOps;
@@ -28,7 +30,7 @@ import java.util.SplittableRandom;
  * {@code y = W x + scaling · B(A(dropout(x)))}, and stored in PEFT's format (adapter_config.json +
  * adapter_model.safetensors with {@code base_model.model.<module>.lora_A.weight} keys).
  */
-public final class LoraAdapter implements AutoCloseable {
+public final class LoraAdapter implements Adapter, AutoCloseable {
   /** PEFT's prefix before the module path in adapter_model.safetensors. */
   public static final String PEFT_PREFIX = "base_model.model.";
 
@@ -285,26 +287,20 @@ public final class LoraAdapter implements AutoCloseable {
 
   /**
    * Adds the adapter's term to a base linear output: {@code y + scaling · B(A(dropout(x)))}.
-   * x: (..., in), y: (..., out). Modules without an adapter return y unchanged.
+   * x: (..., in), y: (..., out). Modules without an adapter return y unchanged. In training, with
+   * row keys on the pass, the dropout masks are keyed per example row ({@link KeyedDropout}: one key
+   * and length per row of x (B, T, in)); without keys they come from libtorch's process-wide generator.
    */
-  public NDArray apply(String modulePath, NDArray x, NDArray y, boolean training) {
-    return apply(modulePath, x, y, training, null, null);
-  }
-
-  /**
-   * As {@link #apply(String, NDArray, NDArray, boolean)}, with the dropout masks keyed per example
-   * row ({@link KeyedDropout}): {@code rowKeys} and {@code lengths} one per row of x (B, T, in).
-   * Without keys (null) the masks come from libtorch's process-wide generator.
-   */
-  public NDArray apply(String modulePath, NDArray x, NDArray y, boolean training, long[] rowKeys,
-      int[] lengths) {
+  @Override
+  public NDArray apply(String modulePath, NDArray x, NDArray y, CausalLm.Pass pass) {
     Pair p = modules.get(modulePath);
     if (p == null) {
       return y;
     }
     NDArray in = x;
-    if (training && config.dropout() > 0) {
-      in = rowKeys != null ? KeyedDropout.apply(x, config.dropout(), rowKeys, lengths, modulePath)
+    if (pass.training() && config.dropout() > 0) {
+      in = pass.rowKeys() != null
+          ? KeyedDropout.apply(x, config.dropout(), pass.rowKeys(), pass.rowLengths(), modulePath)
           : x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
     }
     // Half-precision activations over float32 masters: the cast is part of the graph, so the
@@ -317,6 +313,7 @@ public final class LoraAdapter implements AutoCloseable {
   }
 
   /** W + scaling · B @ A for one module: the merged weight, in the manager of {@code weight}. */
+  @Override
   public NDArray merge(String modulePath, NDArray weight) {
     Pair p = modules.get(modulePath);
     if (p == null) {

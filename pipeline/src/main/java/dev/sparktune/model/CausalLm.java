@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.sparktune.lora.LoraAdapter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * A Llama-family causal language model (llama, mistral, qwen2) on DJL's PyTorch engine, computing
  * what transformers' {@code LlamaForCausalLM} computes: embeddings, pre-norm decoder layers
  * (RMSNorm, rotary grouped-query attention, SwiGLU MLP), final norm, LM head. Base weights are
- * frozen and kept apart from run state (the KV cache, an optional LoRA adapter).
+ * frozen and kept apart from run state (the KV cache, an optional {@link Adapter} such as LoRA).
  */
 public final class CausalLm implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CausalLm.class);
@@ -34,7 +33,7 @@ public final class CausalLm implements AutoCloseable {
   private final DataType dtype;
   private final NDManager manager;
   private final Map<String, NDArray> weights; // HF name -> tensor, frozen
-  private LoraAdapter adapter;
+  private Adapter adapter;
 
   private CausalLm(ModelConfig config, DataType dtype, NDManager manager, Map<String, NDArray> weights) {
     this.config = config;
@@ -60,12 +59,12 @@ public final class CausalLm implements AutoCloseable {
     return weights;
   }
 
-  public LoraAdapter adapter() {
+  public Adapter adapter() {
     return adapter;
   }
 
   /** Puts an adapter on the model (null removes it); the model does not own it. */
-  public void setAdapter(LoraAdapter adapter) {
+  public void setAdapter(Adapter adapter) {
     this.adapter = adapter;
   }
 
@@ -194,12 +193,11 @@ public final class CausalLm implements AutoCloseable {
     return a;
   }
 
-  /** A linear module with its optional bias and LoRA term. x: (..., in) → (..., out). */
+  /** A linear module with its optional bias and adapter term. x: (..., in) → (..., out). */
   private NDArray linear(String module, NDArray x, Pass pass) {
     NDArray y = x.getNDArrayInternal().linear(x, w(module + ".weight"), weights.get(module + ".bias"))
         .singletonOrThrow();
-    return adapter == null ? y
-        : adapter.apply(module, x, y, pass.training(), pass.rowKeys(), pass.rowLengths());
+    return adapter == null ? y : adapter.apply(module, x, y, pass);
   }
 
   /**
@@ -482,13 +480,9 @@ public final class CausalLm implements AutoCloseable {
     Map<String, NDArray> out = new LinkedHashMap<>();
     for (Map.Entry<String, NDArray> e : weights.entrySet()) {
       String name = e.getKey();
-      NDArray merged;
-      if (adapter != null && name.endsWith(".weight")
-          && adapter.modules().containsKey(name.substring(0, name.length() - ".weight".length()))) {
-        merged = adapter.merge(name.substring(0, name.length() - ".weight".length()), e.getValue());
-      } else {
-        merged = e.getValue().duplicate();
-      }
+      NDArray merged = adapter != null && name.endsWith(".weight")
+          ? adapter.merge(name.substring(0, name.length() - ".weight".length()), e.getValue())
+          : e.getValue().duplicate();
       merged.attach(target);
       out.put(name, merged);
     }
