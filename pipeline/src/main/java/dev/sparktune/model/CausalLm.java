@@ -6,18 +6,11 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A Llama-family causal language model (llama, mistral, qwen2) on DJL's PyTorch engine, computing
@@ -26,14 +19,13 @@ import org.slf4j.LoggerFactory;
  * frozen and kept apart from run state (the KV cache, an optional {@link Adapter} such as LoRA).
  */
 public final class CausalLm implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(CausalLm.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final ModelConfig config;
   private final DataType dtype;
   private final NDManager manager;
   private final Map<String, NDArray> weights; // HF name -> tensor, frozen
   private Adapter adapter;
+  private Attention attention = Attention.FUSED;
 
   private CausalLm(ModelConfig config, DataType dtype, NDManager manager, Map<String, NDArray> weights) {
     this.config = config;
@@ -68,38 +60,6 @@ public final class CausalLm implements AutoCloseable {
     this.adapter = adapter;
   }
 
-  /** The Hugging Face names and shapes of every weight this config needs. */
-  public static Map<String, Shape> expectedWeights(ModelConfig c) {
-    Map<String, Shape> out = new LinkedHashMap<>();
-    long h = c.hiddenSize();
-    long q = (long) c.numHeads() * c.headDim();
-    long kv = (long) c.numKvHeads() * c.headDim();
-    long inter = c.intermediateSize();
-    out.put("model.embed_tokens.weight", new Shape(c.vocabSize(), h));
-    for (int i = 0; i < c.numLayers(); i++) {
-      String p = "model.layers." + i + ".";
-      out.put(p + "input_layernorm.weight", new Shape(h));
-      out.put(p + "self_attn.q_proj.weight", new Shape(q, h));
-      out.put(p + "self_attn.k_proj.weight", new Shape(kv, h));
-      out.put(p + "self_attn.v_proj.weight", new Shape(kv, h));
-      if (c.attentionBias()) {
-        out.put(p + "self_attn.q_proj.bias", new Shape(q));
-        out.put(p + "self_attn.k_proj.bias", new Shape(kv));
-        out.put(p + "self_attn.v_proj.bias", new Shape(kv));
-      }
-      out.put(p + "self_attn.o_proj.weight", new Shape(h, q));
-      out.put(p + "post_attention_layernorm.weight", new Shape(h));
-      out.put(p + "mlp.gate_proj.weight", new Shape(inter, h));
-      out.put(p + "mlp.up_proj.weight", new Shape(inter, h));
-      out.put(p + "mlp.down_proj.weight", new Shape(h, inter));
-    }
-    out.put("model.norm.weight", new Shape(h));
-    if (!c.tieWordEmbeddings()) {
-      out.put("lm_head.weight", new Shape(c.vocabSize(), h));
-    }
-    return out;
-  }
-
   /**
    * Loads a Hugging Face model directory: config.json plus model.safetensors, or shards listed in
    * model.safetensors.index.json. Floats become {@code dtype} (BF16/F16 are widened); every
@@ -107,75 +67,19 @@ public final class CausalLm implements AutoCloseable {
    */
   public static CausalLm load(Path dir, DataType dtype, NDManager parent) throws IOException {
     ModelConfig config = ModelConfig.read(dir);
-    Map<String, Path> files = weightFiles(dir);
-    Map<String, Shape> expected = expectedWeights(config);
     NDManager manager = parent.newSubManager();
-    Map<String, NDArray> weights = new LinkedHashMap<>();
-    Map<Path, Safetensors> open = new TreeMap<>();
     try {
-      for (Map.Entry<String, Shape> e : expected.entrySet()) {
-        Path file = files.get(e.getKey());
-        if (file == null) {
-          throw new IOException("model " + dir + " lacks weight '" + e.getKey() + "'"
-              + (files.isEmpty() ? "" : " (it has e.g. " + files.keySet().iterator().next() + ")"));
-        }
-        Safetensors st = open.get(file);
-        if (st == null) {
-          st = Safetensors.open(file);
-          open.put(file, st);
-        }
-        NDArray w = st.load(e.getKey(), manager, dtype);
-        if (!w.getShape().equals(e.getValue())) {
-          throw new IOException(file + ": weight '" + e.getKey() + "' has shape " + w.getShape()
-              + " but config.json implies " + e.getValue());
-        }
-        weights.put(e.getKey(), w);
-      }
-      List<String> extra = new ArrayList<>(files.keySet());
-      extra.removeAll(expected.keySet());
-      extra.remove("lm_head.weight"); // some tied checkpoints still store it
-      if (!extra.isEmpty()) {
-        LOG.info("model {}: ignoring {} tensors it does not use (e.g. {})", dir, extra.size(), extra.get(0));
-      }
+      return new CausalLm(config, dtype, manager, ModelWeights.read(dir, config, dtype, manager));
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
-    } finally {
-      for (Safetensors st : open.values()) {
-        st.close(); // mapped tensors stay valid after the channel closes
-      }
     }
-    return new CausalLm(config, dtype, manager, weights);
-  }
-
-  /** Tensor name → file, from the shard index or the single model.safetensors. */
-  static Map<String, Path> weightFiles(Path dir) throws IOException {
-    Path index = dir.resolve("model.safetensors.index.json");
-    Map<String, Path> out = new LinkedHashMap<>();
-    if (Files.exists(index)) {
-      JsonNode map = JSON.readTree(Files.readString(index)).get("weight_map");
-      if (map == null || !map.isObject()) {
-        throw new IOException(index + " has no weight_map object");
-      }
-      map.fields().forEachRemaining(e -> out.put(e.getKey(), dir.resolve(e.getValue().asText())));
-      return out;
-    }
-    Path single = dir.resolve("model.safetensors");
-    if (!Files.exists(single)) {
-      throw new IOException("model directory " + dir + " has neither model.safetensors nor "
-          + "model.safetensors.index.json" + (Files.exists(dir.resolve("pytorch_model.bin"))
-              ? " (pytorch_model.bin, a pickle, is not read: convert it to safetensors)" : ""));
-    }
-    try (Safetensors st = Safetensors.open(single)) {
-      st.tensors().keySet().forEach(k -> out.put(k, single));
-    }
-    return out;
   }
 
   /** Wraps already-loaded weights (init-model, merge); the model takes ownership of the manager. */
   public static CausalLm of(ModelConfig config, DataType dtype, NDManager manager,
       Map<String, NDArray> weights) {
-    Map<String, Shape> expected = expectedWeights(config);
+    Map<String, Shape> expected = ModelWeights.expected(config);
     for (Map.Entry<String, Shape> e : expected.entrySet()) {
       NDArray w = weights.get(e.getKey());
       if (w == null || !w.getShape().equals(e.getValue())) {
@@ -221,7 +125,6 @@ public final class CausalLm implements AutoCloseable {
     COMPOSED
   }
 
-  private Attention attention = Attention.FUSED;
 
   /** Chooses the attention implementation (default {@link Attention#FUSED}). */
   public void setAttention(Attention attention) {
@@ -286,7 +189,7 @@ public final class CausalLm implements AutoCloseable {
     NDArray[] rope = positionIds == null
         ? Rope.tables(config, past, length, dtype, m) // 2 × (T, hd)
         : Rope.tables(config, positionIds, dtype, m); // 2 × (B, 1, T, hd)
-    NDArray mask = attentionMask(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S) or null
+    NDArray mask = SelfAttention.mask(attentionMask, positionIds, batch, length, past, m); // (B, 1, T, S)|null
     return new Pass(rope, mask, cache, training, batch, length, null, null);
   }
 
@@ -332,7 +235,7 @@ public final class CausalLm implements AutoCloseable {
       k = kv[0];
       v = kv[1];
     }
-    NDArray attn = attend(q, k, v, pass.mask()) // (B, nh, T, hd)
+    NDArray attn = SelfAttention.attend(config, attention, q, k, v, pass.mask()) // (B, nh, T, hd)
         .transpose(0, 2, 1, 3).reshape(batch, length, (long) nh * hd); // (B, T, nh·hd)
     h = h.add(linear(p + "self_attn.o_proj", attn, pass)); // (B, T, H)
 
@@ -352,88 +255,6 @@ public final class CausalLm implements AutoCloseable {
       NDScope.unregister(logits);
       return logits;
     }
-  }
-
-  /**
-   * softmax(q kᵀ / √hd, masked) v. q: (B, nh, T, hd); k, v: (B, nkv, S, hd); mask (B, 1, T, S)
-   * boolean or null (causal, S = T). Returns (B, nh, T, hd).
-   */
-  private NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask) {
-    double scale = 1.0 / Math.sqrt(config.headDim());
-    if (attention == Attention.FUSED) {
-      return TorchOps.attention(q, k, v, mask, scale);
-    }
-    if (config.kvGroups() > 1) {
-      // Head j attends with key/value head j / groups, as transformers' repeat_kv.
-      k = k.repeat(1, config.kvGroups()); // (B, nh, S, hd)
-      v = v.repeat(1, config.kvGroups()); // (B, nh, S, hd)
-    }
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2))
-        .mul(TorchOps.scalar(q.getManager(), scale)); // (B, nh, T, S)
-    long length = q.getShape().get(2);
-    NDArray visible = mask != null ? mask
-        : causal(0, length, length, q.getManager()).reshape(1, 1, length, length); // (B|1, 1, T, S)
-    // The dtype's lowest value rather than -inf, as transformers does, so no row becomes NaN.
-    NDArray low = q.getManager().full(new Shape(1), lowest(q.getDataType()), q.getDataType());
-    scores = scores.add(visible.logicalNot().toType(q.getDataType(), false).mul(low));
-    return scores.softmax(-1).matMul(v); // (B, nh, T, hd)
-  }
-
-  private static float lowest(DataType dtype) {
-    return dtype == DataType.FLOAT16 ? -65504f : -Float.MAX_VALUE;
-  }
-
-  /** (T, S) boolean: query t (at position past + t) may see key s ≤ past + t. */
-  private static NDArray causal(int past, long length, long total, NDManager m) {
-    NDArray keys = m.arange(0, (int) total, 1, DataType.INT64).reshape(1, total); // (1, S)
-    NDArray queries = m.arange(past, past + (int) length, 1, DataType.INT64).reshape(length, 1); // (T, 1)
-    return keys.lte(queries); // (T, S)
-  }
-
-  /**
-   * The boolean attention mask (B, 1, T, S), built on the device: query t may see key s when
-   * s ≤ past + t, the key is not padding and, in packed rows, both belong to one example. A query
-   * that would see nothing (a left pad) sees every key instead, as transformers' sdpa path
-   * unmasks such rows, so no row becomes NaN. Null when the plain causal mask is exact (no
-   * padding, no packing, no cache).
-   */
-  private NDArray attentionMask(NDArray attentionMask, long[][] positionIds, long batch, int length,
-      int past, NDManager m) {
-    int total = past + length;
-    if (attentionMask == null && positionIds == null) {
-      if (past == 0) {
-        return null; // causal
-      }
-      if (length == 1) {
-        return m.ones(new Shape(1, 1, 1, total), DataType.BOOLEAN); // one new token sees the cache
-      }
-    }
-    if (attentionMask != null && attentionMask.getShape().size() != batch * total) {
-      throw new IllegalArgumentException("attention_mask has " + attentionMask.getShape().size()
-          + " entries, expected " + batch + " × " + total);
-    }
-    NDArray visible = causal(past, length, total, m).reshape(1, 1, length, total); // (1, 1, T, S)
-    if (attentionMask != null) {
-      NDArray keep = attentionMask.neq(0).reshape(batch, 1, 1, total); // (B, 1, 1, S)
-      visible = visible.logicalAnd(keep); // (B, 1, T, S)
-    }
-    if (positionIds != null) {
-      // Packed rows: example k of a row is the run of tokens from a position 0 to the next one.
-      long[] segment = new long[(int) batch * length];
-      for (int b = 0; b < batch; b++) {
-        long seg = 0;
-        for (int t = 0; t < length; t++) {
-          if (t > 0 && positionIds[b][t] == 0) {
-            seg++;
-          }
-          segment[b * length + t] = seg;
-        }
-      }
-      NDArray seg = m.create(segment, new Shape(batch, 1, length)); // (B, 1, T)
-      visible = visible.logicalAnd(seg.expandDims(3).eq(seg.expandDims(2))); // (B, 1, T, T)
-    }
-    NDArray none = visible.toType(DataType.INT32, false).sum(new int[] {-1}, true).eq(0); // (B, 1, T, 1)
-    return visible.logicalOr(none);
   }
 
   /** The summed next-token cross-entropy of a batch and how many label tokens it covers. */
@@ -473,8 +294,8 @@ public final class CausalLm implements AutoCloseable {
   }
 
   /**
-   * The merged weights {@code W + scaling · B @ A} for every adapted module (others are shared
-   * views of this model's weights), in a new manager the caller owns.
+   * The weights with the adapter folded in ({@code W + scaling · B @ A} for LoRA) for every adapted
+   * module, copies of this model's weights for the others, in a new manager the caller owns.
    */
   public Map<String, NDArray> mergedWeights(NDManager target) {
     Map<String, NDArray> out = new LinkedHashMap<>();

@@ -11,7 +11,7 @@ public final class Flops {
 
   public static long linearParameters(ModelConfig config) {
     long n = 0;
-    for (var e : CausalLm.expectedWeights(config).entrySet()) {
+    for (var e : ModelWeights.expected(config).entrySet()) {
       if (e.getKey().endsWith("_proj.weight") || e.getKey().equals("lm_head.weight")) {
         n += e.getValue().size();
       }

@@ -77,7 +77,7 @@ public final class ModelInit {
     NDManager manager = parent.newSubManager();
     SplittableRandom random = new SplittableRandom(seed);
     Map<String, NDArray> weights = new LinkedHashMap<>();
-    for (Map.Entry<String, Shape> e : CausalLm.expectedWeights(config).entrySet()) {
+    for (Map.Entry<String, Shape> e : ModelWeights.expected(config).entrySet()) {
       String name = e.getKey();
       Shape shape = e.getValue();
       NDArray w;
