@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktune.collective.LoopbackRanks;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelConfig;
@@ -158,7 +159,7 @@ final class DistributedBench implements Callable<Integer> {
   private double tokensPerSecond(ModelConfig config, List<TrainData.Example> data, int n, Path out)
       throws Exception {
     int micro = 2 * ranks / n; // the same global batch of 2 × ranks sequences
-    TrainConfig train = new TrainConfig("bench", new TrainConfig.Lora(16, 32.0, 0.0, List.of("all-linear"),
+    TrainConfig train = new TrainConfig("bench", new LoraConfig(16, 32.0, 0.0, List.of("all-linear"),
         false, null), micro, 1, null, steps + 1, 1e-4, 0.0, null, null, null, "constant", 0, null, null, 1.0,
         0, 0, 1, 1, 1L, null, null, 1, null, null, null);
     for (Object result : LoopbackRanks.run(n, 60_000, ring -> {

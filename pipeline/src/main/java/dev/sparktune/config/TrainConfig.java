@@ -2,7 +2,6 @@ package dev.sparktune.config;
 
 import static dev.sparktune.config.InvalidValue.orDefault;
 
-import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.train.Schedule;
 import java.io.Serializable;
 import java.util.List;
@@ -12,7 +11,7 @@ import java.util.List;
  * schedule, evaluation, checkpoints and logging.
  *
  * @param baseModel Hugging Face model directory (config.json + safetensors) on storage the task reads
- * @param lora LoRA settings (r 8, alpha 16, dropout 0.05, target_modules [q_proj, v_proj])
+ * @param lora LoRA settings (see {@link LoraConfig})
  * @param microBatchSize sequences per forward/backward (default 4); padded to the longest one
  * @param gradAccumSteps micro-batches per optimizer step (default 1); the loss is the mean over all
  *     label tokens of all of them, so accumulation equals one big batch
@@ -45,7 +44,7 @@ import java.util.List;
  * @param gradientCheckpointing recompute each decoder layer's activations in backward instead of
  *     keeping them (default false): less memory, about one more forward pass of time
  */
-public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, Integer gradAccumSteps,
+public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
     Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
@@ -54,46 +53,11 @@ public record TrainConfig(String baseModel, Lora lora, Integer microBatchSize, I
     implements Serializable {
 
   /** The values {@code dtype} takes. */
-  public static final java.util.List<String> DTYPES = List.of("auto", "float32", "float16", "bfloat16");
-
-  /**
-   * LoRA settings, named as PEFT names them.
-   *
-   * @param r rank (default 8)
-   * @param alpha scaling numerator (default 16)
-   * @param dropout on the adapter's input (default 0.05)
-   * @param targetModules module names or [all-linear] (default [q_proj, v_proj])
-   * @param useRslora scaling alpha/sqrt(r) instead of alpha/r (default false)
-   * @param layersToTransform only these decoder layers (default: all)
-   */
-  public record Lora(Integer r, Double alpha, Double dropout, List<String> targetModules,
-      Boolean useRslora, List<Integer> layersToTransform) implements Serializable {
-    public Lora {
-      r = orDefault(r, 8);
-      alpha = orDefault(alpha, 16.0);
-      dropout = orDefault(dropout, 0.05);
-      targetModules = orDefault(targetModules, List.of("q_proj", "v_proj"));
-      useRslora = orDefault(useRslora, Boolean.FALSE);
-      try {
-        toLoraConfig(r, alpha, dropout, targetModules, useRslora, layersToTransform);
-      } catch (IllegalArgumentException e) {
-        throw new InvalidValue(null, e.getMessage());
-      }
-    }
-
-    private static LoraConfig toLoraConfig(int r, double alpha, double dropout, List<String> modules,
-        boolean rslora, List<Integer> layers) {
-      return new LoraConfig(r, alpha, dropout, modules, rslora, layers);
-    }
-
-    public LoraConfig toLoraConfig() {
-      return toLoraConfig(r, alpha, dropout, targetModules, useRslora, layersToTransform);
-    }
-  }
+  public static final List<String> DTYPES = List.of("auto", "float32", "float16", "bfloat16");
 
   public TrainConfig {
     baseModel = InvalidValue.required(baseModel, "base_model");
-    lora = orDefault(lora, new Lora(null, null, null, null, null, null));
+    lora = orDefault(lora, new LoraConfig(null, null, null, null, null, null));
     microBatchSize = orDefault(microBatchSize, 4);
     gradAccumSteps = orDefault(gradAccumSteps, 1);
     epochs = orDefault(epochs, 1);

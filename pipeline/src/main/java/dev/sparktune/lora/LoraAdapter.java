@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.model.Adapter;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelConfig;
@@ -301,7 +302,7 @@ public final class LoraAdapter implements Adapter, AutoCloseable {
     if (pass.training() && config.dropout() > 0) {
       in = pass.rowKeys() != null
           ? KeyedDropout.apply(x, config.dropout(), pass.rowKeys(), pass.rowLengths(), modulePath)
-          : x.getNDArrayInternal().dropout(x, (float) config.dropout(), true).singletonOrThrow();
+          : x.getNDArrayInternal().dropout(x, config.dropout().floatValue(), true).singletonOrThrow();
     }
     // Half-precision activations over float32 masters: the cast is part of the graph, so the
     // gradients arrive in float32 (as under torch.autocast).

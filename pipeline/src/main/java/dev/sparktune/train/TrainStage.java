@@ -189,7 +189,7 @@ public final class TrainStage implements Stage {
       }
     }
     // A checkpoint holds the adapter and AdamW's two moments in float32, the output one more copy.
-    long needed = 16 * dev.sparktune.lora.LoraAdapter.parameterCount(model, config.lora().toLoraConfig())
+    long needed = 16 * dev.sparktune.lora.LoraAdapter.parameterCount(model, config.lora())
         + (64L << 20);
     org.apache.hadoop.fs.Path root = context.workspace().root();
     long free = "file".equals(root.toUri().getScheme())

@@ -7,10 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sparktune.collective.Collective;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.core.KillPoints;
 import dev.sparktune.lora.LoraAdapter;
-import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.Torch;
@@ -213,7 +213,7 @@ public final class Trainer {
         Files.deleteIfExists(metrics);
       }
     }
-    LoraConfig loraConfig = config.lora().toLoraConfig();
+    LoraConfig loraConfig = config.lora();
     DataType dtype = model.dtype();
     DataType master = DataType.FLOAT64.equals(dtype) ? dtype : DataType.FLOAT32; // LoRA masters, AdamW
     NDManager manager = model.manager().newSubManager();

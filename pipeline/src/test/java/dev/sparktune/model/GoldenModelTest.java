@@ -7,8 +7,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.lora.LoraAdapter;
-import dev.sparktune.lora.LoraConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -205,7 +205,7 @@ class GoldenModelTest {
       }
       model.setAdapter(null);
       NDArray base = model.forward(ids, mask, null, false);
-      LoraConfig config = new LoraConfig(8, 16, 0.0, List.of("all-linear"), false, null);
+      LoraConfig config = new LoraConfig(8, 16.0, 0.0, List.of("all-linear"), false, null);
       try (LoraAdapter fresh = LoraAdapter.create(model.config(), config, 7, DataType.FLOAT32, manager)) {
         model.setAdapter(fresh);
         assertEquals(0.0, maxAbsDiff(model.forward(ids, mask, null, false), base), 0.0,

@@ -14,8 +14,8 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.lora.LoraAdapter;
-import dev.sparktune.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -189,7 +189,7 @@ class ModelCoreTest {
   @Test
   void loraGradientMatchesFiniteDifferencesInFloat64() throws Exception {
     ModelConfig config = tiny();
-    LoraConfig lora = new LoraConfig(2, 4, 0.0, List.of("q_proj", "v_proj", "down_proj"), false, null);
+    LoraConfig lora = new LoraConfig(2, 4.0, 0.0, List.of("q_proj", "v_proj", "down_proj"), false, null);
     try (CausalLm model = ModelInit.random(config, 11, DataType.FLOAT64, manager);
         LoraAdapter adapter = LoraAdapter.create(config, lora, 5, DataType.FLOAT64, manager);
         NDScope scope = new NDScope()) {
@@ -266,7 +266,7 @@ class ModelCoreTest {
   @Test
   void loraOptionsShapeTheAdapter(@TempDir Path dir) throws Exception {
     ModelConfig config = tiny();
-    LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("v_proj", "q_proj"), true, List.of(1));
+    LoraConfig lora = new LoraConfig(4, 8.0, 0.0, List.of("v_proj", "q_proj"), true, List.of(1));
     assertEquals(8 / Math.sqrt(4), lora.scaling(), 1e-12, "rsLoRA: alpha / sqrt(r)");
     assertEquals(List.of("q_proj", "v_proj"), lora.targetModules(), "PEFT's module order");
     try (LoraAdapter adapter = LoraAdapter.create(config, lora, 1, DataType.FLOAT32, manager)) {
@@ -285,7 +285,7 @@ class ModelCoreTest {
       }
     }
     IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-        () -> new LoraConfig(4, 8, 0, List.of("qproj"), false, null));
+        () -> new LoraConfig(4, 8.0, 0.0, List.of("qproj"), false, null));
     assertTrue(bad.getMessage().contains("unknown module 'qproj'"), bad.getMessage());
   }
 

@@ -11,9 +11,9 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sparktune.collective.Collective;
 import dev.sparktune.config.InvalidValue;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.lora.LoraAdapter;
-import dev.sparktune.lora.LoraConfig;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
@@ -122,7 +122,7 @@ class TrainStepTest {
   void dropoutMasksDependOnTheExampleNotOnItsMicroBatch() {
     // Examples of different lengths, so the micro-batches pad to different T.
     List<TrainData.Example> data = TrainerTest.copyTask(4, 2, 9, 10, 30, 12);
-    LoraConfig lora = new LoraConfig(4, 8, 0.3, List.of("all-linear"), false, null);
+    LoraConfig lora = new LoraConfig(4, 8.0, 0.3, List.of("all-linear"), false, null);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT64, manager);
         LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT64, manager)) {
       adapter.modules().values().forEach(p -> p.b().addi(0.05));
@@ -162,7 +162,7 @@ class TrainStepTest {
   @Test
   void backwardReadsTheSameNumbersAfterAGarbageCollection() {
     List<TrainData.Example> data = TrainerTest.copyTask(2, 4, 8, 10, 30, 31);
-    LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("all-linear"), false, null);
+    LoraConfig lora = new LoraConfig(4, 8.0, 0.0, List.of("all-linear"), false, null);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT32, manager);
         LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT32, manager)) {
       adapter.modules().values().forEach(p -> p.b().addi(0.05));
@@ -203,7 +203,7 @@ class TrainStepTest {
   void gradientCheckpointingGivesTheSameGradientsInFloat64() {
     List<TrainData.Example> data = TrainerTest.copyTask(4, 2, 5, 10, 30, 8);
     // dropout on: the recomputed layers must draw the same masks
-    LoraConfig lora = new LoraConfig(4, 8, 0.1, List.of("all-linear"), false, null);
+    LoraConfig lora = new LoraConfig(4, 8.0, 0.1, List.of("all-linear"), false, null);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT64, manager);
         LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT64, manager)) {
       adapter.modules().values().forEach(p -> p.b().addi(0.05)); // B ≠ 0, so A's gradient is not zero
@@ -228,7 +228,7 @@ class TrainStepTest {
   @Test
   void theLossScalerSkipsAnOverflowingStepAndHalvesTheScale() {
     List<TrainData.Example> data = TrainerTest.copyTask(4, 2, 4, 10, 30, 3);
-    LoraConfig lora = new LoraConfig(4, 8, 0.0, List.of("all-linear"), false, null);
+    LoraConfig lora = new LoraConfig(4, 8.0, 0.0, List.of("all-linear"), false, null);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT16, manager);
         LoraAdapter adapter = LoraAdapter.create(model.config(), lora, 3, DataType.FLOAT32, manager)) {
       adapter.setTrainable(true);
@@ -266,7 +266,7 @@ class TrainStepTest {
   }
 
   static TrainConfig config(int maxSteps, int saveSteps) {
-    return new TrainConfig("tiny", new TrainConfig.Lora(4, 8.0, 0.0, List.of("all-linear"), false, null),
+    return new TrainConfig("tiny", new LoraConfig(4, 8.0, 0.0, List.of("all-linear"), false, null),
         4, 1, null, maxSteps, 1e-2, 0.0, null, null, null, "constant", 0, null, null, 1.0,
         0, saveSteps, 5, 1, 5L, null, null, 1, null, null, null);
   }

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.config.LoraConfig;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.model.CausalLm;
@@ -85,15 +86,15 @@ class TrainerTest {
 
   static TrainConfig config(int micro, int accum, int maxSteps, String schedule, double lr,
       int saveSteps, List<String> targets, int r) {
-    return new TrainConfig("tiny", new TrainConfig.Lora(r, 2.0 * r, 0.0, targets, false, null),
+    return new TrainConfig("tiny", new LoraConfig(r, 2.0 * r, 0.0, targets, false, null),
         micro, accum, null, maxSteps, lr, 0.01, null, null, null, schedule, 0, null, null, 1.0,
         0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null);
   }
 
   /** {@code c} with another lora.dropout. */
   static TrainConfig withDropout(TrainConfig c, double dropout) {
-    TrainConfig.Lora l = c.lora();
-    return new TrainConfig(c.baseModel(), new TrainConfig.Lora(l.r(), l.alpha(), dropout, l.targetModules(),
+    LoraConfig l = c.lora();
+    return new TrainConfig(c.baseModel(), new LoraConfig(l.r(), l.alpha(), dropout, l.targetModules(),
         l.useRslora(), l.layersToTransform()), c.microBatchSize(), c.gradAccumSteps(), c.epochs(), c.maxSteps(),
         c.learningRate(), c.weightDecay(), c.adamBeta1(), c.adamBeta2(), c.adamEps(), c.schedule(),
         c.warmupSteps(), c.warmupRatio(), c.minLrRatio(), c.maxGradNorm(), c.evalSteps(), c.saveSteps(),
@@ -266,7 +267,7 @@ class TrainerTest {
       }
       (heldOut.size() < 40 ? heldOut : train).add(e);
     }
-    TrainConfig c = new TrainConfig("tiny", new TrainConfig.Lora(16, 32.0, 0.0, List.of("all-linear"),
+    TrainConfig c = new TrainConfig("tiny", new LoraConfig(16, 32.0, 0.0, List.of("all-linear"),
         false, null), 16, 1, null, 400, 1e-2, 0.0, null, null, null, "cosine", 20, null, 0.1, 1.0,
         200, 0, 1, 100, 11L, null, null, 2, null, null, null);
     ModelConfig wider = new ModelConfig("llama", 40, 64, 128, 2, 4, 2, 16, 1e-6,
