@@ -38,7 +38,7 @@ public record TokenizeConfig(String tokenizer, String template, Boolean trainOnI
     tokenizer = InvalidValue.required(tokenizer, "tokenizer");
     template = orDefault(template, "alpaca");
     try {
-      dev.sparktune.tokenize.PromptTemplate.of(template);
+      TemplateName.of(template);
     } catch (IllegalArgumentException e) {
       throw new InvalidValue("template", e.getMessage());
     }

@@ -2,7 +2,6 @@ package dev.sparktune.config;
 
 import static dev.sparktune.config.InvalidValue.orDefault;
 
-import dev.sparktune.train.Schedule;
 import java.io.Serializable;
 import java.util.List;
 
@@ -88,8 +87,10 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     if (numWorkers < 1) {
       throw new InvalidValue("num_workers", "must be ≥ 1");
     }
-    if (!Schedule.TYPES.contains(schedule)) {
-      throw new InvalidValue("schedule", "must be one of cosine, linear, constant, constant_with_warmup");
+    try {
+      LrSchedule.of(schedule);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidValue("schedule", e.getMessage());
     }
     if (!DTYPES.contains(dtype)) {
       throw new InvalidValue("dtype", "must be one of " + String.join(", ", DTYPES));

@@ -1,5 +1,6 @@
 package dev.sparktune.tokenize;
 
+import dev.sparktune.config.TemplateName;
 import java.io.Serializable;
 
 /**
@@ -21,30 +22,23 @@ public final class PromptTemplate implements Serializable {
   /** A rendered example: the prompt (masked from the loss by default) and the response. */
   public record Rendered(String prompt, String response) {}
 
-  private final String name;
+  private final TemplateName builtIn; // null: custom
   private final String custom;
 
-  private PromptTemplate(String name, String custom) {
-    this.name = name;
+  private PromptTemplate(TemplateName builtIn, String custom) {
+    this.builtIn = builtIn;
     this.custom = custom;
   }
 
-  /** {@code alpaca}, {@code chatml}, {@code llama3}, or a custom template containing {@code {output}}. */
+  /** {@code alpaca}, {@code chatml}, {@code llama3}, or a custom template with one {@code {output}}. */
   public static PromptTemplate of(String spec) {
-    return switch (spec) {
-      case "alpaca", "chatml", "llama3" -> new PromptTemplate(spec, null);
-      default -> {
-        int at = spec.indexOf("{output}");
-        if (at < 0 || spec.indexOf("{output}", at + 1) >= 0) {
-          throw new IllegalArgumentException("a custom template needs exactly one {output} placeholder: '" + spec + "'");
-        }
-        yield new PromptTemplate("custom", spec);
-      }
-    };
+    return TemplateName.of(spec).map(t -> new PromptTemplate(t, null))
+        .orElseGet(() -> new PromptTemplate(null, spec));
   }
 
+  /** The built-in template's name, or {@code custom}. */
   public String name() {
-    return name;
+    return builtIn == null ? "custom" : builtIn.key();
   }
 
   /** Renders an instruction record; {@code input} may be null or empty. */
@@ -52,19 +46,19 @@ public final class PromptTemplate implements Serializable {
     String in = input == null ? "" : input;
     String out = output == null ? "" : output;
     boolean hasInput = !in.isEmpty();
-    return switch (name) {
-      case "alpaca" -> new Rendered(fill(hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT, instruction, in), out);
-      case "chatml" -> new Rendered("<|im_start|>user\n" + instruction + (hasInput ? "\n\n" + in : "")
+    if (builtIn == null) {
+      int at = custom.indexOf("{output}");
+      return new Rendered(fill(custom.substring(0, at), instruction, in),
+          fill(custom.substring(at + "{output}".length()), instruction, in).isEmpty() ? out
+              : out + fill(custom.substring(at + "{output}".length()), instruction, in));
+    }
+    return switch (builtIn) {
+      case ALPACA -> new Rendered(fill(hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT, instruction, in), out);
+      case CHATML -> new Rendered("<|im_start|>user\n" + instruction + (hasInput ? "\n\n" + in : "")
           + "<|im_end|>\n<|im_start|>assistant\n", out + "<|im_end|>");
-      case "llama3" -> new Rendered("<|start_header_id|>user<|end_header_id|>\n\n" + instruction
+      case LLAMA3 -> new Rendered("<|start_header_id|>user<|end_header_id|>\n\n" + instruction
           + (hasInput ? "\n\n" + in : "") + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
           out + "<|eot_id|>");
-      default -> {
-        int at = custom.indexOf("{output}");
-        yield new Rendered(fill(custom.substring(0, at), instruction, in),
-            fill(custom.substring(at + "{output}".length()), instruction, in).isEmpty() ? out
-                : out + fill(custom.substring(at + "{output}".length()), instruction, in));
-      }
     };
   }
 

@@ -1,6 +1,6 @@
 package dev.sparktune.train;
 
-import java.util.Set;
+import dev.sparktune.config.LrSchedule;
 
 /**
  * The learning rate per optimizer step, as transformers' schedulers define it: linear warmup from
@@ -8,33 +8,34 @@ import java.util.Set;
  * {@code linear} (straight down to {@code minLrRatio} · peak at {@code totalSteps}), {@code constant},
  * or {@code constant_with_warmup}. {@code constant} ignores warmup, as transformers' does.
  */
-public record Schedule(String type, double peakLr, int warmupSteps, int totalSteps, double minLrRatio) {
-  public static final Set<String> TYPES = Set.of("cosine", "linear", "constant", "constant_with_warmup");
+public record Schedule(LrSchedule type, double peakLr, int warmupSteps, int totalSteps, double minLrRatio) {
 
   public Schedule {
-    if (!TYPES.contains(type)) {
-      throw new IllegalArgumentException("schedule '" + type + "' is not one of " + TYPES);
-    }
     if (peakLr <= 0 || warmupSteps < 0 || totalSteps < 1 || minLrRatio < 0 || minLrRatio > 1) {
       throw new IllegalArgumentException("schedule needs learning_rate > 0, warmup ≥ 0, total steps ≥ 1 "
           + "and min_lr_ratio in [0, 1]");
     }
   }
 
+  /** The schedule {@code type} names as the config writes it ({@code cosine} …). */
+  public Schedule(String type, double peakLr, int warmupSteps, int totalSteps, double minLrRatio) {
+    this(LrSchedule.of(type), peakLr, warmupSteps, totalSteps, minLrRatio);
+  }
+
   /** The learning rate of optimizer step {@code step} (0-based). */
   public double lr(int step) {
-    if (type.equals("constant")) {
+    if (type == LrSchedule.CONSTANT) {
       return peakLr;
     }
     if (step < warmupSteps) {
       return peakLr * step / Math.max(1, warmupSteps);
     }
-    if (type.equals("constant_with_warmup")) {
+    if (type == LrSchedule.CONSTANT_WITH_WARMUP) {
       return peakLr;
     }
     double progress = (double) (step - warmupSteps) / Math.max(1, totalSteps - warmupSteps);
     progress = Math.min(1, progress);
-    double factor = type.equals("cosine") ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
+    double factor = type == LrSchedule.COSINE ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
     return peakLr * (minLrRatio + (1 - minLrRatio) * factor);
   }
 }

@@ -1,0 +1,34 @@
+package dev.sparktune.config;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The built-in prompt templates {@code tokenize.template} names; any other value is a custom
+ * template: a string with {@code {instruction}}, {@code {input}} and exactly one {@code {output}}.
+ */
+public enum TemplateName {
+  ALPACA, CHATML, LLAMA3;
+
+  /** The name as the config writes it ({@code alpaca}). */
+  public String key() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * The built-in template {@code spec} names, or empty when {@code spec} is a custom template;
+   * fails when it is neither, naming the built-in ones.
+   */
+  public static Optional<TemplateName> of(String spec) {
+    Optional<TemplateName> builtIn = Arrays.stream(values()).filter(t -> t.key().equals(spec)).findFirst();
+    int at = spec.indexOf("{output}");
+    if (builtIn.isEmpty() && (at < 0 || spec.indexOf("{output}", at + 1) >= 0)) {
+      throw new IllegalArgumentException("'" + spec + "' is neither a built-in template ("
+          + Arrays.stream(values()).map(TemplateName::key).collect(Collectors.joining(", "))
+          + ") nor a custom one with exactly one {output} placeholder");
+    }
+    return builtIn;
+  }
+}
