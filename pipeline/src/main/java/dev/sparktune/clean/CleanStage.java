@@ -2,15 +2,9 @@ package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.expr;
-import static org.apache.spark.sql.functions.first;
-import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.lower;
 import static org.apache.spark.sql.functions.regexp_replace;
-import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
@@ -37,11 +31,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF1;
-import org.apache.spark.sql.api.java.UDF2;
-import org.apache.spark.sql.expressions.Window;
-import org.apache.spark.sql.expressions.WindowSpec;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
@@ -63,7 +53,6 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   public static final String AUDIT = "audit";
   private static final Logger LOG = LoggerFactory.getLogger(CleanStage.class);
   private static final String BUILTIN = "builtin:";
-  private static final List<String> FIELDS = List.of("instruction", "input", "output", "text");
 
   private String phrasesText;
   private String regexesText;
@@ -71,11 +60,6 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   public CleanStage(CleanConfig config) {
     super(NAME, 1, config, IngestStage.NAME);
   }
-
-
-
-
-
 
   @Override
   public StructType outputSchema() {
@@ -176,155 +160,6 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     return when(out.equalTo(""), lit(null).cast(DataTypes.StringType)).otherwise(out);
   }
 
-  // ---------------------------------------------------------------- refusals
-
-  static final StructType REMOVAL = new StructType()
-      .add("field", DataTypes.StringType, false)
-      .add("removed", DataTypes.StringType, false)
-      .add("phrase", DataTypes.StringType, false);
-
-  static final StructType REFUSAL_RESULT = new StructType()
-      .add("instruction", DataTypes.StringType)
-      .add("input", DataTypes.StringType)
-      .add("output", DataTypes.StringType)
-      .add("text", DataTypes.StringType)
-      .add("reason", DataTypes.StringType)
-      .add("phrase", DataTypes.StringType)
-      .add("removed", DataTypes.createArrayType(REMOVAL, false));
-
-  private static Row refusals(Row fields, RefusalDetector detector, boolean strip, List<String> searched,
-      int minChars) {
-    String[] values = new String[4];
-    for (int i = 0; i < 4; i++) {
-      values[i] = fields.isNullAt(i) ? null : fields.getString(i);
-    }
-    List<Row> removed = new ArrayList<>();
-    String reason = null;
-    String phrase = null;
-    for (int i = 0; i < 4; i++) {
-      if (values[i] == null || !searched.contains(FIELDS.get(i))) {
-        continue;
-      }
-      if (!strip) {
-        RefusalDetector.Match m = detector.first(values[i]);
-        if (m != null) {
-          reason = "refusal";
-          phrase = m.phrase();
-          break;
-        }
-        continue;
-      }
-      RefusalDetector.Stripped s = detector.strip(values[i]);
-      if (s.removed().isEmpty()) {
-        continue;
-      }
-      for (RefusalDetector.Removal r : s.removed()) {
-        removed.add(RowFactory.create(FIELDS.get(i), r.sentence(), r.phrase()));
-      }
-      values[i] = s.text().isEmpty() ? null : s.text();
-      if (reason == null && (values[i] == null || values[i].length() < minChars)) {
-        reason = "refusal_stripped_too_short";
-        phrase = s.removed().get(0).phrase();
-      }
-    }
-    return RowFactory.create(values[0], values[1], values[2], values[3], reason, phrase,
-        scala.jdk.javaapi.CollectionConverters.asScala(removed).toSeq());
-  }
-
-  // ---------------------------------------------------------------- quality
-
-  private static Column words(Column c) {
-    return when(c.isNull(), lit(0)).otherwise(org.apache.spark.sql.functions.size(
-        org.apache.spark.sql.functions.split(org.apache.spark.sql.functions.trim(c), "\\s+")));
-  }
-
-  private Column[] qualityReason() {
-    CleanConfig.Quality q = config.quality();
-    List<Column[]> rules = new ArrayList<>(); // {condition, reason, detail}
-    if (q.dropEmptyOutput()) {
-      rules.add(new Column[] {col("instruction").isNotNull().and(col("output").isNull()), lit("empty_output"),
-          lit("instruction without output")});
-    }
-    rules.add(new Column[] {col("instruction").isNull().and(col("input").isNull()).and(col("output").isNull())
-        .and(col("text").isNull()), lit("empty_record"), lit("nothing left after normalization")});
-    for (String f : FIELDS) {
-      Column c = col(f);
-      if (q.minChars().containsKey(f)) {
-        int n = q.minChars().get(f);
-        rules.add(rule(c.isNotNull().and(length(c).lt(n)), "too_short",
-            concat_ws("", lit(f + ": "), length(c).cast("string"), lit(" chars < " + n))));
-      }
-      if (q.maxChars().containsKey(f)) {
-        int n = q.maxChars().get(f);
-        rules.add(rule(c.isNotNull().and(length(c).gt(n)), "too_long",
-            concat_ws("", lit(f + ": "), length(c).cast("string"), lit(" chars > " + n))));
-      }
-      if (q.minWords().containsKey(f)) {
-        int n = q.minWords().get(f);
-        rules.add(rule(c.isNotNull().and(words(c).lt(n)), "too_few_words",
-            concat_ws("", lit(f + ": "), words(c).cast("string"), lit(" words < " + n))));
-      }
-      if (q.maxWords().containsKey(f)) {
-        int n = q.maxWords().get(f);
-        rules.add(rule(c.isNotNull().and(words(c).gt(n)), "too_many_words",
-            concat_ws("", lit(f + ": "), words(c).cast("string"), lit(" words > " + n))));
-      }
-    }
-    Column response = coalesce(col("output"), col("text"));
-    Column w = words(response);
-    if (q.minMeanWordLength() != null || q.maxMeanWordLength() != null) {
-      Column mean = length(regexp_replace(response, "\\s+", "")).divide(w);
-      Column bad = lit(false);
-      if (q.minMeanWordLength() != null) {
-        bad = bad.or(mean.lt(q.minMeanWordLength()));
-      }
-      if (q.maxMeanWordLength() != null) {
-        bad = bad.or(mean.gt(q.maxMeanWordLength()));
-      }
-      rules.add(rule(w.gt(0).and(bad), "mean_word_length",
-          concat_ws("", lit("mean word length "), org.apache.spark.sql.functions.format_number(mean, 2))));
-    }
-    if (q.maxSymbolWordRatio() != null) {
-      Column symbols = expr("regexp_count(coalesce(output, text), '#')")
-          .plus(expr("regexp_count(coalesce(output, text), '\\\\.\\\\.\\\\.|\u2026')"));
-      Column ratio = symbols.divide(w);
-      rules.add(rule(w.gt(0).and(ratio.gt(q.maxSymbolWordRatio())), "symbol_ratio",
-          concat_ws("", lit("symbols per word "), org.apache.spark.sql.functions.format_number(ratio, 3))));
-    }
-    if (q.maxEllipsisLineFraction() != null) {
-      Column frac = expr("size(filter(split(coalesce(output, text), '\\n'), l -> l rlike '(\\\\.\\\\.\\\\.|\u2026)\\\\s*$'))"
-          + " / size(split(coalesce(output, text), '\\n'))");
-      rules.add(rule(response.isNotNull().and(frac.gt(q.maxEllipsisLineFraction())), "ellipsis_lines",
-          concat_ws("", lit("lines ending in an ellipsis "), org.apache.spark.sql.functions.format_number(frac, 2))));
-    }
-    if (q.maxDuplicateNgramFraction() != null) {
-      int n = q.repetitionNgram();
-      UDF2<String, Integer, Double> rep = (s, k) -> Repetition.duplicateNgramFraction(s, k);
-      Column frac = udf(rep, DataTypes.DoubleType).apply(response, lit(n));
-      rules.add(rule(response.isNotNull().and(frac.gt(q.maxDuplicateNgramFraction())), "repetition",
-          concat_ws("", lit("duplicate " + n + "-gram character fraction "),
-              org.apache.spark.sql.functions.format_number(frac, 2))));
-    }
-    if (q.maxNonPrintableRatio() != null) {
-      Column ratio = expr("regexp_count(coalesce(output, text), '[\\\\p{C}\\\\uFFFD&&[^\\\\n\\\\t]]')")
-          .divide(length(response));
-      rules.add(rule(response.isNotNull().and(ratio.gt(q.maxNonPrintableRatio())), "non_printable",
-          concat_ws("", lit("non-printable ratio "), org.apache.spark.sql.functions.format_number(ratio, 3))));
-    }
-    Column reason = lit(null).cast(DataTypes.StringType);
-    Column detail = lit(null).cast(DataTypes.StringType);
-    for (int i = rules.size() - 1; i >= 0; i--) {
-      Column[] r = rules.get(i);
-      reason = when(r[0], r[1]).otherwise(reason);
-      detail = when(r[0], r[2]).otherwise(detail);
-    }
-    return new Column[] {reason, detail};
-  }
-
-  private static Column[] rule(Column condition, String reason, Column detail) {
-    return new Column[] {coalesce(condition, lit(false)), lit(reason), detail};
-  }
-
   // ---------------------------------------------------------------- the plan
 
   @Override
@@ -374,27 +209,10 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   }
 
   private StageOutput judge(StageContext context, Dataset<Row> in, Dataset<Row> normalized) {
-
-    Dataset<Row> refused;
     CleanConfig.Refusals rc = config.refusals();
-    if (rc.mode() == CleanConfig.Refusals.RefusalMode.OFF) {
-      refused = normalized.withColumn("reason", lit(null).cast(DataTypes.StringType))
-          .withColumn("detail", lit(null).cast(DataTypes.StringType))
-          .withColumn("removed", expr("cast(array() as array<struct<field:string,removed:string,phrase:string>>)"));
-    } else {
-      RefusalDetector detector = detector(context);
-      boolean strip = rc.mode() == CleanConfig.Refusals.RefusalMode.STRIP;
-      List<String> searched = rc.fields();
-      int minChars = rc.minChars();
-      UDF1<Row, Row> check = fields -> refusals(fields, detector, strip, searched, minChars);
-      Column result = udf(check, REFUSAL_RESULT).apply(org.apache.spark.sql.functions.struct(
-          col("instruction"), col("input"), col("output"), col("text")));
-      refused = normalized.withColumn("_r", result).select(col("id"), col("source"), col("source_type"), col("uri"),
-          col("locator"), col("_r.instruction").as("instruction"), col("_r.input").as("input"),
-          col("_r.output").as("output"), col("_r.text").as("text"), col("meta"), col("_r.reason").as("reason"),
-          col("_r.phrase").as("detail"), col("_r.removed").as("removed"));
-    }
-    Column[] quality = qualityReason();
+    Dataset<Row> refused = rc.mode() == CleanConfig.Refusals.RefusalMode.OFF ? RefusalStep.none(normalized)
+        : RefusalStep.apply(normalized, detector(context), rc);
+    Column[] quality = QualityRules.reasonAndDetail(config.quality());
     Dataset<Row> judged = refused
         .withColumn("detail", when(col("reason").isNull(), quality[1]).otherwise(col("detail")))
         .withColumn("reason", coalesce(col("reason"), quality[0]))
@@ -405,44 +223,30 @@ public final class CleanStage extends RecordStage<CleanConfig> {
             col("r.phrase").as("phrase"));
 
     Dataset<Row> survivors = judged.filter(col("reason").isNull()).select(Schemas.recordColumns());
-    List<Dataset<Row>> dropped = new ArrayList<>();
-    dropped.add(judged.filter(col("reason").isNotNull()).select(Schemas.droppedColumns(col("reason"), col("detail"))));
+    Dataset<Row> dropped = judged.filter(col("reason").isNotNull())
+        .select(Schemas.droppedColumns(col("reason"), col("detail")));
 
     CleanConfig.Dedup dd = config.dedup();
     Runnable releaseRanked = () -> { };
     if (dd.exact()) {
-      Column key = sha2(concat_ws("\u001f",
-          coalesce(lower(regexp_replace(col("instruction"), "\\s+", " ")), lit("\u0000")),
-          coalesce(lower(regexp_replace(col("input"), "\\s+", " ")), lit("\u0000")),
-          coalesce(lower(regexp_replace(col("output"), "\\s+", " ")), lit("\u0000")),
-          coalesce(lower(regexp_replace(col("text"), "\\s+", " ")), lit("\u0000"))), 256);
-      WindowSpec byKey = Window.partitionBy("_key").orderBy("id", "source", "uri", "locator");
-      Dataset<Row> ranked = survivors.withColumn("_key", key)
-          .withColumn("_rank", row_number().over(byKey))
-          .withColumn("_keep", first("id").over(byKey))
-          .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one shuffle, not two
-      releaseRanked = ranked::unpersist;
-      dropped.add(ranked.filter(col("_rank").gt(1)).select(Schemas.droppedColumns(lit("exact_duplicate"),
-          concat_ws("", lit("duplicate of "), col("_keep")))));
-      survivors = ranked.filter(col("_rank").equalTo(1)).select(Schemas.recordColumns());
+      DedupSplit exact = ExactDuplicates.split(survivors);
+      survivors = exact.kept();
+      dropped = dropped.unionByName(exact.dropped());
+      releaseRanked = exact.release();
     }
     Runnable releaseNear = () -> { };
     if (dd.near()) {
-      NearDuplicates.Result near = NearDuplicates.split(survivors, dd, context.spark());
+      DedupSplit near = NearDuplicates.split(survivors, dd, context.spark());
       survivors = near.kept();
-      dropped.add(near.dropped());
+      dropped = dropped.unionByName(near.dropped());
       releaseNear = near.release();
-    }
-    Dataset<Row> allDropped = dropped.get(0);
-    for (int i = 1; i < dropped.size(); i++) {
-      allDropped = allDropped.unionByName(dropped.get(i));
     }
     Map<String, Dataset<Row>> extras = rc.mode() == CleanConfig.Refusals.RefusalMode.STRIP ? Map.of(AUDIT, audit) : Map.of();
     LOG.info("clean: refusals {}, quality rules on, exact dedup {}, near dedup {}", rc.mode().name().toLowerCase(),
         dd.exact(), dd.near());
     Runnable release = releaseNear;
     Runnable release2 = releaseRanked;
-    return new StageOutput(survivors, null, allDropped, extras, in.select("source"), () -> {
+    return new StageOutput(survivors, null, dropped, extras, in.select("source"), () -> {
       judged.unpersist();
       release.run();
       release2.run();

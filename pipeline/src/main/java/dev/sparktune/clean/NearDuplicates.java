@@ -36,10 +36,7 @@ final class NearDuplicates {
 
   private NearDuplicates() {}
 
-  /** Kept records, dropped records (with reason and detail), and what to release once they are written. */
-  record Result(Dataset<Row> kept, Dataset<Row> dropped, Runnable release) {}
-
-  static Result split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
+  static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
     int k = dd.shingleWords();
     int hashes = dd.bands() * dd.rows();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
@@ -86,7 +83,7 @@ final class NearDuplicates {
     Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(Schemas.recordColumns());
     Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit("near_duplicate"),
         concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
-    return new Result(kept, dropped, sketched::unpersist);
+    return new DedupSplit(kept, dropped, sketched::unpersist);
   }
 
   /** Up to this many verified pairs, components are found with union-find on the driver. */

@@ -66,11 +66,6 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     super(NAME, 1, config, CleanStage.NAME);
   }
 
-
-
-
-
-
   @Override
   public StructType outputSchema() {
     return Schemas.CLUSTERED;
@@ -79,6 +74,41 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(upstreamName());
+    Dataset<Row> featured = featurize(in).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> all = assign(context, featured);
+
+    // Only what the outputs need is cached: the feature vectors and token lists are done with.
+    Dataset<Row> deduped = semanticDedup(all).drop("_doc", "_tokens", "_tf", "_tfidf", "_features", "_nnz")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
+    Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(Schemas.withColumns(Schemas.recordColumns(),
+        lit("semantic_duplicate").as("reason"), concat_ws("", lit("duplicate of "), col("_dup_of"), lit(" (cosine "),
+            expr("format_number(_sim, 3)"), lit(")")).as("detail")));
+
+    Dataset<Row> kept = unique;
+    Dataset<Row> dropped = semanticDrops;
+    Runnable releaseRanked = () -> { };
+    if (config.maxPerCluster() != null) {
+      Dataset<Row> ranked = rankForQuota(unique);
+      releaseRanked = ranked::unpersist;
+      int max = config.maxPerCluster();
+      kept = ranked.filter(col("_rank").leq(max));
+      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(Schemas.withColumns(Schemas.recordColumns(),
+          lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
+              lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
+    }
+    Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
+    Runnable release = releaseRanked;
+    return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusterTable(deduped, kept)), in.select("source"),
+        () -> {
+          featured.unpersist();
+          deduped.unpersist();
+          release.run();
+        });
+  }
+
+  /** The records with their terms ({@code _terms}), feature vectors ({@code _features}) and their non-zeros. */
+  private Dataset<Row> featurize(Dataset<Row> in) {
     // What a record is about: the instruction (and its input), or the text of a plain-text record.
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
         col("text"), col("output"), lit(""));
@@ -99,10 +129,13 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     if (config.features() == ClusterConfig.Features.MINILM) {
       tokenized = MiniLmFeatures.embed(tokenized, "_doc", "_features");
     }
-    Dataset<Row> featured = tokenized
+    return tokenized
         .withColumn("_nnz", udf((org.apache.spark.sql.api.java.UDF1<Vector, Integer>) Vector::numNonzeros,
-            DataTypes.IntegerType).apply(col("_features")))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+            DataTypes.IntegerType).apply(col("_features")));
+  }
+
+  /** Fits k-means on the records with features and adds {@code cluster_id} and {@code centroid_distance} to all. */
+  private Dataset<Row> assign(StageContext context, Dataset<Row> featured) {
     Dataset<Row> placeable = featured.filter(col("_nnz").gt(0));
     // The k-means input: each partition's vectors packed once into primitive arrays (this pass also
     // fills the features cache), then only these blocks are read by the iterations.
@@ -123,18 +156,7 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       assigned = placeable.withColumn("cluster_id", lit(NO_TERMS)).withColumn("centroid_distance",
           lit(null).cast(DataTypes.DoubleType));
     } else {
-      boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;
-      SparseKMeans.Model model = null;
-      for (int run = 0; run < config.restarts(); run++) {
-        long t0 = System.nanoTime();
-        SparseKMeans.Model candidate = SparseKMeans.fit(blocks, n, (int) shape[1], Math.max(1, Math.min(k, (int) n)),
-            config.maxIter(), config.seed() + run, cosine);
-        LOG.info("cluster: k-means run {} (seed {}): cost {} after {} iterations, {} s", run + 1, config.seed() + run,
-            candidate.cost(), candidate.iterations(), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
-        if (model == null || candidate.cost() < model.cost()) {
-          model = candidate;
-        }
-      }
+      SparseKMeans.Model model = fitKMeans(blocks, n, (int) shape[1], k);
       Broadcast<SparseKMeans.Model> fitted = context.spark().sparkContext().broadcast(model,
           scala.reflect.ClassTag$.MODULE$.apply(SparseKMeans.Model.class));
       org.apache.spark.sql.api.java.UDF1<Vector, Row> assign = v -> {
@@ -149,55 +171,57 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     blocks.unpersist(false);
     Dataset<Row> unplaced = featured.filter(col("_nnz").equalTo(0)).withColumn("cluster_id", lit(NO_TERMS))
         .withColumn("centroid_distance", lit(null).cast(DataTypes.DoubleType));
-    Dataset<Row> all = assigned.unionByName(unplaced).withColumn("cluster_id", col("cluster_id").cast("int"));
+    return assigned.unionByName(unplaced).withColumn("cluster_id", col("cluster_id").cast("int"));
+  }
 
-    // Semantic dedup inside each cluster, nearest-to-centroid first.
-    Dataset<Row> deduped;
-    if (config.semanticDedupEps() != null) {
-      double minSimilarity = 1.0 - config.semanticDedupEps();
-      StructType schema = all.schema().add("_dup_of", DataTypes.StringType, true).add("_sim", DataTypes.DoubleType, true);
-      int fi = all.schema().fieldIndex("_features");
-      int ci = all.schema().fieldIndex("cluster_id");
-      int ii = all.schema().fieldIndex("id");
-      MapPartitionsFunction<Row, Row> semdedup = rows -> new SemanticDedup(rows, fi, ci, ii, minSimilarity);
-      deduped = all.repartition(col("cluster_id"))
-          .sortWithinPartitions(col("cluster_id"), col("centroid_distance").asc_nulls_last(), col("id"))
-          .mapPartitions(semdedup, ExpressionEncoder.apply(RowEncoder.encoderFor(schema)));
-    } else {
-      deduped = all.withColumn("_dup_of", lit(null).cast(DataTypes.StringType))
+  /** The k-means model of lowest cost over {@code restarts} runs with consecutive seeds. */
+  private SparseKMeans.Model fitKMeans(JavaRDD<SparseKMeans.Block> blocks, long n, int dim, int k) {
+    boolean cosine = config.distance() == ClusterConfig.Distance.COSINE;
+    SparseKMeans.Model model = null;
+    for (int run = 0; run < config.restarts(); run++) {
+      long t0 = System.nanoTime();
+      SparseKMeans.Model candidate = SparseKMeans.fit(blocks, n, dim, Math.max(1, Math.min(k, (int) n)),
+          config.maxIter(), config.seed() + run, cosine);
+      LOG.info("cluster: k-means run {} (seed {}): cost {} after {} iterations, {} s", run + 1, config.seed() + run,
+          candidate.cost(), candidate.iterations(), String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+      if (model == null || candidate.cost() < model.cost()) {
+        model = candidate;
+      }
+    }
+    return model;
+  }
+
+  /** Adds {@code _dup_of} and {@code _sim}: semantic dedup inside each cluster, nearest-to-centroid first. */
+  private Dataset<Row> semanticDedup(Dataset<Row> all) {
+    if (config.semanticDedupEps() == null) {
+      return all.withColumn("_dup_of", lit(null).cast(DataTypes.StringType))
           .withColumn("_sim", lit(null).cast(DataTypes.DoubleType));
     }
-    // Only what the outputs need is cached: the feature vectors and token lists are done with.
-    Dataset<Row> cachedDedup = deduped.drop("_doc", "_tokens", "_tf", "_tfidf", "_features", "_nnz")
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    deduped = cachedDedup;
-    Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
-    Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(Schemas.withColumns(Schemas.recordColumns(),
-        lit("semantic_duplicate").as("reason"), concat_ws("", lit("duplicate of "), col("_dup_of"), lit(" (cosine "),
-            expr("format_number(_sim, 3)"), lit(")")).as("detail")));
+    double minSimilarity = 1.0 - config.semanticDedupEps();
+    StructType schema = all.schema().add("_dup_of", DataTypes.StringType, true).add("_sim", DataTypes.DoubleType, true);
+    int fi = all.schema().fieldIndex("_features");
+    int ci = all.schema().fieldIndex("cluster_id");
+    int ii = all.schema().fieldIndex("id");
+    MapPartitionsFunction<Row, Row> semdedup = rows -> new SemanticDedup(rows, fi, ci, ii, minSimilarity);
+    return all.repartition(col("cluster_id"))
+        .sortWithinPartitions(col("cluster_id"), col("centroid_distance").asc_nulls_last(), col("id"))
+        .mapPartitions(semdedup, ExpressionEncoder.apply(RowEncoder.encoderFor(schema)));
+  }
 
-    Dataset<Row> kept = unique;
-    Dataset<Row> dropped = semanticDrops;
-    Runnable releaseRanked = () -> { };
-    if (config.maxPerCluster() != null) {
-      Column order = switch (config.keep()) {
-        case RANDOM -> xxhash64(col("id"), lit(config.seed()));
-        case NEAREST -> col("centroid_distance").asc_nulls_last();
-        case FARTHEST -> col("centroid_distance").desc_nulls_last();
-      };
-      int max = config.maxPerCluster();
-      Dataset<Row> ranked = unique.withColumn("_rank", row_number().over(
-          Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())))
-          .persist(StorageLevel.MEMORY_AND_DISK()); // read by data, dropped and clusters
-      releaseRanked = ranked::unpersist;
-      kept = ranked.filter(col("_rank").leq(max));
-      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(Schemas.withColumns(Schemas.recordColumns(),
-          lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
-              lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
-    }
-    Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
+  /** Ranks each cluster's records for the quota ({@code _rank}, 1 first kept), by the configured {@code keep}. */
+  private Dataset<Row> rankForQuota(Dataset<Row> unique) {
+    Column order = switch (config.keep()) {
+      case RANDOM -> xxhash64(col("id"), lit(config.seed()));
+      case NEAREST -> col("centroid_distance").asc_nulls_last();
+      case FARTHEST -> col("centroid_distance").desc_nulls_last();
+    };
+    return unique.withColumn("_rank", row_number().over(
+        Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())))
+        .persist(StorageLevel.MEMORY_AND_DISK()); // read by data, dropped and clusters
+  }
 
-    // One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid.
+  /** One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid. */
+  private Dataset<Row> clusterTable(Dataset<Row> deduped, Dataset<Row> kept) {
     Dataset<Row> sizes = deduped.groupBy("cluster_id").agg(count(lit(1)).as("size_before"));
     Dataset<Row> after = kept.groupBy("cluster_id").agg(count(lit(1)).as("size_after"),
         expr("transform(slice(sort_array(collect_list(struct(coalesce(centroid_distance, 0d) AS d, id AS id))), 1, 3),"
@@ -210,17 +234,11 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
             .as("top_terms"));
     scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of("cluster_id"))
         .toSeq();
-    Dataset<Row> clusters = sizes.join(after, on, "left").join(terms, on, "left")
+    return sizes.join(after, on, "left").join(terms, on, "left")
         .select(col("cluster_id"), col("size_before"), coalesce(col("size_after"), lit(0L)).as("size_after"),
             coalesce(col("top_terms"), expr("cast(array() as array<string>)")).as("top_terms"),
             coalesce(col("example_ids"), expr("cast(array() as array<string>)")).as("example_ids"))
         .orderBy("cluster_id");
-    Runnable release = releaseRanked;
-    return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusters), in.select("source"), () -> {
-      featured.unpersist();
-      cachedDedup.unpersist();
-      release.run();
-    });
   }
 
   static double dot(Vector a, Vector b) {

@@ -46,7 +46,7 @@ public record SparktuneConfig(String workDir, SparkSettings spark, IngestConfig 
   public static SparktuneConfig load(Path file, List<String> overrides, java.util.function.Function<String, String> env) {
     ConfigTree tree = ConfigTree.load(file);
     for (String o : overrides) {
-      ConfigBinder.applyOverride(tree, SparktuneConfig.class, o);
+      ConfigOverride.apply(tree, SparktuneConfig.class, o);
     }
     tree.expandEnvironment(env);
     return ConfigBinder.bind(tree, SparktuneConfig.class);

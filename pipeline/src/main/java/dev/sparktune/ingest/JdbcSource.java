@@ -56,33 +56,7 @@ final class JdbcSource {
       java.util.function.Function<String, String> env) {
     guardPasswordLogging();
     JdbcOptions o = source.jdbc();
-    DataFrameReader reader = spark.read().format("jdbc").option("url", o.url())
-        .option("fetchsize", o.fetchSize().toString());
-    if (o.table() != null) {
-      reader.option("dbtable", o.table());
-    } else {
-      reader.option("query", o.query());
-    }
-    if (o.user() != null) {
-      reader.option("user", o.user());
-    }
-    if (o.passwordEnv() != null) {
-      String password = env.apply(o.passwordEnv());
-      if (password == null) {
-        throw new IllegalArgumentException("source '" + source.name() + "': environment variable "
-            + o.passwordEnv() + " (jdbc.password_env) is not set");
-      }
-      reader.option("password", password);
-    }
-    if (o.driver() != null) {
-      reader.option("driver", o.driver());
-    } else if (o.url().startsWith("jdbc:postgresql:")) {
-      reader.option("driver", "org.postgresql.Driver");
-    }
-    if (o.partitionColumn() != null) {
-      reader.option("partitionColumn", o.partitionColumn()).option("lowerBound", o.lowerBound())
-          .option("upperBound", o.upperBound()).option("numPartitions", o.numPartitions().toString());
-    }
+    DataFrameReader reader = reader(spark, source, env);
     Dataset<Row> table;
     try {
       table = reader.load();
@@ -124,6 +98,40 @@ final class JdbcSource {
       }
     };
     return table.select(asText.toArray(Column[]::new)).mapPartitions(toRecords, encoder);
+  }
+
+  /** Spark's JDBC reader with the source's options (connection, password from the environment, partitioning). */
+  private static DataFrameReader reader(SparkSession spark, SourceConfig source,
+      java.util.function.Function<String, String> env) {
+    JdbcOptions o = source.jdbc();
+    DataFrameReader reader = spark.read().format("jdbc").option("url", o.url())
+        .option("fetchsize", o.fetchSize().toString());
+    if (o.table() != null) {
+      reader.option("dbtable", o.table());
+    } else {
+      reader.option("query", o.query());
+    }
+    if (o.user() != null) {
+      reader.option("user", o.user());
+    }
+    if (o.passwordEnv() != null) {
+      String password = env.apply(o.passwordEnv());
+      if (password == null) {
+        throw new IllegalArgumentException("source '" + source.name() + "': environment variable "
+            + o.passwordEnv() + " (jdbc.password_env) is not set");
+      }
+      reader.option("password", password);
+    }
+    if (o.driver() != null) {
+      reader.option("driver", o.driver());
+    } else if (o.url().startsWith("jdbc:postgresql:")) {
+      reader.option("driver", "org.postgresql.Driver");
+    }
+    if (o.partitionColumn() != null) {
+      reader.option("partitionColumn", o.partitionColumn()).option("lowerBound", o.lowerBound())
+          .option("upperBound", o.upperBound()).option("numPartitions", o.numPartitions().toString());
+    }
+    return reader;
   }
 
   private static int guardAndPartition() {

@@ -94,12 +94,7 @@ public final class ArrowShardWriter {
       UnionListWriter positionsWriter = packed ? positions.getWriter() : null;
       while (examples.hasNext()) {
         Example e = examples.next();
-        idsWriter.setPosition(row);
-        idsWriter.startList();
-        for (long v : e.inputIds()) {
-          idsWriter.writeInt((int) v);
-        }
-        idsWriter.endList();
+        writeInts(idsWriter, row, e.inputIds());
         maskWriter.setPosition(row);
         maskWriter.startList();
         for (int i = 0; i < e.inputIds().length; i++) {
@@ -113,12 +108,7 @@ public final class ArrowShardWriter {
         }
         labelsWriter.endList();
         if (packed) {
-          positionsWriter.setPosition(row);
-          positionsWriter.startList();
-          for (long v : e.positionIds()) {
-            positionsWriter.writeInt((int) v);
-          }
-          positionsWriter.endList();
+          writeInts(positionsWriter, row, e.positionIds());
         }
         idCol.setSafe(row, e.id().getBytes(StandardCharsets.UTF_8));
         numTokens.setSafe(row, e.inputIds().length);
@@ -139,6 +129,16 @@ public final class ArrowShardWriter {
       writer.end();
     }
     return n;
+  }
+
+  /** Row {@code row} of an int32 list column. */
+  private static void writeInts(UnionListWriter writer, int row, long[] values) {
+    writer.setPosition(row);
+    writer.startList();
+    for (long v : values) {
+      writer.writeInt((int) v);
+    }
+    writer.endList();
   }
 
   private static void flush(VectorSchemaRoot root, ArrowStreamWriter writer, int rows) throws IOException {

@@ -7,7 +7,6 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.when;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktune.config.TokenizeConfig;
 import dev.sparktune.core.HadoopConf;
 import dev.sparktune.core.InputFile;
@@ -17,35 +16,28 @@ import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
 import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.encoders.ExpressionEncoder;
 import org.apache.spark.sql.catalyst.encoders.RowEncoder;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.storage.StorageLevel;
-import scala.Tuple2;
 
 /**
  * The tokenize stage: renders each record with the prompt template, tokenizes it with the base
@@ -66,11 +58,6 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   public TokenizeStage(TokenizeConfig config, String upstream) {
     super(NAME, 1, config, upstream);
   }
-
-
-
-
-
 
   @Override
   public StructType outputSchema() {
@@ -280,165 +267,6 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   public void writeFiles(StageContext context, Function<String, Dataset<Row>> written, Path staging) throws IOException {
     Path dataset = new Path(staging, DATASET);
     FileSystem fs = context.workspace().fs(dataset);
-    HadoopConf conf = new HadoopConf(context.hadoopConf());
-    Dataset<Row> data = written.apply("data");
-    ObjectMapper json = new ObjectMapper();
-    for (String split : SPLITS) {
-      Dataset<Row> rows = data.filter(col("split").equalTo(split)).select("id", "input_ids", "labels");
-      long n = rows.count();
-      int shards = (int) Math.max(1, (n + config.shardRecords() - 1) / config.shardRecords());
-      Path dir = new Path(dataset, split);
-      fs.mkdirs(dir);
-      String dirName = dir.toString();
-      // Spark's internal rows (UnsafeRow: id and the two arrays as bytes) are shuffled as they are;
-      // external Rows would box every token id and go through Kryo field by field.
-      JavaPairRDD<Tuple2<Integer, String>, InternalRow> keyed = rows.queryExecution().toRdd().toJavaRDD()
-          .mapToPair(r -> {
-            String id = r.getUTF8String(0).toString();
-            return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r.copy());
-          });
-      boolean packing = config.packing();
-      int maxLength = config.maxLength();
-      keyed.repartitionAndSortWithinPartitions(new ShardPartitioner(shards), new ShardOrder())
-          .foreachPartition(it -> writeShard(it, conf, dirName, TaskContext.getPartitionId(), shards, packing,
-              maxLength));
-      List<Map<String, String>> files = new ArrayList<>();
-      for (int s = 0; s < shards; s++) {
-        files.add(Map.of("filename", shardName(s, shards)));
-      }
-      Map<String, Object> state = new java.util.LinkedHashMap<>();
-      state.put("_data_files", files);
-      state.put("_fingerprint", Long.toHexString(java.util.Objects.hash(split, n, config.seed(), config.template())));
-      state.put("_format_columns", null);
-      state.put("_format_kwargs", Map.of());
-      state.put("_format_type", null);
-      state.put("_output_all_columns", false);
-      state.put("_split", split);
-      writeJson(fs, new Path(dir, "state.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(state));
-      writeJson(fs, new Path(dir, "dataset_info.json"), "{\n  \"citation\": \"\",\n  \"description\": \"\",\n"
-          + "  \"features\": " + (config.packing() ? ArrowShardWriter.PACKED_FEATURES_JSON : ArrowShardWriter.FEATURES_JSON)
-          + ",\n  \"homepage\": \"\",\n  \"license\": \"\"\n}\n");
-    }
-    writeJson(fs, new Path(dataset, "dataset_dict.json"), "{\"splits\": [\"train\", \"validation\"]}");
-  }
-
-  static String shardName(int shard, int shards) {
-    return String.format("data-%05d-of-%05d.arrow", shard, shards);
-  }
-
-  private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, InternalRow>> rows, HadoopConf conf, String dir,
-      int shard, int shards, boolean packing, int maxLength) throws IOException {
-    Path file = new Path(dir, shardName(shard, shards));
-    FileSystem fs = file.getFileSystem(conf.get());
-    Iterator<ArrowShardWriter.Example> examples = new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return rows.hasNext();
-      }
-
-      @Override
-      public ArrowShardWriter.Example next() {
-        Tuple2<Tuple2<Integer, String>, InternalRow> t = rows.next();
-        InternalRow r = t._2();
-        int[] ids = r.getArray(1).toIntArray();
-        long[] idArray = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-          idArray[i] = ids[i];
-        }
-        return new ArrowShardWriter.Example(t._1()._2(), idArray, r.getArray(2).toLongArray());
-      }
-    };
-    try (OutputStream out = fs.create(file, true)) {
-      ArrowShardWriter.write(packing ? new Packer(examples, maxLength) : examples, out, packing);
-    }
-  }
-
-  /**
-   * Greedy packing in order: examples are appended to a row while it stays within max_length; each
-   * example's position ids restart at 0, and the row's id lists the examples' ids.
-   */
-  static final class Packer implements Iterator<ArrowShardWriter.Example> {
-    private final Iterator<ArrowShardWriter.Example> in;
-    private final int maxLength;
-    private ArrowShardWriter.Example carry;
-
-    Packer(Iterator<ArrowShardWriter.Example> in, int maxLength) {
-      this.in = in;
-      this.maxLength = maxLength;
-    }
-
-    @Override
-    public boolean hasNext() {
-      return carry != null || in.hasNext();
-    }
-
-    @Override
-    public ArrowShardWriter.Example next() {
-      List<ArrowShardWriter.Example> row = new ArrayList<>();
-      int length = 0;
-      while (carry != null || in.hasNext()) {
-        ArrowShardWriter.Example e = carry != null ? carry : in.next();
-        carry = null;
-        if (!row.isEmpty() && length + e.inputIds().length > maxLength) {
-          carry = e;
-          break;
-        }
-        row.add(e);
-        length += e.inputIds().length;
-      }
-      long[] ids = new long[length];
-      long[] labels = new long[length];
-      long[] positions = new long[length];
-      StringBuilder rowId = new StringBuilder();
-      int at = 0;
-      for (ArrowShardWriter.Example e : row) {
-        System.arraycopy(e.inputIds(), 0, ids, at, e.inputIds().length);
-        System.arraycopy(e.labels(), 0, labels, at, e.labels().length);
-        for (int k = 0; k < e.inputIds().length; k++) {
-          positions[at + k] = k;
-        }
-        at += e.inputIds().length;
-        rowId.append(rowId.length() == 0 ? "" : ",").append(e.id());
-      }
-      return new ArrowShardWriter.Example(rowId.toString(), ids, labels, positions);
-    }
-  }
-
-  private static void writeJson(FileSystem fs, Path path, String text) throws IOException {
-    try (OutputStream out = fs.create(path, true)) {
-      out.write(text.getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  /** Shard i of N is partition i. */
-  static final class ShardPartitioner extends Partitioner {
-    private static final long serialVersionUID = 1L;
-    private final int shards;
-
-    ShardPartitioner(int shards) {
-      this.shards = shards;
-    }
-
-    @Override
-    public int numPartitions() {
-      return shards;
-    }
-
-    @SuppressWarnings("unchecked")
-    @Override
-    public int getPartition(Object key) {
-      return ((Tuple2<Integer, String>) key)._1();
-    }
-  }
-
-  /** Within a shard, examples are in id order, so the shard bytes are the same every run. */
-  static final class ShardOrder implements Comparator<Tuple2<Integer, String>>, java.io.Serializable {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public int compare(Tuple2<Integer, String> a, Tuple2<Integer, String> b) {
-      int c = Integer.compare(a._1(), b._1());
-      return c != 0 ? c : a._2().compareTo(b._2());
-    }
+    DatasetDictWriter.write(config, written.apply("data"), fs, new HadoopConf(context.hadoopConf()), dataset);
   }
 }

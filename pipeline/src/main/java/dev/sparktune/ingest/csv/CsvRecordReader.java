@@ -109,24 +109,7 @@ public final class CsvRecordReader implements RecordReader {
             seg.text());
       }
       if (seg.end() != End.COMPLETE) {
-        int nl = seg.text().indexOf('\n');
-        String firstLine = nl < 0 ? seg.text() : seg.text().substring(0, nl);
-        if (nl >= 0) {
-          // Resume on the line after the one where the quote was opened.
-          pushBack(seg.text().substring(nl + 1), seg.startLine() + 1);
-        } else if (!eof) {
-          // The limit struck inside the first line: the rest of that line belongs to this reject.
-          skipLineUnchecked();
-        }
-        String resumed = nl >= 0 || !eof ? "; resumed reading at line " + (seg.startLine() + 1) : "";
-        if (seg.end() == End.LIMIT_IN_QUOTES) {
-          return new ReadResult.Reject(locator, "csv_record_too_long", "record on line " + seg.startLine()
-              + " is longer than max_record_chars (" + maxRecordChars + "): a quoted field is still open after "
-              + maxRecordChars + " characters (its closing quote is missing, or it is longer than the limit)"
-              + resumed, firstLine);
-        }
-        return new ReadResult.Reject(locator, "csv_unterminated_quote",
-            "quoted field opened on line " + seg.startLine() + " is never closed" + resumed, firstLine);
+        return openQuoteReject(seg, locator);
       }
       List<String> values;
       try {
@@ -160,6 +143,28 @@ public final class CsvRecordReader implements RecordReader {
       }
       return new ReadResult.Fields(locator, map, Map.of(), true);
     }
+  }
+
+  /** The reject of a record whose quoted field is still open at the end of input or past the limit. */
+  private ReadResult openQuoteReject(Segment seg, String locator) {
+    int nl = seg.text().indexOf('\n');
+    String firstLine = nl < 0 ? seg.text() : seg.text().substring(0, nl);
+    if (nl >= 0) {
+      // Resume on the line after the one where the quote was opened.
+      pushBack(seg.text().substring(nl + 1), seg.startLine() + 1);
+    } else if (!eof) {
+      // The limit struck inside the first line: the rest of that line belongs to this reject.
+      skipLineUnchecked();
+    }
+    String resumed = nl >= 0 || !eof ? "; resumed reading at line " + (seg.startLine() + 1) : "";
+    if (seg.end() == End.LIMIT_IN_QUOTES) {
+      return new ReadResult.Reject(locator, "csv_record_too_long", "record on line " + seg.startLine()
+          + " is longer than max_record_chars (" + maxRecordChars + "): a quoted field is still open after "
+          + maxRecordChars + " characters (its closing quote is missing, or it is longer than the limit)"
+          + resumed, firstLine);
+    }
+    return new ReadResult.Reject(locator, "csv_unterminated_quote",
+        "quoted field opened on line " + seg.startLine() + " is never closed" + resumed, firstLine);
   }
 
   private static String checkHeader(List<String> names) {
@@ -235,99 +240,120 @@ public final class CsvRecordReader implements RecordReader {
   /** Cuts the next record, skipping blank and comment lines; null at the end of input. */
   private Segment nextSegment() {
     try {
-      while (true) {
-        StringBuilder sb = new StringBuilder();
-        int start = line;
-        boolean inQuotes = false;
-        boolean tokenStart = true;
-        while (true) {
-          int c = read();
-          if (c < 0) {
-            eof = true;
-            if (inQuotes) {
-              return new Segment(sb.toString(), start, End.EOF_IN_QUOTES);
-            }
-            if (sb.length() == 0) {
-              return null;
-            }
-            return new Segment(sb.toString(), start, End.COMPLETE);
-          }
-          char ch = (char) c;
-          if (inQuotes) {
-            if (escape != null && ch == escape && !escape.equals(quote)) {
-              sb.append(ch);
-              int n = read();
-              if (n >= 0) {
-                sb.append((char) n);
-                if (n == '\n') {
-                  line++;
-                }
-              }
-            } else if (ch == quote) {
-              sb.append(ch);
-              if (peek() == quote) {
-                sb.append((char) read());
-              } else {
-                inQuotes = false;
-                tokenStart = false;
-              }
-            } else {
-              if (ch == '\n') {
-                line++;
-              } else if (ch == '\r') {
-                if (peek() == '\n') {
-                  read();
-                }
-                ch = '\n';
-                line++;
-              }
-              sb.append(ch);
-            }
-            if (sb.length() > maxRecordChars) {
-              return new Segment(sb.toString(), start, End.LIMIT_IN_QUOTES);
-            }
-            continue;
-          }
-          if (ch == '\n' || ch == '\r') {
-            if (ch == '\r' && peek() == '\n') {
-              read();
-            }
-            line++;
-            break;
-          }
-          if (sb.length() == 0 && comment != null && ch == comment) {
-            skipLine();
-            sb.setLength(0);
-            start = line;
-            continue;
-          }
-          sb.append(ch);
-          if (ch == delimiter) {
-            tokenStart = true;
-          } else if (quote != null && ch == quote && tokenStart) {
-            inQuotes = true;
-          } else if (escape != null && ch == escape) {
-            int n = read();
-            if (n >= 0 && n != '\n' && n != '\r') {
-              sb.append((char) n);
-            } else if (n >= 0) {
-              unread((char) n);
-            }
-            tokenStart = false;
-          } else {
-            tokenStart = false;
-          }
-          if (sb.length() > maxRecordChars) {
-            return new Segment(sb.toString(), start, End.LIMIT);
-          }
-        }
-        if (sb.length() > 0) {
-          return new Segment(sb.toString(), start, End.COMPLETE);
-        }
-        // a blank line: skip it
-      }
+      Segment seg;
+      do {
+        seg = cut();
+      } while (seg == BLANK);
+      return seg;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /** What {@link #cut} returns for a blank line. */
+  private static final Segment BLANK = new Segment("", 0, End.COMPLETE);
+
+  /** Cuts one record (comment lines skipped), {@link #BLANK} for a blank line; null at the end of input. */
+  private Segment cut() throws IOException {
+    StringBuilder sb = new StringBuilder();
+    int start = line;
+    boolean inQuotes = false;
+    boolean tokenStart = true;
+    while (true) {
+      int c = read();
+      if (c < 0) {
+        eof = true;
+        if (inQuotes) {
+          return new Segment(sb.toString(), start, End.EOF_IN_QUOTES);
+        }
+        return sb.length() == 0 ? null : new Segment(sb.toString(), start, End.COMPLETE);
+      }
+      char ch = (char) c;
+      if (inQuotes) {
+        if (!appendQuoted(ch, sb)) {
+          inQuotes = false;
+          tokenStart = false;
+        }
+        if (sb.length() > maxRecordChars) {
+          return new Segment(sb.toString(), start, End.LIMIT_IN_QUOTES);
+        }
+        continue;
+      }
+      if (ch == '\n' || ch == '\r') {
+        if (ch == '\r' && peek() == '\n') {
+          read();
+        }
+        line++;
+        break;
+      }
+      if (sb.length() == 0 && comment != null && ch == comment) {
+        skipLine();
+        sb.setLength(0);
+        start = line;
+        continue;
+      }
+      sb.append(ch);
+      if (ch == delimiter) {
+        tokenStart = true;
+      } else if (quote != null && ch == quote && tokenStart) {
+        inQuotes = true;
+      } else {
+        if (escape != null && ch == escape) {
+          appendEscaped(sb);
+        }
+        tokenStart = false;
+      }
+      if (sb.length() > maxRecordChars) {
+        return new Segment(sb.toString(), start, End.LIMIT);
+      }
+    }
+    return sb.length() > 0 ? new Segment(sb.toString(), start, End.COMPLETE) : BLANK;
+  }
+
+  /**
+   * Appends a character read inside a quoted field, with the character an escape or a doubled quote
+   * takes along (line breaks as {@code \n}, counted); false when it is the closing quote.
+   */
+  private boolean appendQuoted(char ch, StringBuilder sb) throws IOException {
+    if (escape != null && ch == escape && !escape.equals(quote)) {
+      sb.append(ch);
+      int n = read();
+      if (n >= 0) {
+        sb.append((char) n);
+        if (n == '\n') {
+          line++;
+        }
+      }
+      return true;
+    }
+    if (ch == quote) {
+      sb.append(ch);
+      if (peek() == quote) {
+        sb.append((char) read());
+        return true;
+      }
+      return false;
+    }
+    if (ch == '\n') {
+      line++;
+    } else if (ch == '\r') {
+      if (peek() == '\n') {
+        read();
+      }
+      ch = '\n';
+      line++;
+    }
+    sb.append(ch);
+    return true;
+  }
+
+  /** After an escape outside quotes: appends the character it escapes, unless that ends the line. */
+  private void appendEscaped(StringBuilder sb) throws IOException {
+    int n = read();
+    if (n >= 0 && n != '\n' && n != '\r') {
+      sb.append((char) n);
+    } else if (n >= 0) {
+      unread((char) n);
     }
   }
 

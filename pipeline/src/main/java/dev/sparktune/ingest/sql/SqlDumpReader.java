@@ -55,7 +55,7 @@ public final class SqlDumpReader extends QueuedRecordReader {
   public SqlDumpReader(Reader in, String table, Dialect dialect, List<String> columns, int maxStatementChars)
       throws IOException {
     BufferedReader buffered = new BufferedReader(in, 1 << 16);
-    this.dialect = dialect == Dialect.AUTO ? detect(buffered) : dialect;
+    this.dialect = dialect == Dialect.AUTO ? DialectDetector.detect(buffered) : dialect;
     this.splitter = new SqlStatementSplitter(buffered, this.dialect, maxStatementChars);
     this.table = table;
     this.configuredColumns = columns;
@@ -64,48 +64,6 @@ public final class SqlDumpReader extends QueuedRecordReader {
 
   public Dialect dialect() {
     return dialect;
-  }
-
-  /** Guesses the dialect from telltale text in the first 64 KB. */
-  static Dialect detect(BufferedReader in) throws IOException {
-    char[] buf = new char[1 << 16];
-    in.mark(buf.length + 1);
-    int n = 0;
-    int r;
-    while (n < buf.length && (r = in.read(buf, n, buf.length - n)) > 0) {
-      n += r;
-    }
-    in.reset();
-    String head = new String(buf, 0, n);
-    String upper = head.toUpperCase(Locale.ROOT);
-    Map<Dialect, Integer> score = new LinkedHashMap<>();
-    score.put(Dialect.MYSQL, count(head, "`") / 4 + count(upper, "/*!") * 5 + count(upper, "LOCK TABLES") * 5
-        + count(upper, "ENGINE=") * 5 + count(upper, "MYSQL DUMP") * 20 + count(upper, "MARIADB DUMP") * 20);
-    score.put(Dialect.POSTGRES, count(upper, "PG_DUMP") * 20 + count(upper, "SET STATEMENT_TIMEOUT") * 10
-        + count(upper, "FROM STDIN") * 10 + count(upper, "PUBLIC.") * 2 + count(upper, "OWNER TO") * 5);
-    score.put(Dialect.SQLITE, count(upper, "PRAGMA ") * 10 + count(upper, "SQLITE_SEQUENCE") * 10
-        + count(upper, "BEGIN TRANSACTION;") * 5);
-    score.put(Dialect.SQLSERVER, count(upper, "[DBO]") * 3 + count(upper, "\nGO") * 5 + count(upper, "SET ANSI_NULLS") * 10
-        + count(upper, "IDENTITY_INSERT") * 10 + count(upper, "NVARCHAR") * 2);
-    score.put(Dialect.ORACLE, count(upper, "SET DEFINE OFF") * 20 + count(upper, "TO_DATE(") * 3
-        + count(upper, "VARCHAR2") * 5 + count(upper, "\n/\n") * 3 + count(upper, "Q'[") * 3);
-    Dialect best = Dialect.ANSI;
-    int bestScore = 0;
-    for (Map.Entry<Dialect, Integer> e : score.entrySet()) {
-      if (e.getValue() > bestScore) {
-        best = e.getKey();
-        bestScore = e.getValue();
-      }
-    }
-    return best;
-  }
-
-  private static int count(String s, String needle) {
-    int c = 0;
-    for (int i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + needle.length())) {
-      c++;
-    }
-    return c;
   }
 
   @Override
@@ -279,24 +237,10 @@ public final class SqlDumpReader extends QueuedRecordReader {
       for (Column c : insert.getColumns()) {
         columns.add(stripQuotes(c.getColumnName()));
       }
-    } else if (createColumns != null) {
-      columns = createColumns;
-    } else if (configuredColumns != null) {
-      columns = configuredColumns;
-    }
-    ExpressionList<?> values = insert.getValues().getExpressions();
-    List<ExpressionList<?>> rows = new ArrayList<>();
-    boolean multi = !values.isEmpty();
-    for (Object v : values) {
-      multi &= v instanceof ParenthesedExpressionList;
-    }
-    if (multi) {
-      for (Object v : values) {
-        rows.add((ExpressionList<?>) v);
-      }
     } else {
-      rows.add(values);
+      columns = namesWithoutColumnList();
     }
+    List<ExpressionList<?>> rows = rows(insert.getValues().getExpressions());
     for (int r = 0; r < rows.size(); r++) {
       String rowLocator = locator + "/row:" + r;
       ExpressionList<?> row = rows.get(r);
@@ -320,6 +264,31 @@ public final class SqlDumpReader extends QueuedRecordReader {
     }
   }
 
+  /** The column names of a statement without its own list: the CREATE TABLE's, else the configured ones. */
+  private List<String> namesWithoutColumnList() {
+    if (createColumns != null) {
+      return createColumns;
+    }
+    return configuredColumns;
+  }
+
+  /** The rows of a VALUES list: one per parenthesized list in a multi-row INSERT, else the list itself. */
+  private static List<ExpressionList<?>> rows(ExpressionList<?> values) {
+    List<ExpressionList<?>> rows = new ArrayList<>();
+    boolean multi = !values.isEmpty();
+    for (Object v : values) {
+      multi &= v instanceof ParenthesedExpressionList;
+    }
+    if (multi) {
+      for (Object v : values) {
+        rows.add((ExpressionList<?>) v);
+      }
+    } else {
+      rows.add(values);
+    }
+    return rows;
+  }
+
   /** JSqlParser knows INSERT; MySQL's REPLACE and SQLite's INSERT OR REPLACE carry the same rows. */
   private static String normalizeInsert(String text) {
     String s = text.replaceFirst("(?is)^REPLACE\\b", "INSERT");
@@ -338,10 +307,8 @@ public final class SqlDumpReader extends QueuedRecordReader {
       for (String c : m.group(3).split(",")) {
         columns.add(stripQuotes(c.strip()));
       }
-    } else if (createColumns != null) {
-      columns = createColumns;
-    } else if (configuredColumns != null) {
-      columns = configuredColumns;
+    } else {
+      columns = namesWithoutColumnList();
     }
     String rest = splitter.readRawLine();
     if (rest != null && !rest.isBlank()) {
@@ -374,43 +341,7 @@ public final class SqlDumpReader extends QueuedRecordReader {
     if (f.indexOf('\\') < 0) {
       return f;
     }
-    StringBuilder sb = new StringBuilder(f.length());
-    for (int i = 0; i < f.length(); i++) {
-      char c = f.charAt(i);
-      if (c != '\\' || i + 1 >= f.length()) {
-        sb.append(c);
-        continue;
-      }
-      char n = f.charAt(++i);
-      switch (n) {
-        case 'n' -> sb.append('\n');
-        case 'r' -> sb.append('\r');
-        case 't' -> sb.append('\t');
-        case 'b' -> sb.append('\b');
-        case 'f' -> sb.append('\f');
-        case 'v' -> sb.append('\u000B');
-        default -> {
-          if (n >= '0' && n <= '7') {
-            int end = i;
-            while (end < f.length() && end < i + 3 && f.charAt(end) >= '0' && f.charAt(end) <= '7') {
-              end++;
-            }
-            sb.append((char) Integer.parseInt(f.substring(i, end), 8));
-            i = end - 1;
-          } else if (n == 'x' && i + 1 < f.length() && Character.digit(f.charAt(i + 1), 16) >= 0) {
-            int end = i + 1;
-            while (end < f.length() && end < i + 3 && Character.digit(f.charAt(end), 16) >= 0) {
-              end++;
-            }
-            sb.append((char) Integer.parseInt(f.substring(i + 1, end), 16));
-            i = end - 1;
-          } else {
-            sb.append(n);
-          }
-        }
-      }
-    }
-    return sb.toString();
+    return SqlEscapes.unescape(f, SqlEscapes.Style.COPY_TEXT);
   }
 
   @Override

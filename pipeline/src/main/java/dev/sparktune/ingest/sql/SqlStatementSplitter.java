@@ -15,63 +15,27 @@ final class SqlStatementSplitter {
   /** One statement, with the 1-based line it starts on. */
   record Statement(String text, int line, boolean tooLong) {}
 
-  private final Reader in;
+  private final DumpCharSource in;
   private final SqlDumpReader.Dialect dialect;
   private final int maxChars;
-  private final StringBuilder pushback = new StringBuilder();
-  /** Read ahead of {@link #in}: a dump is read a character at a time, so not through a lock per character. */
-  private final char[] buffer = new char[1 << 16];
-  private int bufferPos;
-  private int bufferEnd;
-  private int line = 1;
   private boolean atLineStart = true;
   private String delimiter = ";";
 
   SqlStatementSplitter(Reader in, SqlDumpReader.Dialect dialect, int maxChars) {
-    this.in = in;
+    this.in = new DumpCharSource(in);
     this.dialect = dialect;
     this.maxChars = maxChars;
-  }
-
-  private int read() throws IOException {
-    int c;
-    if (pushback.length() > 0) {
-      c = pushback.charAt(pushback.length() - 1);
-      pushback.setLength(pushback.length() - 1);
-    } else if (bufferPos < bufferEnd) {
-      c = buffer[bufferPos++];
-    } else {
-      int n = in.read(buffer, 0, buffer.length);
-      if (n <= 0) {
-        return -1;
-      }
-      bufferEnd = n;
-      bufferPos = 1;
-      c = buffer[0];
-    }
-    if (c == '\n') {
-      line++;
-    }
-    return c;
   }
 
   /** Marks "no character to put back". */
   private static final int NOTHING = -3;
 
-  private void unread(int c) {
-    if (c < 0) {
-      return;
-    }
-    if (c == '\n') {
-      line--;
-    }
-    pushback.append((char) c);
+  private int read() throws IOException {
+    return in.read();
   }
 
   private int peek() throws IOException {
-    int c = read();
-    unread(c);
-    return c;
+    return in.peek();
   }
 
   /** Reads the rest of the current line (without its line break); null at the end of input. */
@@ -92,7 +56,7 @@ final class SqlStatementSplitter {
   }
 
   int line() {
-    return line;
+    return in.line();
   }
 
   void close() throws IOException {
@@ -131,7 +95,7 @@ final class SqlStatementSplitter {
         atLineStart = true;
       }
       if (start < 0 && !Character.isWhitespace(ch)) {
-        start = line;
+        start = in.line();
       }
       if (ch == delimiter.charAt(0) && matchesRest(delimiter)) {
         String s = sb.toString().strip();
@@ -141,17 +105,7 @@ final class SqlStatementSplitter {
         start = -1;
         continue;
       }
-      if (ch == '-' && peek() == '-') {
-        skipToEndOfLine();
-        continue;
-      }
-      if (ch == '#' && dialect == SqlDumpReader.Dialect.MYSQL) {
-        skipToEndOfLine();
-        continue;
-      }
-      if (ch == '/' && peek() == '*') {
-        read();
-        skipBlockComment();
+      if (skipComment(ch)) {
         continue;
       }
       if (tooLong) {
@@ -167,6 +121,20 @@ final class SqlStatementSplitter {
         sb.setLength(Math.min(sb.length(), 4096));
       }
     }
+  }
+
+  /** Skips the comment {@code ch} opens, if it opens one (the comment is not part of the statement). */
+  private boolean skipComment(char ch) throws IOException {
+    if ((ch == '-' && peek() == '-') || (ch == '#' && dialect == SqlDumpReader.Dialect.MYSQL)) {
+      skipToEndOfLine();
+      return true;
+    }
+    if (ch == '/' && peek() == '*') {
+      read();
+      skipBlockComment();
+      return true;
+    }
+    return false;
   }
 
   /** Handles a quote opened by {@code ch}, appending its content to {@code sb} (when not null). */
@@ -240,7 +208,7 @@ final class SqlStatementSplitter {
   private void copyUntil(char quote, boolean backslash, boolean doubled, StringBuilder sb) throws IOException {
     int c;
     while (true) {
-      copyPlain(quote, backslash, sb);
+      in.copyPlain(quote, backslash, sb, maxChars);
       if ((c = read()) < 0) {
         return;
       }
@@ -268,10 +236,7 @@ final class SqlStatementSplitter {
       tag.append((char) c);
     }
     if (c != '$' || (tag.length() > 1 && Character.isDigit(tag.charAt(1)))) {
-      unread(c);
-      for (int i = tag.length() - 1; i >= 1; i--) {
-        unread(tag.charAt(i));
-      }
+      in.unread(tag.subSequence(1, tag.length()), c);
       return;
     }
     tag.append('$');
@@ -288,28 +253,6 @@ final class SqlStatementSplitter {
         return;
       }
     }
-  }
-
-  /**
-   * Copies the read-ahead up to the next quote, backslash (when it escapes) or line break in one go: a
-   * string literal may be gigabytes long, and this is where a dump's characters are spent.
-   */
-  private void copyPlain(char quote, boolean backslash, StringBuilder sb) {
-    if (pushback.length() > 0) {
-      return;
-    }
-    int i = bufferPos;
-    while (i < bufferEnd) {
-      char c = buffer[i];
-      if (c == quote || c == '\n' || (backslash && c == '\\')) {
-        break;
-      }
-      i++;
-    }
-    if (sb != null && sb.length() <= maxChars) {
-      sb.append(buffer, bufferPos, Math.min(i - bufferPos, maxChars + 1 - sb.length()));
-    }
-    bufferPos = i;
   }
 
   /** Keeps {@code c} unless the statement is already past the limit (inside a long string, for instance). */
@@ -333,10 +276,7 @@ final class SqlStatementSplitter {
     for (int i = 1; i < delim.length(); i++) {
       int c = read();
       if (c < 0 || c != delim.charAt(i)) {
-        unread(c);
-        for (int j = got.length() - 1; j >= 0; j--) {
-          unread(got.charAt(j));
-        }
+        in.unread(got, c);
         return false;
       }
       got.append((char) c);
@@ -407,10 +347,7 @@ final class SqlStatementSplitter {
     }
     if (dialect == SqlDumpReader.Dialect.SQLSERVER && inStatement && TSQL_STATEMENT_START.matcher(t).matches()) {
       // T-SQL needs no semicolons: a statement keyword at the start of a line starts a new statement.
-      unread(c);
-      for (int i = lineText.length() - 1; i >= 0; i--) {
-        unread(lineText.charAt(i));
-      }
+      in.unread(lineText, c);
       atLineStart = false;
       return "restart";
     }
@@ -421,10 +358,7 @@ final class SqlStatementSplitter {
       }
       return "delimiter";
     }
-    unread(c);
-    for (int i = lineText.length() - 1; i >= 0; i--) {
-      unread(lineText.charAt(i));
-    }
+    in.unread(lineText, c);
     return null;
   }
 }

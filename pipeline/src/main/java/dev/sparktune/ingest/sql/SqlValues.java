@@ -72,38 +72,9 @@ final class SqlValues {
       return raw.substring(1, raw.length() - 1);
     }
     if (dialect == SqlDumpReader.Dialect.MYSQL || prefix.equals("E")) {
-      return unescapeBackslashes(raw);
+      return SqlEscapes.unescape(raw, SqlEscapes.Style.LITERAL);
     }
     return raw.replace("''", "'");
-  }
-
-  /** MySQL / PostgreSQL E'' escapes; '' is a quote too. */
-  static String unescapeBackslashes(String raw) {
-    StringBuilder sb = new StringBuilder(raw.length());
-    for (int i = 0; i < raw.length(); i++) {
-      char c = raw.charAt(i);
-      if (c == '\'' && i + 1 < raw.length() && raw.charAt(i + 1) == '\'') {
-        sb.append('\'');
-        i++;
-      } else if (c == '\\' && i + 1 < raw.length()) {
-        char n = raw.charAt(++i);
-        switch (n) {
-          case 'n' -> sb.append('\n');
-          case 'r' -> sb.append('\r');
-          case 't' -> sb.append('\t');
-          case 'b' -> sb.append('\b');
-          case 'f' -> sb.append('\f');
-          case '0' -> sb.append('\0');
-          case 'Z' -> sb.append('\u001A');
-          // MySQL keeps the backslash of \% and \_ (they only matter in LIKE patterns).
-          case '%', '_' -> sb.append('\\').append(n);
-          default -> sb.append(n);
-        }
-      } else {
-        sb.append(c);
-      }
-    }
-    return sb.toString();
   }
 
   private static String hex(String literal) {
