@@ -7,9 +7,11 @@ import dev.sparktune.collective.Collective;
 import dev.sparktune.collective.TcpRing;
 import dev.sparktune.config.TrainConfig;
 import dev.sparktune.core.HadoopConf;
+import dev.sparktune.core.KillPoints;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.Torch;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -38,7 +40,8 @@ final class BarrierTask extends AbstractFunction1<scala.collection.Iterator<Long
   private static final Logger LOG = LoggerFactory.getLogger(TrainStage.class);
 
   /**
-   * Where the task reads and writes, as local paths (the dataset as a Hadoop path).
+   * Where the task reads and writes: the dataset and the tokenizer as Hadoop paths, the others as
+   * local paths.
    *
    * @param tokenizer the tokenizer.json that decodes the sample generations; null: no samples
    * @param runDir the run directory every rank sees, committed into the stage's output at the end
@@ -102,7 +105,12 @@ final class BarrierTask extends AbstractFunction1<scala.collection.Iterator<Long
               + "{} steps{}", rank, size, placement.description(), threads, attempt, train.size(),
               validation.size(), trainer.totalSteps(), from > 0 ? ", resuming at step " + from : "");
           writeRank(out, ctx, placement, threads, host);
-          trainer.run(from, s -> listener.afterStep(rank, attempt, s));
+          trainer.run(from, s -> {
+            listener.afterStep(rank, attempt, s);
+            if (rank == 0) {
+              KillPoints.reach("train:step-" + s.step());
+            }
+          });
         }
       }
       if (rank == 0) {
@@ -141,8 +149,9 @@ final class BarrierTask extends AbstractFunction1<scala.collection.Iterator<Long
     if (at.tokenizer() == null) {
       return;
     }
-    try {
-      Samples.write(out, Samples.generate(lm, out.resolve("adapter"), prompts, Paths.get(at.tokenizer())));
+    org.apache.hadoop.fs.Path tokenizer = new org.apache.hadoop.fs.Path(at.tokenizer());
+    try (InputStream in = tokenizer.getFileSystem(conf.get()).open(tokenizer)) {
+      Samples.write(out, Samples.generate(lm, out.resolve("adapter"), prompts, in));
     } catch (IOException | RuntimeException e) {
       LOG.warn("train: no sample generations: {}", e.toString());
     }

@@ -10,7 +10,7 @@ import org.slf4j.LoggerFactory;
 
 /** Where a training task computes, and how to say it in the log. */
 record Placement(Device device, String description) {
-  private static final Logger LOG = LoggerFactory.getLogger(Placement.class);
+  private static final Logger LOG = LoggerFactory.getLogger(TrainStage.class);
 
   /**
    * The task's device: the first "gpu" address Spark assigned it (through CUDA_VISIBLE_DEVICES when

@@ -38,10 +38,10 @@ public final class Samples {
 
   /**
    * Generates for the first {@link #COUNT} examples with {@code model} alone and with the adapter
-   * saved in {@code adapterDir}.
+   * saved in {@code adapterDir}, decoding with the tokenizer.json read from {@code tokenizer}.
    */
-  static List<Sample> generate(CausalLm model, Path adapterDir, List<TrainData.Example> examples, Path tokenizer)
-      throws IOException {
+  static List<Sample> generate(CausalLm model, Path adapterDir, List<TrainData.Example> examples,
+      InputStream tokenizer) throws IOException {
     List<Sample> samples = new ArrayList<>();
     try (NDManager manager = model.manager().newSubManager();
         LoraAdapter adapter = LoraAdapter.load(adapterDir, model.config(), Precision.masterType(model.dtype()),

@@ -231,7 +231,7 @@ public final class TrainStage implements Stage {
     String dataset = new org.apache.hadoop.fs.Path(context.workspace().stageDir(TokenizeStage.NAME),
         TokenizeStage.DATASET).toString();
     String model = local(context.workspace().resolve(config.baseModel())).toString();
-    String tok = tokenizer == null ? null : local(context.workspace().resolve(tokenizer)).toString();
+    String tok = tokenizer == null ? null : context.workspace().resolve(tokenizer).toString();
     String runDir = local(new org.apache.hadoop.fs.Path(context.workspace().root(), RUN_DIR)).toString();
     boolean loopback = spark.sparkContext().master().startsWith("local");
     BarrierTask task = new BarrierTask(config, fresh, new BarrierTask.Locations(dataset, model, tok, runDir),

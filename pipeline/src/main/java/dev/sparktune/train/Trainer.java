@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.sparktune.collective.Collective;
-import dev.sparktune.core.KillPoints;
 import dev.sparktune.lora.LoraAdapter;
 import dev.sparktune.model.CausalLm;
 import dev.sparktune.model.Torch;
@@ -143,9 +142,6 @@ public final class Trainer {
                 start.scaler(), best, model.manager());
           }
           afterStep.accept(sm);
-          if (lead) {
-            KillPoints.reach("train:step-" + done);
-          }
         }
         checkpoints.saveAdapter(start.adapter(), "adapter");
         return new Result(total, start.step(), lastEval, best, out.resolve("adapter"));
