@@ -2,7 +2,6 @@ package dev.sparktune.jobs;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktune.collective.LoopbackRanks;
 import dev.sparktune.config.LoraConfig;
 import dev.sparktune.config.TrainConfig;
@@ -12,6 +11,9 @@ import dev.sparktune.model.ModelInit;
 import dev.sparktune.model.Torch;
 import dev.sparktune.train.StepBench;
 import dev.sparktune.train.TrainData;
+import dev.sparktune.train.MetricsLog;
+import dev.sparktune.train.StepMetrics;
+import dev.sparktune.train.TrainOptions;
 import dev.sparktune.train.Trainer;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -166,7 +168,7 @@ final class DistributedBench implements Callable<Integer> {
       Torch.setThreads(1);
       try (NDManager m = Torch.newManager();
           CausalLm model = ModelInit.random(config, 1, DataType.FLOAT32, m)) {
-        new Trainer(train, model, data, List.of(), out, ring).run(-1, s -> { });
+        new Trainer(TrainOptions.of(train), model, data, List.of(), out, ring).run(-1, s -> { });
       }
       return "done";
     })) {
@@ -174,11 +176,10 @@ final class DistributedBench implements Callable<Integer> {
         throw e;
       }
     }
-    ObjectMapper json = new ObjectMapper();
-    List<String> lines = Files.readAllLines(out.resolve("metrics.jsonl"));
+    List<StepMetrics> lines = new MetricsLog(out).read();
     double[] rates = new double[lines.size() - 1];
     for (int i = 1; i < lines.size(); i++) {
-      rates[i - 1] = json.readTree(lines.get(i)).get("tokens_per_s").asDouble();
+      rates[i - 1] = lines.get(i).tokensPerSecond();
     }
     return StepBench.median(rates);
   }

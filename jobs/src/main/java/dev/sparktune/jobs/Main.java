@@ -12,6 +12,7 @@ import dev.sparktune.core.StageStatus;
 import dev.sparktune.core.Version;
 import dev.sparktune.core.Workspace;
 import dev.sparktune.report.Report;
+import dev.sparktune.train.MetricsLog;
 import dev.sparktune.train.TrainStage;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -233,7 +234,7 @@ public final class Main implements Callable<Integer> {
     }
     System.out.println("adapter (PEFT): " + new org.apache.hadoop.fs.Path(dir, "adapter"));
     System.out.println("best adapter:   " + new org.apache.hadoop.fs.Path(dir, "best"));
-    System.out.println("metrics:        " + new org.apache.hadoop.fs.Path(dir, "metrics.jsonl"));
+    System.out.println("metrics:        " + new org.apache.hadoop.fs.Path(dir, MetricsLog.FILE));
   }
 
   /** After a run that includes the cluster stage, the clusters table: what the selection did. */

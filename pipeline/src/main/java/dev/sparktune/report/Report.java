@@ -3,35 +3,26 @@ package dev.sparktune.report;
 import static dev.sparktune.report.Svg.esc;
 import static dev.sparktune.report.Svg.num;
 
-import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.Pipeline;
 import dev.sparktune.config.SparktuneConfig;
 import dev.sparktune.core.Manifest;
 import dev.sparktune.core.StageRunner;
 import dev.sparktune.core.Version;
 import dev.sparktune.core.Workspace;
-import dev.sparktune.lora.LoraAdapter;
-import dev.sparktune.model.CausalLm;
-import dev.sparktune.model.Generation;
-import dev.sparktune.model.Torch;
-import dev.sparktune.train.TrainData;
+import dev.sparktune.train.MetricsLog;
+import dev.sparktune.train.Samples;
+import dev.sparktune.train.StepMetrics;
 import dev.sparktune.train.TrainStage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Paths;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
@@ -43,11 +34,11 @@ import org.slf4j.LoggerFactory;
  * The run report: one self-contained HTML file ({@code <work_dir>/report/index.html}, inline SVG,
  * no network) with what each stage did and why records were lost, the clusters, the token lengths,
  * the training curves with a diagnosis, and sample generations of the base model vs the adapter.
+ * It reads stage outputs only (tables, manifests, metrics.jsonl, samples.jsonl) and loads no model.
  * Sections whose stage has not run say so.
  */
 public final class Report {
   private static final Logger LOG = LoggerFactory.getLogger(Report.class);
-  private static final List<String> STAGES = List.of("ingest", "clean", "cluster", "tokenize", "train");
   private static final int WIDTH = 760;
 
   private final SparkSession spark;
@@ -64,7 +55,7 @@ public final class Report {
   /** Writes the report and returns its path. */
   public Path write() throws IOException {
     Map<String, Manifest> manifests = new LinkedHashMap<>();
-    for (String stage : STAGES) {
+    for (String stage : Pipeline.stageNames()) {
       Path m = ws.manifest(stage);
       FileSystem fs = ws.fs(m);
       if (fs.exists(m)) {
@@ -77,7 +68,7 @@ public final class Report {
     refusals(manifests.get("clean"));
     clusters(manifests.containsKey("cluster"));
     tokens(manifests.containsKey("tokenize"));
-    List<JsonNode> metrics = training(manifests.containsKey("train"));
+    List<StepMetrics> metrics = training(manifests.containsKey("train"));
     samples(manifests.containsKey("train") && !metrics.isEmpty());
     html.append("</main></body></html>\n");
 
@@ -235,21 +226,16 @@ public final class Report {
         truncated, num(median(lengths)), longest));
   }
 
-  private List<JsonNode> training(boolean ran) throws IOException {
+  private List<StepMetrics> training(boolean ran) throws IOException {
     html.append("<h2>Training</h2>");
     if (!ran) {
       html.append("<p class=\"muted\">The train stage has not run.</p>");
       return List.of();
     }
-    Path file = new Path(ws.stageDir(TrainStage.NAME), "metrics.jsonl");
-    List<JsonNode> metrics = new ArrayList<>();
-    ObjectMapper json = new ObjectMapper();
+    Path file = new Path(ws.stageDir(TrainStage.NAME), MetricsLog.FILE);
+    List<StepMetrics> metrics;
     try (InputStream in = ws.fs(file).open(file)) {
-      for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-        if (!line.isBlank()) {
-          metrics.add(json.readTree(line));
-        }
-      }
+      metrics = MetricsLog.read(in);
     }
     if (metrics.isEmpty()) {
       html.append("<p class=\"muted\">No metrics were logged.</p>");
@@ -262,14 +248,14 @@ public final class Report {
     Double bestStep = null;
     List<Double> tps = new ArrayList<>();
     List<Double> gflops = new ArrayList<>();
-    for (JsonNode n : metrics) {
-      double step = n.get("step").asDouble();
-      loss.add(new double[] {step, n.get("loss").asDouble()});
-      lr.add(new double[] {step, n.get("lr").asDouble()});
-      tps.add(n.get("tokens_per_s").asDouble());
-      gflops.add(n.get("gflops").asDouble());
-      if (n.hasNonNull("eval_loss")) {
-        double e = n.get("eval_loss").asDouble();
+    for (StepMetrics n : metrics) {
+      double step = n.step();
+      loss.add(new double[] {step, n.loss()});
+      lr.add(new double[] {step, n.lr()});
+      tps.add(n.tokensPerSecond());
+      gflops.add(n.gflops());
+      if (n.evalLoss() != null) {
+        double e = n.evalLoss();
         eval.add(new double[] {step, e});
         if (e < best) {
           best = e;
@@ -334,52 +320,31 @@ public final class Report {
     return pts.subList(pts.size() - n, pts.size()).stream().mapToDouble(p -> p[1]).average().orElse(Double.NaN);
   }
 
-  /** Greedy generations for a few validation prompts: the base model vs the trained adapter. */
+  /** The train stage's sample generations ({@link Samples}): the base model vs the trained adapter. */
   private void samples(boolean trained) {
     html.append("<h2>Sample generations</h2>");
-    if (!trained || config.train() == null || config.tokenize() == null) {
-      html.append("<p class=\"muted\">Needs a trained adapter.</p>");
-      return;
-    }
+    Path file = new Path(ws.stageDir(TrainStage.NAME), Samples.FILE);
     try {
-      Path dataset = new Path(ws.stageDir("tokenize"), "dataset");
-      List<TrainData.Example> val = TrainData.read(dataset, "validation", ws.conf());
-      if (val.isEmpty()) {
-        val = TrainData.read(dataset, "train", ws.conf());
+      if (!trained || !ws.fs(file).exists(file)) {
+        html.append("<p class=\"muted\">Needs a trained adapter (and the train stage's samples.jsonl).</p>");
+        return;
       }
-      java.nio.file.Path model = Paths.get(ws.resolve(config.train().baseModel()).toUri().getPath());
-      java.nio.file.Path adapterDir = Paths.get(new Path(ws.stageDir(TrainStage.NAME), "adapter").toUri().getPath());
-      java.nio.file.Path tokenizerFile = Paths.get(ws.resolve(config.tokenize().tokenizer()).toUri().getPath());
-      try (NDManager manager = Torch.newManager();
-          CausalLm lm = CausalLm.load(model, DataType.FLOAT32, manager);
-          LoraAdapter adapter = LoraAdapter.load(adapterDir, lm.config(), DataType.FLOAT32, manager);
-          HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(tokenizerFile,
-              Map.of("addSpecialTokens", "false", "padding", "false", "truncation", "false"))) {
-        html.append("<table><tr><th>prompt</th><th>expected</th><th>base model</th><th>with the adapter</th></tr>");
-        Set<Long> stop = Set.of((long) lm.config().eosTokenId());
-        for (TrainData.Example e : val.subList(0, Math.min(3, val.size()))) {
-          int promptLength = 0;
-          while (promptLength < e.labels().length && e.labels()[promptLength] == -100) {
-            promptLength++;
-          }
-          long[] prompt = Arrays.copyOf(e.inputIds(), Math.max(1, promptLength));
-          long[] expected = Arrays.copyOfRange(e.inputIds(), prompt.length, e.inputIds().length);
-          Generation.Sampling greedy = new Generation.Sampling(48, 0, 1, 0);
-          lm.setAdapter(null);
-          long[] base = Generation.generate(lm, prompt, greedy, stop, t -> { });
-          lm.setAdapter(adapter);
-          long[] tuned = Generation.generate(lm, prompt, greedy, stop, t -> { });
-          lm.setAdapter(null);
-          html.append("<tr><td><pre>").append(esc(cut(tok.decode(prompt, true), 300))).append("</pre></td><td><pre>")
-              .append(esc(cut(tok.decode(expected, true), 200))).append("</pre></td><td><pre>")
-              .append(esc(cut(tok.decode(base, true), 200))).append("</pre></td><td><pre>")
-              .append(esc(cut(tok.decode(tuned, true), 200))).append("</pre></td></tr>");
-        }
-        html.append("</table><p class=\"muted\">Greedy decoding, at most 48 new tokens. The demo's tiny "
-            + "random base model produces noise; the adapter moves it toward the data.</p>");
+      List<Samples.Sample> samples;
+      try (InputStream in = ws.fs(file).open(file)) {
+        samples = Samples.read(in);
       }
+      html.append("<table><tr><th>prompt</th><th>expected</th><th>base model</th><th>with the adapter</th></tr>");
+      for (Samples.Sample e : samples) {
+        html.append("<tr><td><pre>").append(esc(cut(e.prompt(), 300))).append("</pre></td><td><pre>")
+            .append(esc(cut(e.expected(), 200))).append("</pre></td><td><pre>")
+            .append(esc(cut(e.base(), 200))).append("</pre></td><td><pre>")
+            .append(esc(cut(e.adapter(), 200))).append("</pre></td></tr>");
+      }
+      html.append("</table><p class=\"muted\">Greedy decoding, at most ").append(Samples.MAX_NEW_TOKENS)
+          .append(" new tokens. The demo's tiny random base model produces noise; the adapter moves it toward "
+          + "the data.</p>");
     } catch (Exception e) {
-      html.append("<p class=\"muted\">Could not generate samples: ").append(esc(e.getMessage())).append("</p>");
+      html.append("<p class=\"muted\">Could not read the samples: ").append(esc(e.getMessage())).append("</p>");
       LOG.warn("report: no sample generations: {}", e.toString());
     }
   }

@@ -31,4 +31,9 @@ public final class Precision {
         return device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
     }
   }
+
+  /** The dtype of the LoRA masters and AdamW's state for a base model in {@code compute}. */
+  static DataType masterType(DataType compute) {
+    return DataType.FLOAT64.equals(compute) ? compute : DataType.FLOAT32;
+  }
 }

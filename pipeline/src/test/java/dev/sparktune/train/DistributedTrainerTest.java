@@ -52,7 +52,7 @@ class DistributedTrainerTest {
     TrainConfig perRank = TrainerTest.withDropout(TrainerTest.config(1, 2, 5, "cosine", 5e-3, 5, targets, 4),
         dropout);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 3, DataType.FLOAT32, TrainerTest.manager)) {
-      new Trainer(single, model, data, val, tmp.resolve("one")).run(true, s -> { });
+      new Trainer(TrainOptions.of(single), model, data, val, tmp.resolve("one")).run(true, s -> { });
     }
     runRanks(2, perRank, data, val, tmp.resolve("two"));
 
@@ -89,7 +89,7 @@ class DistributedTrainerTest {
     List<Object> results = LoopbackRanks.run(n, 20_000, ring -> {
       try (NDManager m = Torch.newManager();
           CausalLm model = ModelInit.random(TrainerTest.tiny(40), 3, DataType.FLOAT32, m)) {
-        new Trainer(config, model, data, val, out, ring).run(-1, s -> { });
+        new Trainer(TrainOptions.of(config), model, data, val, out, ring).run(-1, s -> { });
       }
       return "done";
     });

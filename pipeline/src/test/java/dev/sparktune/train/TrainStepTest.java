@@ -107,7 +107,7 @@ class TrainStepTest {
       List<TrainData.Example> data, List<int[]> microBatches, int stepIndex) {
     TrainStep.Options options = new TrainStep.Options(0.9, 0.999, 1e-8, 0, 1.0, checkpointing, 3);
     try (TrainStep step = new TrainStep(model, adapter, Collective.single(), options, null)) {
-      long labels = data.stream().mapToLong(Trainer::labelCount).sum();
+      long labels = data.stream().mapToLong(BatchPlan::labelCount).sum();
       step.accumulate(microBatches, (mb, m) -> Batch.of(data, mb, 0, m), labels, 1.0, stepIndex, new long[5]);
       Map<String, double[]> out = new LinkedHashMap<>();
       adapter.peftTensors().forEach((k, p) -> {
@@ -236,7 +236,7 @@ class TrainStepTest {
       // A scale of 1e30 overflows float16 in backward: the injected inf.
       LossScaler scaler = new LossScaler(1e30, 2.0, 0.5, 2);
       TrainStep.Options options = new TrainStep.Options(0.9, 0.999, 1e-8, 0, 1.0, false, 3);
-      long labels = data.stream().mapToLong(Trainer::labelCount).sum();
+      long labels = data.stream().mapToLong(BatchPlan::labelCount).sum();
       try (TrainStep step = new TrainStep(model, adapter, Collective.single(), options, scaler)) {
         Map<String, float[]> before = values(adapter);
         TrainStep.Outcome o = step.run(List.of(new int[] {0, 1, 2, 3}), (mb, m) -> Batch.of(data, mb, 0, m),
@@ -285,8 +285,8 @@ class TrainStepTest {
     // The float32 model holds the float16 model's weights exactly, so only the compute differs.
     try (CausalLm fp16 = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT16, manager);
         CausalLm fp32 = widened(fp16)) {
-      new Trainer(config(20, 0), fp32, data, List.of(), tmp.resolve("fp32")).run(true, s -> { });
-      new Trainer(config(20, 0), fp16, data, List.of(), tmp.resolve("fp16")).run(true, s -> { });
+      new Trainer(TrainOptions.of(config(20, 0)), fp32, data, List.of(), tmp.resolve("fp32")).run(true, s -> { });
+      new Trainer(TrainOptions.of(config(20, 0)), fp16, data, List.of(), tmp.resolve("fp16")).run(true, s -> { });
     }
     List<JsonNode> a = TrainerTest.metrics(tmp.resolve("fp32"));
     List<JsonNode> b = TrainerTest.metrics(tmp.resolve("fp16"));
@@ -303,10 +303,10 @@ class TrainStepTest {
   void aResumedFloat16RunEqualsTheUninterruptedOneWithItsScale(@TempDir Path tmp) throws Exception {
     List<TrainData.Example> data = TrainerTest.copyTask(16, 2, 5, 10, 30, 13);
     try (CausalLm model = ModelInit.random(TrainerTest.tiny(40), 6, 0.1, DataType.FLOAT16, manager)) {
-      new Trainer(config(8, 2), model, data, List.of(), tmp.resolve("full")).run(true, s -> { });
+      new Trainer(TrainOptions.of(config(8, 2)), model, data, List.of(), tmp.resolve("full")).run(true, s -> { });
       Path crashed = tmp.resolve("crashed");
       try {
-        new Trainer(config(8, 2), model, data, List.of(), crashed).run(true, s -> {
+        new Trainer(TrainOptions.of(config(8, 2)), model, data, List.of(), crashed).run(true, s -> {
           if (s.step() == 5) {
             throw new IllegalStateException("crash after step 5");
           }
@@ -316,7 +316,7 @@ class TrainStepTest {
       }
       JsonNode state = TrainerTest.JSON.readTree(crashed.resolve("checkpoints/step-4/trainer_state.json").toFile());
       assertEquals(LossScaler.INIT_SCALE, state.get("loss_scale").asDouble());
-      Trainer.Result resumed = new Trainer(config(8, 2), model, data, List.of(), crashed).run(false, s -> { });
+      Trainer.Result resumed = new Trainer(TrainOptions.of(config(8, 2)), model, data, List.of(), crashed).run(false, s -> { });
       assertEquals(4, resumed.resumedFrom());
     }
     TrainerTest.assertClose(TrainerTest.adapterValues(tmp.resolve("full/adapter")),

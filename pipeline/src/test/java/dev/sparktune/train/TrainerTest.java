@@ -138,9 +138,9 @@ class TrainerTest {
     List<String> all = List.of("all-linear");
     // float64, so summation order (4 separate micro-batches vs one padded batch) cannot show.
     try (CausalLm model = ModelInit.random(tiny(40), 3, DataType.FLOAT64, manager)) {
-      new Trainer(config(1, 4, 3, "constant", 1e-2, 0, all, 4), model, data, List.of(), tmp.resolve("a"))
+      new Trainer(TrainOptions.of(config(1, 4, 3, "constant", 1e-2, 0, all, 4)), model, data, List.of(), tmp.resolve("a"))
           .run(true, s -> { });
-      new Trainer(config(4, 1, 3, "constant", 1e-2, 0, all, 4), model, data, List.of(), tmp.resolve("b"))
+      new Trainer(TrainOptions.of(config(4, 1, 3, "constant", 1e-2, 0, all, 4)), model, data, List.of(), tmp.resolve("b"))
           .run(true, s -> { });
     }
     List<JsonNode> a = metrics(tmp.resolve("a"));
@@ -160,10 +160,10 @@ class TrainerTest {
     List<TrainData.Example> val = copyTask(4, 2, 5, 10, 30, 3);
     TrainConfig c = config(2, 2, 10, "cosine", 5e-3, 2, List.of("q_proj", "v_proj", "down_proj"), 4);
     try (CausalLm model = ModelInit.random(tiny(40), 4, DataType.FLOAT32, manager)) {
-      new Trainer(c, model, data, val, tmp.resolve("full")).run(true, s -> { });
+      new Trainer(TrainOptions.of(c), model, data, val, tmp.resolve("full")).run(true, s -> { });
       Path crashed = tmp.resolve("crashed");
       RuntimeException crash = assertThrows(RuntimeException.class,
-          () -> new Trainer(c, model, data, val, crashed).run(true, s -> {
+          () -> new Trainer(TrainOptions.of(c), model, data, val, crashed).run(true, s -> {
             if (s.step() == 6) {
               throw new RuntimeException("simulated kill after step 6");
             }
@@ -171,7 +171,7 @@ class TrainerTest {
       assertEquals("simulated kill after step 6", crash.getMessage());
       assertTrue(Files.isDirectory(crashed.resolve("checkpoints/step-6")));
       assertTrue(!Files.exists(crashed.resolve("adapter")), "no final adapter from a crashed run");
-      Trainer.Result resumed = new Trainer(c, model, data, val, crashed).run(false, s -> { });
+      Trainer.Result resumed = new Trainer(TrainOptions.of(c), model, data, val, crashed).run(false, s -> { });
       assertEquals(6, resumed.resumedFrom());
       assertEquals(10, resumed.steps());
     }
@@ -199,7 +199,7 @@ class TrainerTest {
     try (CausalLm model = ModelInit.random(tiny(40), 6, DataType.FLOAT32, manager)) {
       Map<String, float[]> before = new HashMap<>();
       model.weights().forEach((k, v) -> before.put(k, v.toFloatArray()));
-      new Trainer(config(4, 1, 4, "constant", 1e-2, 0, List.of("all-linear"), 4), model, data,
+      new Trainer(TrainOptions.of(config(4, 1, 4, "constant", 1e-2, 0, List.of("all-linear"), 4)), model, data,
           List.of(), tmp).run(true, s -> { });
       model.weights().forEach((k, v) -> assertArrayEquals(before.get(k), v.toFloatArray(), k));
       Map<String, float[]> adapter = adapterValues(tmp.resolve("adapter"));
@@ -224,8 +224,8 @@ class TrainerTest {
       model.weights().get("model.layers.0.input_layernorm.weight").set(
           new float[] {Float.NaN, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
               1, 1, 1, 1, 1, 1}); // a NaN weight poisons every logit
-      ArithmeticException e = assertThrows(ArithmeticException.class, () -> new Trainer(
-          config(2, 1, 3, "constant", 1e-3, 0, List.of("q_proj"), 2), model, data, List.of(), tmp)
+      ArithmeticException e = assertThrows(ArithmeticException.class, () -> new Trainer(TrainOptions.of(
+          config(2, 1, 3, "constant", 1e-3, 0, List.of("q_proj"), 2)), model, data, List.of(), tmp)
           .run(true, s -> { }));
       assertTrue(e.getMessage().startsWith("step 1: "), e.getMessage());
       assertTrue(e.getMessage().contains("is not finite"), e.getMessage());
@@ -275,7 +275,7 @@ class TrainerTest {
     // std 0.1: with transformers' 0.02 a model this small has a frozen LM head too weak for any
     // adapter to make a confident prediction (logits stay below ~1.3).
     try (CausalLm model = ModelInit.random(wider, 8, 0.1, DataType.FLOAT32, manager)) {
-      Trainer trainer = new Trainer(c, model, train, heldOut, tmp);
+      Trainer trainer = new Trainer(TrainOptions.of(c), model, train, heldOut, tmp);
       double before = trainer.evaluate();
       int baseCorrect = correctCopies(model, heldOut);
       Trainer.Result result = trainer.run(true, s -> { });

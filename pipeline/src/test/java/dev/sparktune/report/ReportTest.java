@@ -1,0 +1,63 @@
+package dev.sparktune.report;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktune.TestSpark;
+import dev.sparktune.core.Manifest;
+import dev.sparktune.core.Workspace;
+import dev.sparktune.train.MetricsLog;
+import dev.sparktune.train.Samples;
+import dev.sparktune.train.TrainStage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The report reads the train stage's outputs (metrics.jsonl, samples.jsonl) and loads no model. */
+class ReportTest {
+  private static final String SAMPLE = "{\"prompt\":\"What is <b>?\",\"expected\":\"A tag.\",\"base\":\"noise\","
+      + "\"adapter\":\"A tag, closer.\"}\n";
+
+  private static String report(Path work, boolean samples) throws Exception {
+    Workspace ws = new Workspace(work.toString(), Paths.get(""), new Configuration());
+    Path train = work.resolve(TrainStage.NAME);
+    Files.createDirectories(train);
+    StringBuilder metrics = new StringBuilder();
+    for (int step = 1; step <= 4; step++) {
+      metrics.append("{\"step\":").append(step).append(",\"epoch\":1.0,\"loss\":").append(6.0 - step)
+          .append(",\"lr\":0.001,\"grad_norm\":1.0,\"tokens_per_s\":100.0,\"gflops\":1.0}\n");
+    }
+    Files.writeString(train.resolve(MetricsLog.FILE), metrics);
+    if (samples) {
+      Files.writeString(train.resolve(Samples.FILE), SAMPLE);
+    }
+    new Manifest(TrainStage.NAME, "f", "test", 3, null, Map.of(), List.of(),
+        new Manifest.Counts(20, 20, 0, 0, Map.of(), Map.of(), Map.of()), Map.of(), Map.of(),
+        "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z", 60.0)
+        .write(ws.fs(ws.manifest(TrainStage.NAME)), ws.manifest(TrainStage.NAME));
+    // No tokenize section ran, so the report needs no config.
+    org.apache.hadoop.fs.Path file = new Report(TestSpark.get(), ws, null).write();
+    return Files.readString(Paths.get(file.toUri()));
+  }
+
+  @Test
+  void showsTheTrainStagesSamples(@TempDir Path work) throws Exception {
+    String html = report(work, true);
+    assertTrue(html.contains("<h2>Sample generations</h2>"), html);
+    assertTrue(html.contains("What is &lt;b&gt;?"), html);
+    assertTrue(html.contains("A tag, closer."), html);
+    assertTrue(html.contains("4 logged steps"), html);
+  }
+
+  @Test
+  void saysSoWhenTheTrainStageWroteNoSamples(@TempDir Path work) throws Exception {
+    String html = report(work, false);
+    assertTrue(html.contains("Needs a trained adapter"), html);
+    assertFalse(html.contains("with the adapter</th>"), html);
+  }
+}
