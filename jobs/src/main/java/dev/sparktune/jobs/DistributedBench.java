@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
  * with the same global batch (ranks as threads of one JVM joined by the TCP ring, as tasks of one
  * executor would be).
  */
-@Command(name = "bench-distributed", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "distributed", mixinStandardHelpOptions = true, sortOptions = false,
     description = "Benchmarks the ring all-reduce (bus bandwidth vs a raw loopback socket copy) and "
         + "data-parallel training speed-up (N ranks × 1 thread vs 1 rank × 1 thread, same global batch).")
 final class DistributedBench implements Callable<Integer> {
@@ -58,9 +58,12 @@ final class DistributedBench implements Callable<Integer> {
   @Option(names = "--seq", defaultValue = "256", description = "Sequence length (default ${DEFAULT-VALUE}).")
   int seq;
 
-  @Option(names = "--hidden", defaultValue = "512") int hidden;
-  @Option(names = "--layers", defaultValue = "8") int layers;
-  @Option(names = "--vocab", defaultValue = "32000") int vocab;
+  @Option(names = "--hidden", defaultValue = "512", description = "Hidden size (default ${DEFAULT-VALUE}).")
+  int hidden;
+  @Option(names = "--layers", defaultValue = "8", description = "Decoder layers (default ${DEFAULT-VALUE}).")
+  int layers;
+  @Option(names = "--vocab", defaultValue = "32000", description = "Vocabulary (default ${DEFAULT-VALUE}).")
+  int vocab;
 
   @Override
   public Integer call() throws Exception {

@@ -5,8 +5,8 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code bench-model} command: flags for {@link StepBench}, the trainer's own step timed. */
-@Command(name = "bench-model", mixinStandardHelpOptions = true, sortOptions = false,
+/** The {@code bench model} command: flags for {@link StepBench}, the trainer's own step timed. */
+@Command(name = "model", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Times the trainer's LoRA training step (forward, loss, backward, AdamW on the device) on a random "
         + "Llama-shaped model (default ~59M parameters) and reports tokens/s, achieved GFLOP/s, the split "
         + "into phases and the process's peak RSS per thread count.",
@@ -50,6 +50,12 @@ final class ModelBench implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (!device.equals("cpu") && !device.equals("gpu")) {
+      throw new IllegalArgumentException("--device " + device + ": expected cpu or gpu");
+    }
+    if (!attention.equals("fused") && !attention.equals("composed")) {
+      throw new IllegalArgumentException("--attention " + attention + ": expected fused or composed");
+    }
     new StepBench(device, dtype, batch, seq, steps, checkpointing, attention, hidden, layers, heads, kvHeads,
         intermediate, vocab, loraR).run(threads, System.out);
     return Main.OK;

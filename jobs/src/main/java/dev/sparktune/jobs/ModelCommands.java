@@ -44,6 +44,20 @@ final class ModelCommands {
     }
   }
 
+  /**
+   * Checks that the directories a command names are a model and an adapter before anything loads:
+   * a usage error (exit 2) naming the option and the directory.
+   */
+  static void checkDirs(Path model, Path adapter) {
+    if (!Files.isRegularFile(model.resolve("config.json"))) {
+      throw new IllegalArgumentException("--model " + model + " is not a Hugging Face model directory (no config.json)");
+    }
+    if (adapter != null && !Files.isRegularFile(adapter.resolve("adapter_config.json"))) {
+      throw new IllegalArgumentException("--adapter " + adapter
+          + " is not a PEFT adapter directory (no adapter_config.json)");
+    }
+  }
+
   /** Loads the model (and adapter) a command names. */
   static CausalLm open(Path model, Path adapter, NDManager manager) throws IOException {
     CausalLm lm = CausalLm.load(model, DataType.FLOAT32, manager);
@@ -139,6 +153,7 @@ final class ModelCommands {
 
     @Override
     public Integer call() throws Exception {
+      checkDirs(model, adapter);
       try (NDManager manager = Torch.newManager();
           CausalLm lm = CausalLm.load(model, DataType.FLOAT32, manager);
           Torch.GradMode off = Torch.gradMode(false)) {
@@ -177,6 +192,7 @@ final class ModelCommands {
 
     @Override
     public Integer call() throws Exception {
+      checkDirs(model, adapter);
       long[] ids = input.ids;
       if (ids == null) {
         try (HuggingFaceTokenizer tok = tokenizer(model)) {
@@ -229,6 +245,7 @@ final class ModelCommands {
 
     @Override
     public Integer call() throws Exception {
+      checkDirs(model, adapter);
       Generation.Sampling sampling = new Generation.Sampling(maxNewTokens, temperature, topP, seed);
       String text = template == null ? prompt
           : PromptTemplate.of(template).render(prompt, null, null).prompt();

@@ -10,15 +10,24 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
- * {@code bench --peer DIR}: the data stages against the Python stack they replace, side by side, on
+ * {@code bench peer DIR}: the data stages against the Python stack they replace, side by side, on
  * the peer's own corpus. Generates N records with {@code make_corpus.py}, then alternates, round by
  * round, {@code seed_pipeline.py} and {@code bin/sparktune run --to tokenize} with the peer's
  * {@code corpus.yaml}, each as a whole process (start-up included), timed with /usr/bin/time for the
  * peak RSS where it exists. Prints the per-step seconds of both, their ratio, and the wall clocks.
  */
-final class PeerBench {
+@Command(name = "peer", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Compare the data stages with the Python stack they replace: generate --records with the peers' "
+        + "make_corpus.py, then alternate seed_pipeline.py and `sparktune run --to tokenize` (on the peers' "
+        + "corpus.yaml), whole processes, for --rounds rounds; print both sides per step and the ratio.")
+final class PeerBench implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
   /** sparktune stage → the peer's steps that do the same work. */
   static final Map<String, List<String>> STEPS = new LinkedHashMap<>();
@@ -30,30 +39,39 @@ final class PeerBench {
     STEPS.put("tokenize", List.of("tokenize", "split+arrow"));
   }
 
-  private final Path peer;
-  private final String python;
-  private final Path dir;
-  private final int records;
-  private final int rounds;
-  private final List<String> sets;
+  @Parameters(paramLabel = "PEERS_DIR", description = "The directory holding make_corpus.py, seed_pipeline.py and "
+      + "corpus.yaml (e.g. ../shared/peers).")
+  Path peerDir;
 
-  PeerBench(Path peer, String python, Path dir, int records, int rounds, List<String> sets) {
-    this.peer = peer.toAbsolutePath();
-    this.python = python;
-    this.dir = dir.toAbsolutePath();
-    this.records = records;
-    this.rounds = rounds;
-    this.sets = sets;
-  }
+  @Mixin BenchOptions bench = new BenchOptions();
+
+  @Option(names = "--records", defaultValue = "200000", description = "Records (default ${DEFAULT-VALUE}).")
+  int records;
+
+  @Option(names = "--python", defaultValue = "python3", description = "Python with the peers' packages "
+      + "(default ${DEFAULT-VALUE}).")
+  String python;
+
+  @Option(names = "--rounds", defaultValue = "2", description = "Rounds (default ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A --set passed to sparktune run, "
+      + "e.g. --set cluster.semantic_dedup_eps=0.1. Repeatable.")
+  List<String> sets = new ArrayList<>();
+
+  private Path peer;
+  private Path dir;
 
   /** A timed process: wall seconds, peak RSS in MB (-1 when unknown), its stdout. */
   record Timed(double seconds, long peakMb, String stdout) {}
 
-  int run() throws IOException, InterruptedException {
+  @Override
+  public Integer call() throws IOException, InterruptedException {
+    peer = peerDir.toAbsolutePath();
+    dir = bench.dir();
     for (String f : List.of("make_corpus.py", "seed_pipeline.py", "corpus.yaml")) {
       if (!Files.isRegularFile(peer.resolve(f))) {
-        System.err.println("bench: --peer " + peer + " has no " + f + " (give the directory of the peers' scripts)");
-        return Main.USAGE;
+        throw new IllegalArgumentException(peer + " has no " + f + " (give the directory of the peers' scripts)");
       }
     }
     Path corpus = dir.resolve("peer-corpus-n" + records);
@@ -63,41 +81,58 @@ final class PeerBench {
           String.valueOf(records)), Map.of());
       System.out.printf("generated in %.1f s%n", t.seconds());
     }
-    Path tokenizer = Path.of("conf/samples/tokenizer/tokenizer.json").toAbsolutePath();
     List<Map<String, Double>> peerSteps = new ArrayList<>();
     List<Map<String, Double>> ourStages = new ArrayList<>();
     List<Timed> peerRuns = new ArrayList<>();
     List<Timed> ourRuns = new ArrayList<>();
     for (int round = 1; round <= rounds; round++) {
-      Path peerOut = dir.resolve("peer-out");
-      deleteTree(peerOut);
-      Timed p = time(List.of(python, peer.resolve("seed_pipeline.py").toString(), corpus.toString(), tokenizer.toString(),
-          peerOut.toString()), Map.of());
-      JsonNode report = JSON.readTree(p.stdout().substring(p.stdout().lastIndexOf("{\"records_in\"")));
-      Map<String, Double> steps = new LinkedHashMap<>();
-      report.get("seconds").fields().forEachRemaining(e -> steps.put(e.getKey(), e.getValue().asDouble()));
-      peerSteps.add(steps);
+      Timed p = peerRound(corpus, peerSteps);
       peerRuns.add(p);
       System.out.printf("round %d: peer %.1f s wall, %,d MB peak RSS%n", round, p.seconds(), p.peakMb());
-
-      Path work = dir.resolve("sparktune-work");
-      deleteTree(work);
-      List<String> cmd = new ArrayList<>(List.of("bin/sparktune", "run", "--config", peer.resolve("corpus.yaml").toString(),
-          "--to", "tokenize"));
-      for (String s : sets) {
-        cmd.add("--set");
-        cmd.add(s);
-      }
-      Timed s = time(cmd, Map.of("CORPUS", corpus.toString(), "SPARKTUNE_WORK_DIR", work.toString()));
-      Map<String, Double> stages = new LinkedHashMap<>();
-      for (String stage : STEPS.keySet()) {
-        JsonNode m = JSON.readTree(work.resolve(stage).resolve("_manifest.json").toFile());
-        stages.put(stage, m.get("duration_seconds").asDouble());
-      }
-      ourStages.add(stages);
+      Timed s = ourRound(corpus, ourStages);
       ourRuns.add(s);
       System.out.printf("round %d: sparktune %.1f s wall, %,d MB peak RSS%n", round, s.seconds(), s.peakMb());
     }
+    printComparison(peerSteps, ourStages, peerRuns, ourRuns);
+    return Main.OK;
+  }
+
+  /** One run of the peers' seed_pipeline.py; adds its seconds per step to {@code peerSteps}. */
+  private Timed peerRound(Path corpus, List<Map<String, Double>> peerSteps) throws IOException, InterruptedException {
+    Path tokenizer = Path.of("conf/samples/tokenizer/tokenizer.json").toAbsolutePath();
+    Path peerOut = dir.resolve("peer-out");
+    deleteTree(peerOut);
+    Timed p = time(List.of(python, peer.resolve("seed_pipeline.py").toString(), corpus.toString(), tokenizer.toString(),
+        peerOut.toString()), Map.of());
+    JsonNode report = JSON.readTree(p.stdout().substring(p.stdout().lastIndexOf("{\"records_in\"")));
+    Map<String, Double> steps = new LinkedHashMap<>();
+    report.get("seconds").fields().forEachRemaining(e -> steps.put(e.getKey(), e.getValue().asDouble()));
+    peerSteps.add(steps);
+    return p;
+  }
+
+  /** One {@code bin/sparktune run --to tokenize} on the peers' corpus.yaml; adds its stage seconds. */
+  private Timed ourRound(Path corpus, List<Map<String, Double>> ourStages) throws IOException, InterruptedException {
+    Path work = dir.resolve("sparktune-work");
+    deleteTree(work);
+    List<String> cmd = new ArrayList<>(List.of("bin/sparktune", "run", "--config", peer.resolve("corpus.yaml").toString(),
+        "--to", "tokenize", "--set", "spark.master=" + bench.master));
+    for (String s : sets) {
+      cmd.add("--set");
+      cmd.add(s);
+    }
+    Timed s = time(cmd, Map.of("CORPUS", corpus.toString(), "SPARKTUNE_WORK_DIR", work.toString()));
+    Map<String, Double> stages = new LinkedHashMap<>();
+    for (String stage : STEPS.keySet()) {
+      JsonNode m = JSON.readTree(work.resolve(stage).resolve("_manifest.json").toFile());
+      stages.put(stage, m.get("duration_seconds").asDouble());
+    }
+    ourStages.add(stages);
+    return s;
+  }
+
+  private void printComparison(List<Map<String, Double>> peerSteps, List<Map<String, Double>> ourStages,
+      List<Timed> peerRuns, List<Timed> ourRuns) {
     System.out.printf("%n%,d records, %d rounds alternated, medians:%n", records, rounds);
     System.out.printf("%-36s %12s %12s %8s%n", "step", "peer s", "sparktune s", "ratio");
     for (Map.Entry<String, List<String>> e : STEPS.entrySet()) {
@@ -113,7 +148,6 @@ final class PeerBench {
     System.out.printf("%-36s %12d %12d%n", "peak RSS MB (max)", peerRuns.stream().mapToLong(Timed::peakMb).max()
         .orElse(-1), ourRuns.stream().mapToLong(Timed::peakMb).max().orElse(-1));
     System.out.println("(ratio = peer seconds / sparktune seconds: above 1 means sparktune is faster)");
-    return Main.OK;
   }
 
   static double median(double[] values) {

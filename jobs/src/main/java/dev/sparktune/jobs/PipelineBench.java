@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,49 +27,25 @@ import picocli.CommandLine.Option;
  * CSV files, a MySQL dump and alpaca JSON lines, with refusal boilerplate and duplicates mixed in:
  * wall time, records/s and peak JVM heap per stage, in one bounded-heap JVM (driver = executor).
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Benchmark: generate --records instruction records (40 %% alpaca JSON lines, 25 %% CSV, "
-        + "25 %% a MySQL dump, 10 %% HTML pages; 3 %% refusals, 5 %% exact duplicates) under --dir and run "
-        + "ingest, clean, cluster and tokenize on them, reporting wall time, records/s and peak heap per stage.",
+@Command(name = "pipeline", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Generate --records instruction records (40 %% alpaca JSON lines, 25 %% CSV, 25 %% a MySQL "
+        + "dump, 10 %% HTML pages; 3 %% refusals, 5 %% exact duplicates) under --dir and run ingest, clean, "
+        + "cluster and tokenize on them, reporting wall time, records/s and peak heap per stage.",
         "Bound the heap with SPARKTUNE_HEAP (e.g. 4g)."})
 final class PipelineBench implements Callable<Integer> {
+  @Mixin BenchOptions bench = new BenchOptions();
+
   @Option(names = "--records", defaultValue = "200000", description = "Records (default ${DEFAULT-VALUE}).")
   int records;
-
-  @Option(names = "--dir", defaultValue = "work/bench", description = "Where inputs and outputs go (default ${DEFAULT-VALUE}).")
-  Path dir;
-
-  @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default ${DEFAULT-VALUE}).")
-  String master;
 
   private static final String[] WORDS = ("spark data pipeline record model token cluster train adapter source "
       + "clean quality shard arrow parquet export invoice account password settings report dashboard team "
       + "project workspace billing refund customer support question answer example value column table "
       + "customer order payment delivery warehouse schedule backup restore permission role admin").split(" ");
 
-  @Option(names = "--peer", paramLabel = "DIR", description = "Compare with the Python stack instead: the directory "
-      + "holding make_corpus.py, seed_pipeline.py and corpus.yaml (e.g. ../shared/peers). Generates --records with "
-      + "make_corpus.py and alternates seed_pipeline.py and `sparktune run --to tokenize`, whole processes, for "
-      + "--rounds rounds; prints both sides per step and the ratio.")
-  Path peer;
-
-  @Option(names = "--python", defaultValue = "python3", description = "Python with the peer's packages, for --peer "
-      + "(default ${DEFAULT-VALUE}).")
-  String python;
-
-  @Option(names = "--rounds", defaultValue = "2", description = "Rounds for --peer (default ${DEFAULT-VALUE}).")
-  int rounds;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "With --peer: a --set passed to sparktune run, "
-      + "e.g. --set cluster.semantic_dedup_eps=0.1. Repeatable.")
-  List<String> sets = new java.util.ArrayList<>();
-
   @Override
   public Integer call() throws Exception {
-    if (peer != null) {
-      return new PeerBench(peer, python, dir, records, rounds, sets).run();
-    }
-    Path root = dir.toAbsolutePath().resolve("n" + records);
+    Path root = bench.dir().resolve("n" + records);
     Path input = root.resolve("input");
     if (!Files.isDirectory(input)) {
       long t0 = System.nanoTime();
@@ -91,7 +68,7 @@ final class PipelineBench implements Callable<Integer> {
           dedup: {exact: true, near: true}
         cluster: {k: "100", max_per_cluster: 5000, seed: 7}
         tokenize: {tokenizer: %s, max_length: 512, val_ratio: 0.01}
-        """.formatted(root, master, input, input, input, input,
+        """.formatted(root, bench.master, input, input, input, input,
             Path.of("conf/samples/tokenizer/tokenizer.json").toAbsolutePath()));
     SparktuneConfig config = SparktuneConfig.load(yaml, List.of());
     var spark = Sessions.start(config.spark());

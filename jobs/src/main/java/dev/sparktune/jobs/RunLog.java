@@ -9,6 +9,7 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.FileAppender;
 import org.apache.logging.log4j.core.config.Configuration;
+import org.apache.logging.log4j.core.config.LoggerConfig;
 import org.apache.logging.log4j.core.layout.PatternLayout;
 
 /**
@@ -18,6 +19,9 @@ import org.apache.logging.log4j.core.layout.PatternLayout;
  */
 final class RunLog {
   private RunLog() {}
+
+  /** Writes only to the log file (not additive): stack traces the console must not show. */
+  private static final String TRACE_LOGGER = "dev.sparktune.jobs.trace";
 
   private static volatile Path current;
 
@@ -47,11 +51,23 @@ final class RunLog {
       appender.start();
       cfg.addAppender(appender);
       cfg.getRootLogger().addAppender(appender, Level.ALL, null);
+      LoggerConfig trace = LoggerConfig.newBuilder().withLoggerName(TRACE_LOGGER).withLevel(Level.ALL)
+          .withAdditivity(false).withConfig(cfg).build();
+      trace.addAppender(appender, Level.ALL, null);
+      cfg.removeLogger(TRACE_LOGGER); // a previous run in this JVM (tests) pointed it at its own file
+      cfg.addLogger(TRACE_LOGGER, trace);
       ctx.updateLoggers();
       current = file;
       return file;
     } catch (java.io.IOException | RuntimeException e) {
       return null;
+    }
+  }
+
+  /** Writes {@code what} and the stack trace of {@code e} to the log file alone; nothing when none is open. */
+  static void trace(String what, Throwable e) {
+    if (current != null) {
+      LogManager.getLogger(TRACE_LOGGER).error(what, e);
     }
   }
 }

@@ -77,8 +77,9 @@ class ModelCommandsTest {
   @Test
   void badInputsGetClearErrors(@TempDir Path tmp) {
     Cli.Result missing = Cli.run("score", "--model", tmp.resolve("nope").toString(), "--ids", "1,2");
-    assertEquals(1, missing.code());
-    assertTrue(missing.err().contains("no config.json in model directory"), missing.err());
+    assertEquals(2, missing.code()); // a usage error: the option names no model directory
+    assertTrue(missing.err().contains("--model " + tmp.resolve("nope") + " is not a Hugging Face model directory "
+        + "(no config.json)"), missing.err());
 
     Cli.Result outside = Cli.run("score", "--model", GOLDEN + "/model", "--ids", "1,999");
     assertEquals(2, outside.code());
@@ -86,7 +87,8 @@ class ModelCommandsTest {
 
     Cli.Result noAdapter = Cli.run("merge", "--model", GOLDEN + "/model", "--adapter", tmp.toString(),
         "--out", tmp.resolve("out").toString());
-    assertEquals(1, noAdapter.code());
-    assertTrue(noAdapter.err().contains("no adapter_config.json"), noAdapter.err());
+    assertEquals(2, noAdapter.code());
+    assertTrue(noAdapter.err().contains("--adapter " + tmp + " is not a PEFT adapter directory (no adapter_config.json)"),
+        noAdapter.err());
   }
 }
