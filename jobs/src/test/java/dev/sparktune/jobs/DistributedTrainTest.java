@@ -6,13 +6,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.sparktune.Pipeline;
+import dev.sparktune.config.SparktuneConfig;
+import dev.sparktune.core.Sessions;
+import dev.sparktune.core.Stage;
+import dev.sparktune.core.StageRunner;
+import dev.sparktune.core.Workspace;
 import dev.sparktune.model.Safetensors;
 import dev.sparktune.model.Torch;
+import dev.sparktune.train.StepListener;
 import dev.sparktune.train.TrainStage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +44,18 @@ class DistributedTrainTest {
     System.arraycopy(base, 0, all, 0, base.length);
     System.arraycopy(extra, 0, all, base.length, extra.length);
     return all;
+  }
+
+  /** The {@code --set KEY=VALUE} pairs of {@link #args} followed by {@code extra}, as config overrides. */
+  private List<String> overrides(String... extra) {
+    String[] all = args("train", extra);
+    List<String> overrides = new ArrayList<>();
+    for (int i = 0; i < all.length - 1; i++) {
+      if (all[i].equals("--set")) {
+        overrides.add(all[++i]);
+      }
+    }
+    return overrides;
   }
 
   /** The trained adapter under a work directory, every tensor as float64. */
@@ -89,13 +111,28 @@ class DistributedTrainTest {
 
     // Rank 1 fails after step 3 in the first attempt; Spark retries the stage, which resumes at
     // step 2 (the last checkpoint) and ends where the fault-free run ended.
-    System.setProperty(TrainStage.FAULT_PROPERTY, "1:3");
+    // The fault comes in through the stage's test seam (a StepListener), so this run builds the
+    // stages itself, as `train --fresh --force` does, with that one listener added. (--force: the
+    // config is the same as the run before, so without it the stage is up to date and skipped.)
+    StepListener failRank1AfterStep3 = (rank, attempt, step) -> {
+      if (attempt == 0 && rank == 1 && step.step() == 3) {
+        throw new IllegalStateException("injected failure in rank 1 after step 3");
+      }
+    };
+    SparktuneConfig config = SparktuneConfig.load(Path.of("conf/local.yaml"),
+        overrides("--set", "train.micro_batch_size=2", "--set", "train.num_workers=2"));
+    SparkSession spark = Sessions.start(config.spark());
     try {
-      Cli.Result faulty = Cli.run(args("train", "--fresh", "--set", "train.micro_batch_size=2",
-          "--set", "train.num_workers=2"));
-      assertEquals(0, faulty.code(), faulty.err());
+      List<Stage> stages = new ArrayList<>(Pipeline.stages(config, true));
+      assertEquals(TrainStage.NAME, stages.get(stages.size() - 1).name());
+      stages.set(stages.size() - 1,
+          new TrainStage(config.train(), true, config.tokenize().tokenizer(), failRank1AfterStep3));
+      Workspace ws = new Workspace(config.workDir(), Path.of(""), spark.sparkContext().hadoopConfiguration());
+      List<StageRunner.Outcome> outcomes = new StageRunner(spark, ws, stages)
+          .run(new StageRunner.Options(null, null, TrainStage.NAME, true));
+      assertTrue(outcomes.get(0).ran(), outcomes.toString());
     } finally {
-      System.clearProperty(TrainStage.FAULT_PROPERTY);
+      spark.stop();
     }
     assertSame(pair, adapter(work), 1e-6);
     assertFalse(Files.exists(work.resolve("_train_run")), "the run folder is committed into train/");

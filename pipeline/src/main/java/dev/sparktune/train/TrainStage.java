@@ -57,24 +57,20 @@ public final class TrainStage implements Stage {
   /** The metrics table's schema: {@link MetricsLog#SCHEMA}. */
   public static final StructType METRICS_SCHEMA = MetricsLog.SCHEMA;
 
-  /** The test seam's system property: {@link StepListener#FAULT_PROPERTY}. */
-  public static final String FAULT_PROPERTY = StepListener.FAULT_PROPERTY;
-
   private final TrainConfig config;
   private final boolean fresh;
   private final String tokenizer;
   private final StepListener listener;
 
   /**
-   * A train stage whose tasks tell {@link StepListener#fromSystemProperty()} after each step (a
-   * no-op unless a test sets its property).
+   * A train stage for a run: its tasks tell no {@link StepListener}.
    *
    * @param fresh ignore checkpoints of an earlier, unfinished run and start over
    * @param tokenizer the tokenize stage's tokenizer.json (as configured), checked against the base
    *     model before the run starts and used to decode the sample generations; null: neither
    */
   public TrainStage(TrainConfig config, boolean fresh, String tokenizer) {
-    this(config, fresh, tokenizer, StepListener.fromSystemProperty());
+    this(config, fresh, tokenizer, StepListener.NONE);
   }
 
   /** @param listener told on every rank after each optimizer step (a test seam) */
