@@ -1,7 +1,7 @@
 import dev.sparktune.train.StepBench;
 
 /**
- * `bench-model` for the lent-GPU kit (../shared/gpu), which carries the pipeline jar but not the CLI:
+ * `bench model` for the lent-GPU kit (../shared/gpu), which carries the pipeline jar but not the CLI:
  *   mvn -B -ntp -DskipTests package && bash ../shared/gpu/prepare.sh
  *   javac -cp ".gpu/jars/*" -d .gpu/classes bench/GpuStepBench.java
  *   (device run, carry [".gpu"]) bash .gpu/run_java.sh GpuStepBench gpu float16 4 2048 5 false 2048 22 32 4 5632 32000

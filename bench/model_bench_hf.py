@@ -1,4 +1,4 @@
-"""Peer benchmark for `sparktune bench-model`: the same LoRA training step (forward, loss,
+"""Peer benchmark for `sparktune bench model`: the same LoRA training step (forward, loss,
 backward, AdamW update) with Hugging Face transformers + PEFT on PyTorch, with the same shape flags.
 
     python3 -m venv venv && venv/bin/pip install torch transformers peft

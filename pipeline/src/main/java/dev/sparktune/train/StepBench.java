@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * The training-step benchmark behind {@code bench-model} (and the GPU kit's main): the trainer's
+ * The training-step benchmark behind {@code bench model} (and the GPU kit's main): the trainer's
  * own {@link TrainStep} on a randomly initialised Llama shape with LoRA on every linear, per thread
  * count: tokens/s, achieved GFLOP/s, the per-phase split and the process's peak RSS.
  *
