@@ -34,28 +34,22 @@ import org.junit.jupiter.api.io.TempDir;
 class DistributedTrainTest {
   @TempDir Path work;
 
-  private String[] args(String command, String... extra) {
-    String[] base = {command, "--config", "conf/local.yaml", "--set", "work_dir=" + work,
-        "--set", "train.base_model=" + work.resolve("model"), "--set", "spark.master=local[2]",
-        "--set", "spark.conf.spark.ui.showConsoleProgress=false",
-        "--set", "train.lora.dropout=0", "--set", "train.max_steps=6", "--set", "train.save_steps=2",
-        "--set", "train.eval_steps=3", "--set", "train.threads=1", "--set", "train.logging_steps=1"};
-    String[] all = new String[base.length + extra.length];
-    System.arraycopy(base, 0, all, 0, base.length);
-    System.arraycopy(extra, 0, all, base.length, extra.length);
-    return all;
+  /** The config overrides every run of this test uses, followed by {@code extra}. */
+  private List<String> overrides(String... extra) {
+    List<String> overrides = new ArrayList<>(List.of("work_dir=" + work,
+        "train.base_model=" + work.resolve("model"), "spark.master=local[2]",
+        "spark.conf.spark.ui.showConsoleProgress=false", "train.lora.dropout=0", "train.max_steps=6",
+        "train.save_steps=2", "train.eval_steps=3", "train.threads=1", "train.logging_steps=1"));
+    overrides.addAll(List.of(extra));
+    return overrides;
   }
 
-  /** The {@code --set KEY=VALUE} pairs of {@link #args} followed by {@code extra}, as config overrides. */
-  private List<String> overrides(String... extra) {
-    String[] all = args("train", extra);
-    List<String> overrides = new ArrayList<>();
-    for (int i = 0; i < all.length - 1; i++) {
-      if (all[i].equals("--set")) {
-        overrides.add(all[++i]);
-      }
-    }
-    return overrides;
+  /** The command line of {@code command} on conf/local.yaml with {@link #overrides} and {@code extra}. */
+  private String[] args(String command, String... extra) {
+    List<String> all = new ArrayList<>(List.of(command, "--config", "conf/local.yaml"));
+    overrides().forEach(o -> all.addAll(List.of("--set", o)));
+    all.addAll(List.of(extra));
+    return all.toArray(String[]::new);
   }
 
   /** The trained adapter under a work directory, every tensor as float64. */
@@ -120,7 +114,7 @@ class DistributedTrainTest {
       }
     };
     SparktuneConfig config = SparktuneConfig.load(Path.of("conf/local.yaml"),
-        overrides("--set", "train.micro_batch_size=2", "--set", "train.num_workers=2"));
+        overrides("train.micro_batch_size=2", "train.num_workers=2"));
     SparkSession spark = Sessions.start(config.spark());
     try {
       List<Stage> stages = new ArrayList<>(Pipeline.stages(config, true));
