@@ -6,11 +6,12 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * The built-in prompt templates {@code tokenize.template} names; any other value is a custom
- * template: a string with {@code {instruction}}, {@code {input}} and exactly one {@code {output}}.
+ * The prompt templates {@code tokenize.template} names: the built-in ones, or {@code model} for the
+ * base model's own chat template; any other value is a custom template: a string with
+ * {@code {instruction}}, {@code {input}} and exactly one {@code {output}}.
  */
 public enum TemplateName {
-  ALPACA, CHATML, LLAMA3;
+  ALPACA, CHATML, LLAMA3, MODEL;
 
   /** The name as the config writes it ({@code alpaca}). */
   public String key() {

@@ -59,6 +59,7 @@ public final class PromptTemplate implements Serializable {
       case LLAMA3 -> new Rendered("<|start_header_id|>user<|end_header_id|>\n\n" + instruction
           + (hasInput ? "\n\n" + in : "") + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
           out + "<|eot_id|>");
+      case MODEL -> throw new IllegalStateException("template 'model' renders records as conversations");
     };
   }
 

@@ -151,6 +151,48 @@ public final class Tokenization implements AutoCloseable {
     return finish(body, Math.min(encode(r.prompt()).length, body.length), false);
   }
 
+  /**
+   * A conversation rendered by its chat template: encoded as one text without the tokenizer's own
+   * special tokens (the template writes BOS and end-of-turn tokens itself, as transformers'
+   * {@code apply_chat_template} does), no EOS appended; a token is trained when its characters
+   * overlap an assistant span (every token when inputs are trained on). The prompt length is the
+   * position of the first trained token.
+   */
+  public Example conversation(ChatTemplate.Rendered rendered) {
+    String text = rendered.text();
+    Encoding e = plain.encode(text);
+    long[] ids = e.getIds();
+    ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
+    long[] labels = new long[ids.length];
+    Arrays.fill(labels, IGNORE);
+    // The tokenizer's offsets count code points, Java's indices UTF-16 units.
+    int[][] trained = new int[rendered.trained().size()][];
+    for (int k = 0; k < trained.length; k++) {
+      int[] span = rendered.trained().get(k);
+      trained[k] = new int[] {text.codePointCount(0, span[0]), text.codePointCount(0, span[1])};
+    }
+    int first = -1;
+    for (int j = 0; j < ids.length; j++) {
+      if (trainOnInputs || overlaps(spans[j], trained)) {
+        labels[j] = ids[j];
+        first = first < 0 ? j : first;
+      }
+    }
+    return new Example(ids, labels, trainOnInputs ? 0 : Math.max(first, 0));
+  }
+
+  private static boolean overlaps(ai.djl.huggingface.tokenizers.jni.CharSpan token, int[][] trained) {
+    if (token == null) {
+      return false;
+    }
+    for (int[] t : trained) {
+      if (token.getStart() < t[1] && token.getEnd() > t[0]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** A plain-text example: causal LM over the whole text and its EOS. */
   public Example text(String text) {
     return finish(encode(text), 0, true);
