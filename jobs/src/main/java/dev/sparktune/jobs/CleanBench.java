@@ -126,7 +126,7 @@ final class CleanBench {
 
   private static SourceConfig source(Path input) {
     return new SourceConfig("bench", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null, null,
-        null, null);
+        null, null, null);
   }
 
   private static String sentence(Random r, int words) {

@@ -33,7 +33,7 @@ final class ModelCommands {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Files of a model directory that are not weights and travel with it (tokenizer, generation). */
-  static final String[] SIDE_FILES = {"tokenizer.json", "tokenizer_config.json",
+  static final String[] SIDE_FILES = {"tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
       "special_tokens_map.json", "generation_config.json"};
 
   static void copySideFiles(Path from, Path to) throws IOException {
@@ -131,6 +131,12 @@ final class ModelCommands {
           CausalLm model = ModelInit.random(config, seed, initStd, DataType.FLOAT32, manager)) {
         model.save(out);
         Files.copy(tokenizer, out.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+        for (String beside : new String[] {"tokenizer_config.json", "chat_template.jinja"}) {
+          Path from = tokenizer.toAbsolutePath().resolveSibling(beside);
+          if (Files.isRegularFile(from)) { // the chat template travels with the tokenizer
+            Files.copy(from, out.resolve(beside), StandardCopyOption.REPLACE_EXISTING);
+          }
+        }
         System.out.printf("wrote %s: %s, %,d parameters, vocab %d, hidden %d, %d layers, %d/%d heads%n",
             out, arch, model.parameterCount(), config.vocabSize(), hidden, layers, heads, config.numKvHeads());
       }
@@ -225,11 +231,23 @@ final class ModelCommands {
     @Option(names = "--adapter", paramLabel = "DIR", description = "Optional PEFT LoRA adapter directory.")
     Path adapter;
 
-    @Option(names = "--prompt", required = true, description = "The prompt (the instruction when --template is set).")
+    @Option(names = "--prompt", required = true, description = "The prompt (the instruction when --template is set,"
+        + " the user message with --chat).")
     String prompt;
 
-    @Option(names = "--template", description = "Wrap the prompt in a prompt template, e.g. alpaca.")
+    @Option(names = "--template", description = "Wrap the prompt in a prompt template, e.g. alpaca; with --chat: "
+        + "model (default: the chat template in the model directory's tokenizer_config.json), chatml, llama3 or alpaca.")
     String template;
+
+    @Option(names = "--chat", description = "Format --prompt as a user message with the chat template training used "
+        + "(tokenize.template: model, or --template's built-in one), ending with the generation prompt.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the prompt.")
+    String system;
+
+    @Option(names = "--show-prompt", description = "Print the formatted prompt and its token count to stderr first.")
+    boolean showPrompt;
 
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Token budget (default ${DEFAULT-VALUE}).")
     int maxNewTokens;
@@ -246,16 +264,26 @@ final class ModelCommands {
     @Override
     public Integer call() throws Exception {
       checkDirs(model, adapter);
+      boolean chat = this.chat || "model".equals(template); // the model's template renders conversations only
+      if (system != null && !chat) {
+        throw new IllegalArgumentException("--system needs --chat");
+      }
       Generation.Sampling sampling = new Generation.Sampling(maxNewTokens, temperature, topP, seed);
-      String text = template == null ? prompt
+      String text = chat ? ChatPrompt.render(model, template, system, prompt) : template == null ? prompt
           : PromptTemplate.of(template).render(prompt, null, null).prompt();
       try (NDManager manager = Torch.newManager();
           CausalLm lm = open(model, adapter, manager);
-          HuggingFaceTokenizer tok = tokenizer(model)) {
+          HuggingFaceTokenizer tok = chat ? ChatPrompt.tokenizer(model) : tokenizer(model)) {
         long[] ids = tok.encode(text).getIds();
+        if (showPrompt) {
+          System.err.println("prompt (" + ids.length + " tokens):\n" + text);
+        }
         Set<Long> stop = new HashSet<>();
         if (lm.config().eosTokenId() >= 0) {
           stop.add((long) lm.config().eosTokenId());
+        }
+        if (chat) {
+          stop.addAll(ChatPrompt.stopIds(model)); // the template's end of turn, e.g. <|eot_id|>
         }
         StringBuilder printed = new StringBuilder();
         long[][] sofar = {new long[0]};

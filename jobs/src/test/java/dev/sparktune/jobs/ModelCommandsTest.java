@@ -53,6 +53,19 @@ class ModelCommandsTest {
     assertEquals(0, first.code(), first.err());
     assertFalse(first.out().isBlank());
     assertEquals(first.out(), second.out(), "greedy generation is deterministic");
+
+    // --chat: the model's own chat template (copied beside the tokenizer by init-model), as training renders it.
+    assertTrue(Files.exists(model.resolve("tokenizer_config.json")), "the chat template travels with the tokenizer");
+    Cli.Result chat = Cli.run("generate", "--model", model.toString(), "--chat", "--system", "Be brief.",
+        "--prompt", "Hi", "--max-new-tokens", "4", "--show-prompt");
+    assertEquals(0, chat.code(), chat.err());
+    assertTrue(chat.err().contains("<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\n"), chat.err());
+    Cli.Result builtIn = Cli.run("generate", "--model", model.toString(), "--chat", "--template", "chatml",
+        "--prompt", "Hi", "--max-new-tokens", "2", "--show-prompt");
+    assertTrue(builtIn.err().contains("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"), builtIn.err());
+    Cli.Result noSystem = Cli.run("generate", "--model", model.toString(), "--system", "x", "--prompt", "Hi");
+    assertEquals(2, noSystem.code());
+    assertTrue(noSystem.err().contains("--system needs --chat"), noSystem.err());
   }
 
   @Test

@@ -58,7 +58,7 @@ public final class CleanStage extends RecordStage<CleanConfig> {
   private String regexesText;
 
   public CleanStage(CleanConfig config) {
-    super(NAME, 1, config, IngestStage.NAME);
+    super(NAME, 2, config, IngestStage.NAME); // 2: conversations (messages)
   }
 
   @Override
@@ -195,16 +195,25 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     org.apache.spark.sql.expressions.UserDefinedFunction udf = udf(f, DataTypes.StringType);
     return in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         udf.apply(col("instruction")).as("instruction"), udf.apply(col("input")).as("input"),
-        udf.apply(col("output")).as("output"), udf.apply(col("text")).as("text"), col("meta"));
+        udf.apply(col("output")).as("output"), udf.apply(col("text")).as("text"), col("meta"),
+        eachMessage(udf::apply).as("messages"));
+  }
+
+  /** The conversation's messages with {@code f} applied to every content. */
+  private static Column eachMessage(java.util.function.Function<Column, Column> f) {
+    return org.apache.spark.sql.functions.transform(col("messages"), m -> org.apache.spark.sql.functions.struct(
+        m.getField("role").as("role"), f.apply(m.getField("content")).as("content")));
   }
 
   Dataset<Row> normalizeSql(Dataset<Row> in) {
     Dataset<Row> unicode = in.select(col("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         unicode(col("instruction")).as("instruction"), unicode(col("input")).as("input"),
-        unicode(col("output")).as("output"), unicode(col("text")).as("text"), col("meta"));
+        unicode(col("output")).as("output"), unicode(col("text")).as("text"), col("meta"),
+        eachMessage(this::unicode).as("messages"));
     Dataset<Row> normalized = unicode.select(col("id"), col("source"), col("source_type"), col("uri"),
         col("locator"), normalize(col("instruction")).as("instruction"), normalize(col("input")).as("input"),
-        normalize(col("output")).as("output"), normalize(col("text")).as("text"), col("meta"));
+        normalize(col("output")).as("output"), normalize(col("text")).as("text"), col("meta"),
+        eachMessage(this::normalize).as("messages"));
     return normalized;
   }
 

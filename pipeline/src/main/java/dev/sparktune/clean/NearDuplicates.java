@@ -52,7 +52,8 @@ final class NearDuplicates {
       return RowFactory.create(sh, bands); // primitive arrays: no boxing on the way into Spark
     };
     Dataset<Row> sketched = keyed.select(col("_rk"), udf(sketch, sketchType)
-        .apply(concat_ws(" ", col("instruction"), col("input"), col("output"), col("text"))).as("_s"))
+        .apply(concat_ws(" ", col("instruction"), col("input"), col("output"), col("text"),
+            expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"));

@@ -12,6 +12,7 @@ import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
 import dev.sparktune.config.CleanConfig;
+import dev.sparktune.core.Schemas;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Column;
@@ -20,12 +21,16 @@ import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The clean stage's quality rules as Spark column expressions: per-field length and word-count
- * limits, then rules on the response ({@code output}, else {@code text}): mean word length, symbols
+ * limits, then rules on the response ({@code output}, else {@code text}, else a conversation's
+ * assistant turns): mean word length, symbols
  * per word, lines ending in an ellipsis, repetition and non-printable characters. The first rule a
  * record breaks gives its drop reason and a detail with the measured value.
  */
 final class QualityRules {
   private static final List<String> FIELDS = List.of("instruction", "input", "output", "text");
+  /** A conversation's response: its assistant turns. */
+  private static final String RESPONSE_TURNS = Schemas.turnsSql("assistant");
+  private static final String RESPONSE = "coalesce(output, text, " + RESPONSE_TURNS + ")";
 
   private QualityRules() {}
 
@@ -37,7 +42,11 @@ final class QualityRules {
           lit("instruction without output")});
     }
     rules.add(new Column[] {col("instruction").isNull().and(col("input").isNull()).and(col("output").isNull())
-        .and(col("text").isNull()), lit("empty_record"), lit("nothing left after normalization")});
+        .and(col("text").isNull()).and(col("messages").isNull()), lit("empty_record"),
+        lit("nothing left after normalization")});
+    rules.add(rule(expr("exists(messages, m -> m.content is null)"), "empty_turn",
+        concat_ws("", lit("message "), expr("cast(array_position(transform(messages, m -> m.content is null), true) - 1"
+            + " as string)"), lit(" of the conversation is empty after cleaning"))));
     for (String f : FIELDS) {
       addFieldRules(q, f, rules);
     }
@@ -77,7 +86,7 @@ final class QualityRules {
   }
 
   private static void addResponseRules(CleanConfig.Quality q, List<Column[]> rules) {
-    Column response = coalesce(col("output"), col("text"));
+    Column response = coalesce(col("output"), col("text"), expr(RESPONSE_TURNS));
     Column w = words(response);
     if (q.minMeanWordLength() != null || q.maxMeanWordLength() != null) {
       Column mean = length(regexp_replace(response, "\\s+", "")).divide(w);
@@ -92,15 +101,15 @@ final class QualityRules {
           concat_ws("", lit("mean word length "), format_number(mean, 2))));
     }
     if (q.maxSymbolWordRatio() != null) {
-      Column symbols = expr("regexp_count(coalesce(output, text), '#')")
-          .plus(expr("regexp_count(coalesce(output, text), '\\\\.\\\\.\\\\.|\u2026')"));
+      Column symbols = expr("regexp_count(" + RESPONSE + ", '#')")
+          .plus(expr("regexp_count(" + RESPONSE + ", '\\\\.\\\\.\\\\.|\u2026')"));
       Column ratio = symbols.divide(w);
       rules.add(rule(w.gt(0).and(ratio.gt(q.maxSymbolWordRatio())), "symbol_ratio",
           concat_ws("", lit("symbols per word "), format_number(ratio, 3))));
     }
     if (q.maxEllipsisLineFraction() != null) {
-      Column frac = expr("size(filter(split(coalesce(output, text), '\\n'), l -> l rlike '(\\\\.\\\\.\\\\.|\u2026)\\\\s*$'))"
-          + " / size(split(coalesce(output, text), '\\n'))");
+      Column frac = expr("size(filter(split(" + RESPONSE + ", '\\n'), l -> l rlike '(\\\\.\\\\.\\\\.|\u2026)\\\\s*$'))"
+          + " / size(split(" + RESPONSE + ", '\\n'))");
       rules.add(rule(response.isNotNull().and(frac.gt(q.maxEllipsisLineFraction())), "ellipsis_lines",
           concat_ws("", lit("lines ending in an ellipsis "), format_number(frac, 2))));
     }
@@ -116,7 +125,7 @@ final class QualityRules {
           concat_ws("", lit("duplicate " + n + "-gram character fraction "), format_number(frac, 2))));
     }
     if (q.maxNonPrintableRatio() != null) {
-      Column ratio = expr("regexp_count(coalesce(output, text), '[\\\\p{C}\\\\uFFFD&&[^\\\\n\\\\t]]')")
+      Column ratio = expr("regexp_count(" + RESPONSE + ", '[\\\\p{C}\\\\uFFFD&&[^\\\\n\\\\t]]')")
           .divide(length(response));
       rules.add(rule(response.isNotNull().and(ratio.gt(q.maxNonPrintableRatio())), "non_printable",
           concat_ws("", lit("non-printable ratio "), format_number(ratio, 3))));

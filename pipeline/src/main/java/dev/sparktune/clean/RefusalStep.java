@@ -6,6 +6,8 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.udf;
 
 import dev.sparktune.config.CleanConfig;
+import dev.sparktune.core.ChatMessage;
+import dev.sparktune.core.Schemas;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Column;
@@ -17,7 +19,8 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * The Spark wiring of {@link RefusalDetector}: one UDF over a record's four text fields that either
+ * The Spark wiring of {@link RefusalDetector}: one UDF over a record's four text fields and a
+ * conversation's user and assistant turns (searched as the instruction and the output are) that either
  * finds the first refusal (drop mode) or strips refusal sentences (strip mode), adding the columns
  * {@code reason} and {@code detail} (the phrase) and {@code removed} (what was stripped, for the
  * audit table).
@@ -35,6 +38,7 @@ final class RefusalStep {
       .add("input", DataTypes.StringType)
       .add("output", DataTypes.StringType)
       .add("text", DataTypes.StringType)
+      .add("messages", DataTypes.createArrayType(Schemas.MESSAGE, false))
       .add("reason", DataTypes.StringType)
       .add("phrase", DataTypes.StringType)
       .add("removed", DataTypes.createArrayType(REMOVAL, false));
@@ -54,10 +58,11 @@ final class RefusalStep {
     int minChars = rc.minChars();
     UDF1<Row, Row> check = fields -> refusals(fields, detector, strip, searched, minChars);
     Column result = udf(check, REFUSAL_RESULT).apply(org.apache.spark.sql.functions.struct(
-        col("instruction"), col("input"), col("output"), col("text")));
+        col("instruction"), col("input"), col("output"), col("text"), col("messages")));
     return normalized.withColumn("_r", result).select(col("id"), col("source"), col("source_type"), col("uri"),
         col("locator"), col("_r.instruction").as("instruction"), col("_r.input").as("input"),
-        col("_r.output").as("output"), col("_r.text").as("text"), col("meta"), col("_r.reason").as("reason"),
+        col("_r.output").as("output"), col("_r.text").as("text"), col("meta"), col("_r.messages").as("messages"),
+        col("_r.reason").as("reason"),
         col("_r.phrase").as("detail"), col("_r.removed").as("removed"));
   }
 
@@ -67,36 +72,50 @@ final class RefusalStep {
     for (int i = 0; i < 4; i++) {
       values[i] = fields.isNullAt(i) ? null : fields.getString(i);
     }
+    List<ChatMessage> messages = Schemas.messagesOf(fields, 4);
     List<Row> removed = new ArrayList<>();
-    String reason = null;
-    String phrase = null;
-    for (int i = 0; i < 4; i++) {
-      if (values[i] == null || !searched.contains(FIELDS.get(i))) {
-        continue;
-      }
-      if (!strip) {
-        RefusalDetector.Match m = detector.first(values[i]);
-        if (m != null) {
-          reason = "refusal";
-          phrase = m.phrase();
-          break;
-        }
-        continue;
-      }
-      RefusalDetector.Stripped s = detector.strip(values[i]);
-      if (s.removed().isEmpty()) {
-        continue;
-      }
-      for (RefusalDetector.Removal r : s.removed()) {
-        removed.add(RowFactory.create(FIELDS.get(i), r.sentence(), r.phrase()));
-      }
-      values[i] = s.text().isEmpty() ? null : s.text();
-      if (reason == null && (values[i] == null || values[i].length() < minChars)) {
-        reason = "refusal_stripped_too_short";
-        phrase = s.removed().get(0).phrase();
+    String[] verdict = new String[2]; // reason, phrase
+    for (int i = 0; i < 4 && !(verdict[0] != null && !strip); i++) {
+      if (values[i] != null && searched.contains(FIELDS.get(i))) {
+        values[i] = check(values[i], FIELDS.get(i), detector, strip, minChars, removed, verdict);
       }
     }
-    return RowFactory.create(values[0], values[1], values[2], values[3], reason, phrase,
-        scala.jdk.javaapi.CollectionConverters.asScala(removed).toSeq());
+    for (int i = 0; messages != null && i < messages.size() && !(verdict[0] != null && !strip); i++) {
+      ChatMessage m = messages.get(i);
+      // A user turn is searched as the instruction is, an assistant turn as the output.
+      String as = m.role().equals("user") ? "instruction" : m.role().equals("assistant") ? "output" : null;
+      if (m.content() != null && as != null && searched.contains(as)) {
+        String kept = check(m.content(), "messages[" + i + "]", detector, strip, minChars, removed, verdict);
+        messages.set(i, new ChatMessage(m.role(), kept));
+      }
+    }
+    return RowFactory.create(values[0], values[1], values[2], values[3], Schemas.messagesValue(messages),
+        verdict[0], verdict[1], scala.jdk.javaapi.CollectionConverters.asScala(removed).toSeq());
+  }
+
+  /** Drop mode: notes the first refusal. Strip mode: strips, notes what went, and returns what is left. */
+  private static String check(String value, String field, RefusalDetector detector, boolean strip, int minChars,
+      List<Row> removed, String[] verdict) {
+    if (!strip) {
+      RefusalDetector.Match m = detector.first(value);
+      if (m != null && verdict[0] == null) {
+        verdict[0] = "refusal";
+        verdict[1] = m.phrase();
+      }
+      return value;
+    }
+    RefusalDetector.Stripped s = detector.strip(value);
+    if (s.removed().isEmpty()) {
+      return value;
+    }
+    for (RefusalDetector.Removal r : s.removed()) {
+      removed.add(RowFactory.create(field, r.sentence(), r.phrase()));
+    }
+    String kept = s.text().isEmpty() ? null : s.text();
+    if (verdict[0] == null && (kept == null || kept.length() < minChars)) {
+      verdict[0] = "refusal_stripped_too_short";
+      verdict[1] = s.removed().get(0).phrase();
+    }
+    return kept;
   }
 }

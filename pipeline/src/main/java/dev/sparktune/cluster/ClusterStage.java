@@ -63,7 +63,7 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
   public static final int NO_TERMS = -1;
 
   public ClusterStage(ClusterConfig config) {
-    super(NAME, 1, config, CleanStage.NAME);
+    super(NAME, 2, config, CleanStage.NAME); // 2: conversations (messages)
   }
 
   @Override
@@ -109,9 +109,10 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
 
   /** The records with their terms ({@code _terms}), feature vectors ({@code _features}) and their non-zeros. */
   private Dataset<Row> featurize(Dataset<Row> in) {
-    // What a record is about: the instruction (and its input), or the text of a plain-text record.
+    // What a record is about: the instruction (and its input), the text of a plain-text record, or a
+    // conversation's user turns.
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
-        col("text"), col("output"), lit(""));
+        col("text"), col("output"), expr(Schemas.turnsSql("user")), lit(""));
     // Terms are needed in both modes: they name the clusters.
     List<PipelineStage> stages = new ArrayList<>(List.of(
         new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens").setPattern("[^\\p{L}\\p{N}]+")

@@ -21,6 +21,8 @@ import java.util.Map;
  * @param html options of an {@code html} source
  * @param sql options of a {@code sql} (dump file) source
  * @param jdbc options of a {@code jdbc} (database table) source
+ * @param systemPrompt the system prompt of this source's records that have none of their own (a
+ *     conversation's {@code system} turn, or the {@code system} field); rendered by chat templates
  */
 public record SourceConfig(
     String name,
@@ -32,10 +34,14 @@ public record SourceConfig(
     JsonOptions json,
     HtmlOptions html,
     SqlOptions sql,
-    JdbcOptions jdbc) implements Serializable {
+    JdbcOptions jdbc,
+    String systemPrompt) implements Serializable {
 
   /** The canonical fields a source can fill. */
   public static final List<String> CANONICAL_FIELDS = List.of("instruction", "input", "output", "text");
+
+  /** The field a source may map besides the canonical ones: a record's system prompt (kept in meta). */
+  public static final String SYSTEM_FIELD = "system";
 
   /** Supported source readers. */
   public enum SourceType { CSV, JSON, HTML, SQL, JDBC }
@@ -56,12 +62,15 @@ public record SourceConfig(
     if (fields == null) {
       Map<String, String> identity = new LinkedHashMap<>();
       CANONICAL_FIELDS.forEach(f -> identity.put(f, f));
+      if (type == SourceType.JSON) {
+        identity.put(SYSTEM_FIELD, SYSTEM_FIELD); // JSON records name their fields; a missing one is null
+      }
       fields = identity;
     }
     for (Map.Entry<String, String> e : fields.entrySet()) {
-      if (!CANONICAL_FIELDS.contains(e.getKey())) {
+      if (!CANONICAL_FIELDS.contains(e.getKey()) && !SYSTEM_FIELD.equals(e.getKey())) {
         throw new InvalidValue("fields", "unknown canonical field '" + e.getKey() + "'; expected one of "
-            + String.join(", ", CANONICAL_FIELDS));
+            + String.join(", ", CANONICAL_FIELDS) + ", " + SYSTEM_FIELD);
       }
       try {
         FieldTemplate.parse(e.getValue());

@@ -27,8 +27,8 @@ public enum TemplateName {
     int at = spec.indexOf("{output}");
     if (builtIn.isEmpty() && (at < 0 || spec.indexOf("{output}", at + 1) >= 0)) {
       throw new IllegalArgumentException("'" + spec + "' is neither a built-in template ("
-          + Arrays.stream(values()).map(TemplateName::key).collect(Collectors.joining(", "))
-          + ") nor a custom one with exactly one {output} placeholder");
+          + Arrays.stream(values()).filter(t -> t != MODEL).map(TemplateName::key).collect(Collectors.joining(", "))
+          + "), model (the base model's own chat template) nor a custom one with exactly one {output} placeholder");
     }
     return builtIn;
   }

@@ -6,6 +6,8 @@ import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.substring;
+import static org.apache.spark.sql.functions.to_json;
+import static org.apache.spark.sql.functions.when;
 
 import dev.sparktune.config.IngestConfig;
 import dev.sparktune.config.SourceConfig;
@@ -51,7 +53,7 @@ public final class IngestStage implements Stage {
 
   @Override
   public int version() {
-    return 1;
+    return 2; // 2: a conversation is one record with its messages
   }
 
   @Override
@@ -96,7 +98,8 @@ public final class IngestStage implements Stage {
 
   /**
    * The record id: a hash of the content alone (null and "" distinguished), so the same record from
-   * two sources or two runs has the same id, and splits by id never move it.
+   * two sources or two runs has the same id, and splits by id never move it. A conversation's
+   * messages are part of it (and leave the id of any other record as it was).
    */
   static Column contentId() {
     Column[] parts = {
@@ -105,7 +108,9 @@ public final class IngestStage implements Stage {
         coalesce(col("output"), lit("\u0000")),
         coalesce(col("text"), lit("\u0000")),
     };
-    return substring(sha2(concat_ws("\u001f", parts), 256), 1, 32);
+    Column fields = concat_ws("\u001f", parts);
+    Column withMessages = concat_ws("\u001f", fields, to_json(col("messages")));
+    return substring(sha2(when(col("messages").isNull(), fields).otherwise(withMessages), 256), 1, 32);
   }
 
   @Override
@@ -137,7 +142,7 @@ public final class IngestStage implements Stage {
     Dataset<Row> cached = parsed.persist(StorageLevel.DISK_ONLY());
     Dataset<Row> data = cached.filter(col("reason").isNull()).select(
         contentId().as("id"), col("source"), col("source_type"), col("uri"), col("locator"),
-        col("instruction"), col("input"), col("output"), col("text"), col("meta"));
+        col("instruction"), col("input"), col("output"), col("text"), col("meta"), col("messages"));
     Dataset<Row> rejects = cached.filter(col("reason").isNotNull()).select(
         col("source"), col("source_type"), col("uri"), col("locator"), col("reason"), col("detail"), col("raw"));
     return new StageOutput(data, rejects, null, Map.of(), cached.select("source"), cached::unpersist);

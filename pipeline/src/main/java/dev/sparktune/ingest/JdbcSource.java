@@ -72,7 +72,7 @@ final class JdbcSource {
     String name = source.name();
     String uri = uri(o);
     String key = o.keyColumn();
-    RecordMapper mapper = new RecordMapper(source.fields(), source.meta());
+    RecordMapper mapper = new RecordMapper(source.fields(), source.meta(), source.systemPrompt());
     ExpressionEncoder<Row> encoder = ExpressionEncoder.apply(RowEncoder.encoderFor(SourceRead.PARSED));
     MapPartitionsFunction<Row, Row> toRecords = rows -> new java.util.Iterator<Row>() {
       private final int partition = guardAndPartition();

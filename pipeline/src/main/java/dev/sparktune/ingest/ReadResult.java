@@ -1,5 +1,7 @@
 package dev.sparktune.ingest;
 
+import dev.sparktune.core.ChatMessage;
+import java.util.List;
 import java.util.Map;
 
 /** What a source reader yields for each unit of input it reads: its fields, or why it is unreadable. */
@@ -15,9 +17,15 @@ public sealed interface ReadResult {
    * @param meta values the reader itself adds to the record's {@code meta} (e.g. a conversation id)
    * @param closedSchema true when every record of the file has the same columns (CSV), so a mapped
    *     column that is absent is an error rather than a missing value (JSON)
+   * @param messages a conversation's messages (null for any other unit)
    */
-  record Fields(String locator, Map<String, String> columns, Map<String, String> meta, boolean closedSchema)
-      implements ReadResult {}
+  record Fields(String locator, Map<String, String> columns, Map<String, String> meta, boolean closedSchema,
+      List<ChatMessage> messages) implements ReadResult {
+
+    public Fields(String locator, Map<String, String> columns, Map<String, String> meta, boolean closedSchema) {
+      this(locator, columns, meta, closedSchema, null);
+    }
+  }
 
   /**
    * An unreadable unit.

@@ -2,6 +2,7 @@ package dev.sparktune.ingest;
 
 import dev.sparktune.config.FieldTemplate;
 import dev.sparktune.config.SourceConfig;
+import dev.sparktune.core.ChatMessage;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,20 +17,32 @@ public final class RecordMapper implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /**
-   * A canonical record's content. Empty strings are stored as null.
+   * A canonical record's content. Empty strings are stored as null. A conversation has only
+   * {@code messages}; any other record has none.
    */
-  public record Mapped(String instruction, String input, String output, String text, Map<String, String> meta) {}
+  public record Mapped(String instruction, String input, String output, String text, Map<String, String> meta,
+      List<ChatMessage> messages) {}
 
   private final Map<String, FieldTemplate> fields = new LinkedHashMap<>();
   private final List<String> metaColumns;
+  private final String systemPrompt;
 
   public RecordMapper(Map<String, String> fieldSpecs, List<String> metaColumns) {
+    this(fieldSpecs, metaColumns, null);
+  }
+
+  /** @param systemPrompt the source's default system prompt (null: none) */
+  public RecordMapper(Map<String, String> fieldSpecs, List<String> metaColumns, String systemPrompt) {
     fieldSpecs.forEach((k, v) -> fields.put(k, FieldTemplate.parse(v)));
     this.metaColumns = List.copyOf(metaColumns);
+    this.systemPrompt = systemPrompt == null || systemPrompt.isEmpty() ? null : systemPrompt;
   }
 
   /** Returns a {@link Mapped} record or a {@link ReadResult.Reject}. */
   public Object map(ReadResult.Fields unit) {
+    if (unit.messages() != null) {
+      return conversation(unit);
+    }
     Map<String, String> columns = unit.columns();
     if (unit.closedSchema()) {
       List<String> missing = new ArrayList<>();
@@ -71,6 +84,29 @@ public final class RecordMapper implements Serializable {
         meta.put(c, v);
       }
     }
-    return new Mapped(values[0], values[1], values[2], values[3], meta);
+    FieldTemplate system = fields.get(SourceConfig.SYSTEM_FIELD);
+    String own = system == null ? null : system.render(columns::get);
+    if (own != null && !own.isBlank()) {
+      meta.put(SourceConfig.SYSTEM_FIELD, own);
+    } else if (systemPrompt != null) {
+      meta.put(SourceConfig.SYSTEM_FIELD, systemPrompt);
+    }
+    return new Mapped(values[0], values[1], values[2], values[3], meta, null);
+  }
+
+  /** A conversation keeps its messages; the source's system prompt goes first when it has none. */
+  private Mapped conversation(ReadResult.Fields unit) {
+    List<ChatMessage> messages = new ArrayList<>(unit.messages());
+    if (systemPrompt != null && (messages.isEmpty() || !"system".equals(messages.get(0).role()))) {
+      messages.add(0, new ChatMessage("system", systemPrompt));
+    }
+    Map<String, String> meta = new LinkedHashMap<>(unit.meta());
+    for (String c : metaColumns) {
+      String v = unit.columns().get(c);
+      if (v != null) {
+        meta.put(c, v);
+      }
+    }
+    return new Mapped(null, null, null, null, meta, List.copyOf(messages));
   }
 }

@@ -3,6 +3,7 @@ package dev.sparktune.ingest;
 import dev.sparktune.config.SourceConfig;
 import dev.sparktune.core.HadoopConf;
 import dev.sparktune.core.InputFile;
+import dev.sparktune.core.Schemas;
 import dev.sparktune.ingest.csv.CsvRecordReader;
 import dev.sparktune.ingest.json.JsonRecordReader;
 import java.io.IOException;
@@ -45,6 +46,7 @@ final class SourceRead {
       DataTypes.createStructField("text", DataTypes.StringType, true),
       DataTypes.createStructField("meta",
           DataTypes.createMapType(DataTypes.StringType, DataTypes.StringType, false), false),
+      DataTypes.createStructField("messages", DataTypes.createArrayType(Schemas.MESSAGE, false), true),
       DataTypes.createStructField("reason", DataTypes.StringType, true),
       DataTypes.createStructField("detail", DataTypes.StringType, true),
       DataTypes.createStructField("raw", DataTypes.StringType, true),
@@ -69,12 +71,12 @@ final class SourceRead {
   /** A {@link #PARSED} row from a mapped record or a reject. */
   static Row toRow(String source, String type, String uri, String locator, Object mappedOrReject, int maxSnippet) {
     if (mappedOrReject instanceof ReadResult.Reject r) {
-      return RowFactory.create(source, type, uri, r.locator(), null, null, null, null, EMPTY_META,
+      return RowFactory.create(source, type, uri, r.locator(), null, null, null, null, EMPTY_META, null,
           r.reason(), r.detail(), TextInput.snippet(r.raw(), maxSnippet));
     }
     RecordMapper.Mapped m = (RecordMapper.Mapped) mappedOrReject;
     return RowFactory.create(source, type, uri, locator, m.instruction(), m.input(), m.output(), m.text(),
-        CollectionConverters.asScala(m.meta()), null, null, null);
+        CollectionConverters.asScala(m.meta()), Schemas.messagesValue(m.messages()), null, null, null);
   }
 
   /** Opens a source's reader on one file's (decompressed) bytes. */
@@ -120,7 +122,7 @@ final class SourceRead {
       this.type = source.type().name().toLowerCase(Locale.ROOT);
       this.conf = conf;
       this.maxSnippet = maxSnippet;
-      this.mapper = new RecordMapper(source.fields(), source.meta());
+      this.mapper = new RecordMapper(source.fields(), source.meta(), source.systemPrompt());
     }
 
     @Override

@@ -100,6 +100,8 @@ public final class Report {
         table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #e6e9ee;padding:3px 6px;text-align:left;vertical-align:top}
         th{background:#f0f2f5} td.n{text-align:right;font-variant-numeric:tabular-nums}
         pre{white-space:pre-wrap;margin:0;font-size:12px;font-family:monospace}
+        h3{font-size:14px;margin:18px 0 6px} pre.ex{background:#f6f7f9;padding:8px;border:1px solid #e6e9ee}
+        mark{background:#c9f0d0;color:#0b3d17}
         </style></head><body><main>
         """);
     html.append("<h1>sparktune report</h1><p class=\"muted\">work_dir ").append(esc(ws.root().toString()))
@@ -224,6 +226,16 @@ public final class Report {
     html.append(String.format(Locale.ROOT, "<p>%d examples (%d train, %d validation); %d truncated to "
         + "max_length; median %s tokens, longest %d.</p>", rows.size(), rows.size() - validation, validation,
         truncated, num(median(lengths)), longest));
+    html.append("<h3>What the model is trained on</h3>");
+    List<Row> examples = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
+        .filter("split = 'train'").orderBy("id").select("id", "input_ids", "labels")
+        .limit(TrainedExample.CANDIDATES).collectAsList();
+    try {
+      html.append(TrainedExample.html(ws, config.tokenize().tokenizer(), examples));
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("report: cannot decode a training example: {}", e.toString());
+      html.append("<p class=\"muted\">Cannot decode a training example: ").append(esc(e.getMessage())).append("</p>");
+    }
   }
 
   private List<StepMetrics> training(boolean ran) throws IOException {

@@ -117,9 +117,49 @@ public final class ChatTemplate implements Serializable {
     }
   }
 
+  /**
+   * The chat template {@code template} names for the tokenizer at {@code tokenizerJson}:
+   * {@code model} the model's own (failing clearly when it has none), a built-in name its Jinja form
+   * with the special tokens of the tokenizer config ({@code eosToken} when that names no EOS), and
+   * null for a custom template, which cannot render turns.
+   */
+  public static ChatTemplate resolve(FileSystem fs, Path tokenizerJson, String template, String eosToken)
+      throws IOException {
+    Optional<TemplateName> name = TemplateName.of(template);
+    if (name.isEmpty()) {
+      return null;
+    }
+    if (name.get() == TemplateName.MODEL) {
+      return ofModel(fs, tokenizerJson).orElseThrow(() -> new IOException("template 'model' needs the base model's"
+          + " chat template, but " + tokenizerJson.getParent() + " has no chat_template.jinja and no tokenizer_config.json"
+          + " with a chat_template; copy them from the base model, or use a built-in template (alpaca, chatml, llama3)"));
+    }
+    Map<String, String> tokens = new LinkedHashMap<>(specialTokens(fs, tokenizerJson));
+    if (!tokens.containsKey("eos_token") && eosToken != null) {
+      tokens.put("eos_token", eosToken);
+    }
+    return builtIn(name.get(), tokens);
+  }
+
   /** A built-in template for conversations under {@code tokenize.template: alpaca|chatml|llama3}. */
   public static ChatTemplate builtIn(TemplateName template, Map<String, String> tokens) {
     return new ChatTemplate("built-in " + template.key(), BuiltInChatTemplates.source(template), tokens);
+  }
+
+  /**
+   * Renders a two-turn conversation once, so a template Jinjava cannot render fails the stage up
+   * front, naming the template, instead of dropping every record. A template that raises on it (one
+   * that wants a system message, say) is left to judge each record.
+   */
+  public ChatTemplate checked() throws IOException {
+    try {
+      renderForTraining(List.of(new ChatMessage("user", "Hello?"), new ChatMessage("assistant", "Hello.")));
+    } catch (ChatTemplateException e) {
+      if (!e.raised()) {
+        throw new IOException("the chat template (" + name + ") cannot be rendered: " + e.getMessage());
+      }
+    }
+    return this;
   }
 
   /** The conversation as the template writes it, ending with the generation prompt when asked. */

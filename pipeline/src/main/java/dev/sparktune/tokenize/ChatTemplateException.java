@@ -8,7 +8,19 @@ package dev.sparktune.tokenize;
 public final class ChatTemplateException extends Exception {
   private static final long serialVersionUID = 1L;
 
+  private final boolean raised;
+
   public ChatTemplateException(String message) {
+    this(message, false);
+  }
+
+  ChatTemplateException(String message, boolean raised) {
     super(message);
+    this.raised = raised;
+  }
+
+  /** True when the template itself raised ({@code raise_exception}): the conversation, not the template, is at fault. */
+  public boolean raised() {
+    return raised;
   }
 }

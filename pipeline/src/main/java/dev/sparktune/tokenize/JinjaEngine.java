@@ -34,17 +34,22 @@ final class JinjaEngine {
     RenderResult result = engine().renderForResult(template, variables);
     for (TemplateError e : result.getErrors()) {
       if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-        throw new ChatTemplateException(messageOf(e));
+        throw new ChatTemplateException(messageOf(e), rootCause(e) instanceof Raised);
       }
     }
     return result.getOutput();
   }
 
-  private static String messageOf(TemplateError e) {
+  private static Throwable rootCause(TemplateError e) {
     Throwable root = e.getException();
     while (root != null && root.getCause() != null) {
       root = root.getCause();
     }
+    return root;
+  }
+
+  private static String messageOf(TemplateError e) {
+    Throwable root = rootCause(e);
     if (root instanceof Raised) {
       return root.getMessage();
     }
@@ -124,6 +129,12 @@ final class JinjaEngine {
     public Object filter(Object value, JinjavaInterpreter interpreter, String... args) {
       Integer indent = args.length > 0 && args[0] != null && !args[0].isBlank() ? Integer.valueOf(args[0].trim()) : null;
       return PyStrings.json(value, indent);
+    }
+
+    @Override
+    public Object filter(Object value, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+      Object indent = kwargs.containsKey("indent") ? kwargs.get("indent") : args.length > 0 ? args[0] : null;
+      return PyStrings.json(value, indent == null ? null : Integer.valueOf(indent.toString().trim()));
     }
   }
 

@@ -57,6 +57,23 @@ final class SpecialTokens {
         + " of " + USUAL_EOS + " in the vocabulary; set tokenize.eos_id");
   }
 
+  /** The token with id {@code id} (an added token or a vocabulary entry), or null. */
+  static String tokenOf(JsonNode tokenizer, long id) {
+    for (JsonNode added : tokenizer.path("added_tokens")) {
+      if (added.path("id").asLong(-1) == id) {
+        return added.path("content").asText();
+      }
+    }
+    var fields = tokenizer.path("model").path("vocab").fields();
+    while (fields.hasNext()) {
+      var e = fields.next();
+      if (e.getValue().isNumber() && e.getValue().asLong() == id) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
   static Long idOf(JsonNode tokenizer, String token) {
     for (JsonNode added : tokenizer.path("added_tokens")) {
       if (token.equals(added.path("content").asText())) {

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.when;
 
+import dev.sparktune.config.TemplateName;
 import dev.sparktune.config.TokenizeConfig;
 import dev.sparktune.core.HadoopConf;
 import dev.sparktune.core.InputFile;
@@ -53,10 +54,11 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
   private byte[] tokenizerBytes;
   private long eosId = -1;
+  private ChatTemplate chatTemplate;
 
   /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
   public TokenizeStage(TokenizeConfig config, String upstream) {
-    super(NAME, 1, config, upstream);
+    super(NAME, 2, config, upstream); // 2: chat templates, dropped_messages
   }
 
   @Override
@@ -78,6 +80,17 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
       tokenizerBytes = in.readAllBytes();
     }
     eosId = config.eosId() != null ? config.eosId() : SpecialTokens.eosId(fs, tokenizer, tokenizerBytes);
+    for (String beside : List.of("tokenizer_config.json", "chat_template.jinja")) {
+      Path p = new Path(tokenizer.getParent(), beside);
+      if (fs.exists(p)) { // the chat template and its special tokens are inputs too
+        var bs = fs.getFileStatus(p);
+        files.add(new InputFile(p.toString(), bs.getLen(), bs.getModificationTime()));
+      }
+    }
+    String eosToken = SpecialTokens.tokenOf(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerBytes),
+        eosId);
+    chatTemplate = ChatTemplate.resolve(fs, tokenizer, config.template(), eosToken);
+    chatTemplate = chatTemplate == null ? null : chatTemplate.checked();
     return files;
   }
 
@@ -87,6 +100,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
       .add("labels", DataTypes.createArrayType(DataTypes.LongType, false), true)
       .add("num_tokens", DataTypes.IntegerType, false)
       .add("truncated", DataTypes.BooleanType, false)
+      .add("dropped_messages", DataTypes.IntegerType, false)
       .add("reason", DataTypes.StringType, true)
       .add("detail", DataTypes.StringType, true);
 
@@ -114,22 +128,19 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
     Broadcast<byte[]> bytes = context.spark().sparkContext().broadcast(tokenizerBytes,
         scala.reflect.ClassTag$.MODULE$.apply(byte[].class));
-    PromptTemplate template = PromptTemplate.of(config.template());
-    long eos = eosId;
-    boolean trainOnInputs = config.trainOnInputs();
-    int maxLength = config.maxLength();
-    boolean drop = config.overflow() == TokenizeConfig.Overflow.DROP;
-    int minResponse = config.minResponseTokens();
-    int splitIndex = withSplit.schema().fieldIndex("split");
-    MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eos, trainOnInputs, template, maxLength, drop,
-        minResponse, splitIndex);
+    boolean model = config.template().equals(TemplateName.MODEL.key());
+    RecordEncoder.Settings settings = new RecordEncoder.Settings(model ? null : PromptTemplate.of(config.template()),
+        chatTemplate, model, config.maxLength(), config.overflow() == TokenizeConfig.Overflow.DROP,
+        config.minResponseTokens(), config.turnOverflow() == TokenizeConfig.TurnOverflow.DROP_OLDEST);
+    MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eosId, config.trainOnInputs(), settings,
+        withSplit.schema().fieldIndex("split"));
     Dataset<Row> tokenized = withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK)))
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> data = tokenized.filter(col("reason").isNull()).select(col("id"), col("source"), col("split"),
-        col("input_ids"), col("labels"), col("num_tokens"), col("truncated"));
+        col("input_ids"), col("labels"), col("num_tokens"), col("truncated"), col("dropped_messages"));
     Dataset<Row> dropped = tokenized.filter(col("reason").isNotNull())
         .select(Schemas.droppedColumns(col("reason"), col("detail")));
-    int width = Math.max(1, maxLength / 16);
+    int width = Math.max(1, config.maxLength() / 16);
     Dataset<Row> stats = tokenized.filter(col("reason").isNull())
         .withColumn("bucket_start", expr("cast(floor(num_tokens / " + width + ") * " + width + " as int)"))
         .groupBy("split", "bucket_start").agg(count(lit(1)).as("examples"),
@@ -142,7 +153,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
   /** Built in a static method so the task closure does not capture the stage. */
   private static MapPartitionsFunction<Row, Row> tokenizer(Broadcast<byte[]> bytes, long eos, boolean trainOnInputs,
-      PromptTemplate template, int maxLength, boolean drop, int minResponse, int splitIndex) {
+      RecordEncoder.Settings settings, int splitIndex) {
     return rows -> {
       java.nio.file.Path local = Files.createTempFile("sparktune-tokenizer", ".json");
       Files.write(local, bytes.value());
@@ -158,6 +169,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
           }
         });
       }
+      RecordEncoder encoder = new RecordEncoder(t, settings);
       return new Iterator<Row>() {
         private final java.util.ArrayDeque<Row> ready = new java.util.ArrayDeque<>();
 
@@ -165,16 +177,10 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         public boolean hasNext() {
           if (ready.isEmpty() && rows.hasNext()) {
             List<Row> batch = new ArrayList<>(BATCH);
-            List<Tokenization.Item> items = new ArrayList<>(BATCH);
             while (batch.size() < BATCH && rows.hasNext()) {
-              Row r = rows.next();
-              batch.add(r);
-              items.add(item(r, template));
+              batch.add(rows.next());
             }
-            List<Tokenization.Example> encoded = t.encodeAll(items);
-            for (int i = 0; i < batch.size(); i++) {
-              ready.add(example(batch.get(i), splitIndex, encoded.get(i), maxLength, drop, minResponse));
-            }
+            ready.addAll(encoder.encode(batch, splitIndex));
           }
           return !ready.isEmpty();
         }
@@ -193,63 +199,6 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   /** Rows encoded per tokenizer call. */
   static final int BATCH = 256;
 
-  static Tokenization.Item item(Row r, PromptTemplate template) {
-    String instruction = r.isNullAt(5) ? null : r.getString(5);
-    String input = r.isNullAt(6) ? null : r.getString(6);
-    String output = r.isNullAt(7) ? null : r.getString(7);
-    String text = r.isNullAt(8) ? null : r.getString(8);
-    if (instruction == null && output == null) {
-      return Tokenization.Item.text(text);
-    }
-    PromptTemplate.Rendered rendered = template.render(instruction, input, output);
-    return new Tokenization.Item(rendered.prompt(), rendered.response());
-  }
-
-  static Row example(Row r, int splitIndex, Tokenization.Example e, int maxLength, boolean drop, int minResponse) {
-    long[] ids = e.inputIds();
-    long[] labels = e.labels();
-    boolean truncated = false;
-    String reason = null;
-    String detail = null;
-    if (ids.length > maxLength) {
-      if (drop) {
-        reason = "too_long";
-        detail = ids.length + " tokens > max_length " + maxLength;
-      } else {
-        int kept = maxLength - e.promptLength();
-        if (e.promptLength() > 0 && kept < minResponse) {
-          reason = "response_truncated";
-          detail = "only " + Math.max(0, kept) + " response tokens would remain (min_response_tokens " + minResponse
-              + "), " + ids.length + " tokens";
-        } else {
-          // No EOS after a cut: the model must not learn to stop mid-answer.
-          ids = java.util.Arrays.copyOf(ids, maxLength);
-          labels = java.util.Arrays.copyOf(labels, maxLength);
-          truncated = true;
-        }
-      }
-    }
-    Object[] values = new Object[WORK.size()];
-    for (int i = 0; i < 10; i++) {
-      values[i] = r.get(i);
-    }
-    values[10] = r.getString(splitIndex);
-    if (reason == null) {
-      // Primitive arrays: the row encoder copies them into Spark's array format without boxing.
-      int[] idInts = new int[ids.length];
-      for (int i = 0; i < ids.length; i++) {
-        idInts[i] = (int) ids[i];
-      }
-      values[11] = idInts;
-      values[12] = labels;
-    }
-    values[13] = ids.length;
-    values[14] = truncated;
-    values[15] = reason;
-    values[16] = detail;
-    return RowFactory.create(values);
-  }
-
   @Override
   public Map<String, Map<String, Long>> breakdowns(Function<String, Dataset<Row>> written) {
     Map<String, Long> splits = new java.util.TreeMap<>();
@@ -259,7 +208,12 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
       splits.put(r.getString(0) + "_truncated", r.isNullAt(2) ? 0 : r.getLong(2));
       splits.put(r.getString(0) + "_tokens", r.isNullAt(3) ? 0 : r.getLong(3));
     }
-    return Map.of("splits", splits);
+    Row c = written.apply("data").agg(expr("count_if(dropped_messages > 0)"), expr("sum(dropped_messages)"))
+        .first();
+    Map<String, Long> conversations = new java.util.TreeMap<>();
+    conversations.put("examples_with_dropped_turns", c.isNullAt(0) ? 0 : c.getLong(0));
+    conversations.put("dropped_messages", c.isNullAt(1) ? 0 : c.getLong(1));
+    return Map.of("splits", splits, "conversations", conversations);
   }
 
   /** Writes dataset/: dataset_dict.json and, per split, Arrow stream shards, state.json, dataset_info.json. */

@@ -136,7 +136,7 @@ class CleanStageTest {
 
   static Manifest run(Path work, String cleanYaml, boolean force) {
     SourceConfig source = new SourceConfig("fixture", SourceConfig.SourceType.JSON, input.toString(), null, null,
-        null, null, null, null, null);
+        null, null, null, null, null, null);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse(cleanYaml, "test"), CleanConfig.class);
     Workspace ws = new Workspace(work.toString(), dir, spark.sparkContext().hadoopConfiguration());
     List<StageRunner.Outcome> out = new StageRunner(spark, ws, List.of(

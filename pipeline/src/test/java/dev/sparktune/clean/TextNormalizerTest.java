@@ -6,6 +6,7 @@ import dev.sparktune.TestSpark;
 import dev.sparktune.config.CleanConfig;
 import dev.sparktune.config.ConfigBinder;
 import dev.sparktune.config.ConfigTree;
+import dev.sparktune.core.ChatMessage;
 import dev.sparktune.core.Schemas;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +39,10 @@ class TextNormalizerTest {
     }
     for (int i = 0; i < texts.size(); i++) {
       String t = texts.get(i);
-      rows.add(RowFactory.create("id" + i, "s", "json", "u", "l" + i, t, i % 3 == 0 ? null : t, t, t, java.util.Map.of()));
+      Object messages = i % 5 == 0 ? Schemas.messagesValue(List.of(new ChatMessage("user", t), new ChatMessage("assistant", t)))
+          : null; // a conversation's turns are normalized the same way
+      rows.add(RowFactory.create("id" + i, "s", "json", "u", "l" + i, t, i % 3 == 0 ? null : t, t, t, java.util.Map.of(),
+          messages));
     }
     Dataset<Row> in = spark.createDataFrame(rows, Schemas.RECORD);
     for (String yaml : List.of("{}", "normalize: {unicode: nfkc}", "normalize: {unicode: none, collapse_whitespace: false}")) {

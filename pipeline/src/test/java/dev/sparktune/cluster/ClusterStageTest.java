@@ -46,7 +46,7 @@ class ClusterStageTest {
   Manifest run(Path work, String clusterYaml) {
     SparkSession spark = TestSpark.get();
     SourceConfig source = new SourceConfig("topics", SourceConfig.SourceType.JSON, INPUT, null, null, null, null,
-        null, null, null);
+        null, null, null, null);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {exact: false, near: false}}",
         "test"), CleanConfig.class);
     ClusterConfig cluster = ConfigBinder.bind(ConfigTree.parse(clusterYaml, "test"), ClusterConfig.class);

@@ -92,7 +92,8 @@ class ConfigTest {
     assertTrue(faq.csv().header());
     assertEquals(List.of("answer", "source"), List.copyOf(FieldTemplate.parse(faq.fields().get("output")).columns()));
     SourceConfig alpaca = c.ingest().sources().get(1);
-    assertEquals(List.of("instruction", "input", "output", "text"), List.copyOf(alpaca.fields().keySet()));
+    assertEquals(List.of("instruction", "input", "output", "text", "system"), List.copyOf(alpaca.fields().keySet()),
+        "a JSON source also reads a record's own system prompt");
     assertEquals(SourceConfig.JsonOptions.JsonFormat.AUTO, alpaca.json().format());
     assertEquals(500, c.ingest().maxSnippetChars());
   }

@@ -72,8 +72,8 @@ class TrainConfigTest {
   @Test
   void badTemplateListsTheBuiltInOnes() {
     String msg = error("tokenize.template=alpacca");
-    assertTrue(msg.contains("tokenize.template: 'alpacca' is neither a built-in template (alpaca, chatml, llama3)"
-        + " nor a custom one with exactly one {output} placeholder"), msg);
+    assertTrue(msg.contains("tokenize.template: 'alpacca' is neither a built-in template (alpaca, chatml, llama3),"
+        + " model (the base model's own chat template) nor a custom one with exactly one {output} placeholder"), msg);
     assertEquals(Optional.of(TemplateName.CHATML), TemplateName.of("chatml"));
     assertEquals(Optional.empty(), TemplateName.of("Q: {instruction}\nA: {output}"), "a custom template");
     assertThrows(IllegalArgumentException.class, () -> TemplateName.of("A: {output} {output}"));

@@ -50,7 +50,7 @@ class StageRunnerTest {
   }
 
   private IngestStage ingest(int snippet) {
-    SourceConfig source = new SourceConfig("s", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null, null, null, null);
+    SourceConfig source = new SourceConfig("s", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null, null, null, null, null);
     return new IngestStage(new IngestConfig(List.of(source), snippet));
   }
 
@@ -64,7 +64,7 @@ class StageRunnerTest {
       this.failOn = failOn;
       this.loseOne = loseOne;
       this.config = new IngestConfig(List.of(new SourceConfig("x", SourceConfig.SourceType.JSON, "unused", null, null, null, null,
-          null, null, null)), 99);
+          null, null, null, null)), 99);
     }
 
     @Override

@@ -219,11 +219,14 @@ class IngestStageTest {
     Row text = data.filter("source = 'alpaca' AND text IS NOT NULL").first();
     assertEquals("A plain-text record with no instruction.", text.getAs("text"));
     assertNull(text.getAs("instruction"));
-    Row chat = record("chats", "line:3/turn:1");
-    assertEquals("2+2?", chat.getAs("instruction"));
-    assertEquals("4", chat.getAs("output"));
+    Row chat = record("chats", "line:3");
+    assertNull(chat.getAs("instruction"));
+    assertNull(chat.getAs("output"));
+    List<Row> messages = chat.getList(chat.fieldIndex("messages"));
+    assertEquals(List.of("system:Be brief.", "user:2+2?", "assistant:4"),
+        messages.stream().map(m -> m.getString(0) + ":" + m.getString(1)).toList(),
+        "the conversation without its unanswered last turn (rejected on its own)");
     scala.collection.Map<String, String> meta = chat.getAs("meta");
-    assertEquals("Be brief.", meta.get("system").get());
     assertEquals("c3", meta.get("conversation_id").get());
   }
 }

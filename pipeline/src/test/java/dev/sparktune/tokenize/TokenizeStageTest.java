@@ -68,7 +68,7 @@ class TokenizeStageTest {
   Manifest run(Path work, Path input, String tokenizeYaml) {
     SparkSession spark = TestSpark.get();
     SourceConfig source = new SourceConfig("t", SourceConfig.SourceType.JSON, input.toString(), null, null, null, null,
-        null, null, null);
+        null, null, null, null);
     CleanConfig clean = ConfigBinder.bind(ConfigTree.parse("{refusals: {mode: off}, dedup: {exact: false, near: false}}",
         "test"), CleanConfig.class);
     TokenizeConfig tokenize = ConfigBinder.bind(ConfigTree.parse("tokenizer: " + TOKENIZER + "\n" + tokenizeYaml,

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sparktune.core.ChatMessage;
 import dev.sparktune.ingest.ReadResult;
 import dev.sparktune.ingest.QueuedRecordReader;
 import java.io.BufferedReader;
@@ -15,8 +16,10 @@ import java.io.IOException;
 import java.io.PushbackReader;
 import java.io.Reader;
 import java.io.StringReader;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -24,7 +27,11 @@ import java.util.Set;
 /**
  * Streams alpaca-style JSON (an array of objects, or one object per line) and ShareGPT/chat
  * conversations ({@code conversations} with {@code from}/{@code value}, or {@code messages} with
- * {@code role}/{@code content}), which become one record per human turn and the reply that follows it.
+ * {@code role}/{@code content}), each of which becomes one conversation record with its messages in
+ * order (roles mapped to system, user, assistant). Which role orders are valid is the chat
+ * template's business. A conversation with a malformed turn or none from the assistant is rejected
+ * whole, naming the turn; a last user turn without a reply is rejected on its own and the turns
+ * before it are kept.
  *
  * <p>A bad line of a JSON-lines file is rejected alone. A syntax error inside an array cannot be
  * skipped reliably, so it rejects the rest of that file in one row that says so. A record nested
@@ -206,54 +213,44 @@ public final class JsonRecordReader extends QueuedRecordReader {
     if (id != null && id.isValueNode() && !id.isNull()) {
       meta.put("conversation_id", id.asText());
     }
-    String pendingHuman = null;
-    int pendingTurn = -1;
+    List<ChatMessage> messages = new ArrayList<>(turns.size());
     for (int i = 0; i < turns.size(); i++) {
       JsonNode turn = turns.get(i);
-      String turnLocator = locator + "/turn:" + i;
       JsonNode roleNode = turn.has("from") ? turn.get("from") : turn.get("role");
       JsonNode valueNode = turn.has("value") ? turn.get("value") : turn.get("content");
       if (roleNode == null || !roleNode.isTextual() || valueNode == null || !valueNode.isTextual()) {
-        queue.add(new ReadResult.Reject(turnLocator, "conversation_bad_turn",
-            "a turn needs a text 'from' (or 'role') and a text 'value' (or 'content')", turn.toString()));
-        continue;
+        queue.add(new ReadResult.Reject(locator, "conversation_bad_turn", "turn " + i
+            + ": a turn needs a text 'from' (or 'role') and a text 'value' (or 'content')", rawOf(record, raw)));
+        return;
       }
       String role = roleNode.asText().toLowerCase(Locale.ROOT);
-      String value = valueNode.asText();
-      if (SYSTEM.contains(role)) {
-        meta.put("system", value);
-      } else if (HUMAN.contains(role)) {
-        if (pendingHuman != null) {
-          queue.add(unanswered(locator, pendingTurn, pendingHuman));
-        }
-        pendingHuman = value;
-        pendingTurn = i;
-      } else if (ASSISTANT.contains(role)) {
-        if (pendingHuman == null) {
-          queue.add(new ReadResult.Reject(turnLocator, "conversation_unpaired_turn",
-              "a '" + role + "' reply with no human turn before it", value));
-          continue;
-        }
-        Map<String, String> columns = new LinkedHashMap<>();
-        columns.put("instruction", pendingHuman);
-        columns.put("output", value);
-        Map<String, String> m = new LinkedHashMap<>(meta);
-        m.put("turn", Integer.toString(pendingTurn));
-        queue.add(new ReadResult.Fields(locator + "/turn:" + pendingTurn, columns, m, false));
-        pendingHuman = null;
-      } else {
-        queue.add(new ReadResult.Reject(turnLocator, "conversation_bad_turn",
-            "unknown speaker '" + roleNode.asText() + "'", value));
+      String canonical = SYSTEM.contains(role) ? "system" : HUMAN.contains(role) ? "user"
+          : ASSISTANT.contains(role) ? "assistant" : null;
+      if (canonical == null) {
+        queue.add(new ReadResult.Reject(locator, "conversation_bad_turn", "turn " + i + ": unknown speaker '"
+            + roleNode.asText() + "' (expected system, human/user or gpt/assistant)", rawOf(record, raw)));
+        return;
       }
+      messages.add(new ChatMessage(canonical, valueNode.asText()));
     }
-    if (pendingHuman != null) {
-      queue.add(unanswered(locator, pendingTurn, pendingHuman));
+    if (messages.stream().noneMatch(m -> m.role().equals("assistant"))) { // so the loop below ends
+      queue.add(new ReadResult.Reject(locator, "conversation_no_reply",
+          "a conversation without an assistant turn has nothing to train on", rawOf(record, raw)));
+      return;
     }
-  }
-
-  private static ReadResult unanswered(String locator, int turn, String text) {
-    return new ReadResult.Reject(locator + "/turn:" + turn, "conversation_unpaired_turn",
-        "a human turn with no reply after it", text);
+    // A last question without a reply cannot be trained on: it goes to the rejects, the rest stays.
+    while (messages.get(messages.size() - 1).role().equals("user")) {
+      int last = messages.size() - 1;
+      queue.add(new ReadResult.Reject(locator + "/turn:" + last, "conversation_unpaired_turn",
+          "a user turn with no reply after it ends the conversation; the turns before it are kept",
+          messages.get(last).content()));
+      messages.remove(last);
+    }
+    JsonNode system = record.get("system");
+    if (system != null && system.isTextual() && !system.asText().isBlank() && !messages.get(0).role().equals("system")) {
+      messages.add(0, new ChatMessage("system", system.asText())); // a record-level system prompt (e.g. OpenHermes)
+    }
+    queue.add(new ReadResult.Fields(locator, Map.of(), meta, false, messages));
   }
 
   private static String rawOf(JsonNode node, String raw) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sparktune.core.ChatMessage;
 import dev.sparktune.ingest.ReadResult;
 import java.io.IOException;
 import java.io.StringReader;
@@ -109,23 +110,33 @@ class JsonRecordReaderTest {
   }
 
   @Test
-  void shareGptBecomesOneRecordPerExchange() throws IOException {
+  void shareGptBecomesOneConversationRecord() throws IOException {
     List<ReadResult> rs = read("""
         {"id": "c1", "conversations": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}, {"from": "human", "value": "Bye"}, {"from": "gpt", "value": "Goodbye."}]}
         {"messages": [{"role": "assistant", "content": "Unprompted"}, {"role": "user", "content": "Q1"}, {"role": "user", "content": "Q2"}, {"role": "assistant", "content": "A2"}, {"role": "user", "content": "left hanging"}]}
+        {"system": "Record-level system.", "conversations": [{"from": "human", "value": "Q"}, {"from": "gpt", "value": "A"}]}
+        {"conversations": [{"from": "human", "value": "Q"}, {"from": "narrator", "value": "?"}, {"from": "gpt", "value": "A"}]}
+        {"conversations": [{"from": "human", "value": "only a question"}]}
         """);
-    assertEquals(6, rs.size());
+    assertEquals(6, rs.size(), rs.toString());
     ReadResult.Fields a = fields(rs.get(0));
-    assertEquals("line:1/turn:1", a.locator());
-    assertEquals("Hi", a.columns().get("instruction"));
-    assertEquals("Hello!", a.columns().get("output"));
-    assertEquals("Be brief.", a.meta().get("system"));
+    assertEquals("line:1", a.locator());
+    assertEquals(List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi"),
+        new ChatMessage("assistant", "Hello!"), new ChatMessage("user", "Bye"), new ChatMessage("assistant", "Goodbye.")),
+        a.messages(), "every turn, in order, roles mapped");
     assertEquals("c1", a.meta().get("conversation_id"));
-    assertEquals("line:1/turn:3", fields(rs.get(1)).locator());
-    assertEquals("conversation_unpaired_turn", reject(rs.get(2)).reason());
-    assertEquals("line:2/turn:0", rs.get(2).locator());
-    assertEquals("line:2/turn:1", reject(rs.get(3)).locator(), "Q1 got no reply before Q2");
-    assertEquals("Q2", fields(rs.get(4)).columns().get("instruction"));
-    assertEquals("line:2/turn:4", reject(rs.get(5)).locator());
+    assertTrue(a.columns().isEmpty());
+    // Role order is the chat template's business; only the unanswered last question is rejected.
+    ReadResult.Reject hanging = reject(rs.get(1));
+    assertEquals("conversation_unpaired_turn", hanging.reason());
+    assertEquals("line:2/turn:4", hanging.locator());
+    assertEquals("left hanging", hanging.raw());
+    assertEquals(List.of("assistant", "user", "user", "assistant"),
+        fields(rs.get(2)).messages().stream().map(ChatMessage::role).toList());
+    assertEquals(new ChatMessage("system", "Record-level system."), fields(rs.get(3)).messages().get(0));
+    ReadResult.Reject narrator = reject(rs.get(4));
+    assertEquals("conversation_bad_turn", narrator.reason());
+    assertEquals("turn 1: unknown speaker 'narrator' (expected system, human/user or gpt/assistant)", narrator.detail());
+    assertEquals("conversation_no_reply", reject(rs.get(5)).reason());
   }
 }
