@@ -93,13 +93,18 @@ final class DataBenchCommands {
         description = "tokenizer.json (default ${DEFAULT-VALUE}).")
     Path tokenizer;
 
+    @Option(names = "--chat", description = "Generated ShareGPT conversations (--records of them) rendered with the "
+        + "chat template beside --tokenizer (template: model); compare with bench/chat_peer.py.")
+    boolean chat;
+
     @Override
     public Integer call() throws Exception {
       if (!java.nio.file.Files.isRegularFile(tokenizer)) {
         throw new IllegalArgumentException("--tokenizer " + tokenizer + " is not a file");
       }
-      return bench.withSession(spark -> System.out.println(CleanBench.runTokenize(spark, bench.dir(), records,
-          tokenizer.toAbsolutePath().toString())));
+      String path = tokenizer.toAbsolutePath().toString();
+      return bench.withSession(spark -> System.out.println(chat ? ChatBench.run(spark, bench.dir(), records, path)
+          : CleanBench.runTokenize(spark, bench.dir(), records, path)));
     }
   }
 }

@@ -47,6 +47,19 @@ class ChatTemplateGoldenTest {
     return tests.stream();
   }
 
+  @org.junit.jupiter.api.Test
+  void trainOnInputsTrainsEveryToken() throws Exception {
+    Path family = DIR.resolve("qwen25");
+    ChatTemplate template = ChatTemplate.ofModel(FileSystem.getLocal(new Configuration()),
+        new org.apache.hadoop.fs.Path(family.resolve("tokenizer.json").toAbsolutePath().toUri())).orElseThrow();
+    try (Tokenization t = new Tokenization(family.resolve("tokenizer.json"), 0, true)) {
+      Tokenization.Example e = t.conversation(template.renderForTraining(List.of(new ChatMessage("user", "Hi"),
+          new ChatMessage("assistant", "Hello."))));
+      assertArrayEquals(e.inputIds(), e.labels(), "train_on_inputs: every label is its token");
+      assertEquals(0, e.promptLength());
+    }
+  }
+
   private static void check(JsonNode c) throws Exception {
     Path family = DIR.resolve(c.get("family").asText());
     FileSystem fs = FileSystem.getLocal(new Configuration());

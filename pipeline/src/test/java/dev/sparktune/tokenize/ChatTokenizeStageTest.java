@@ -124,6 +124,23 @@ class ChatTokenizeStageTest {
       String text = tok.decode(ids.stream().mapToLong(Integer::longValue).toArray(), false);
       assertTrue(text.replace(" ", "").startsWith("<|system|>\nYouanswersupportquestions.</s>"),
           "the source's default system prompt comes first: " + text);
+      Row alpaca = data.filter("dropped_messages = 0").join(records.filter("instruction = 'Add 2 and 2.'")
+          .select("id"), "id").first();
+      List<Integer> alpacaIds = alpaca.getList(alpaca.fieldIndex("input_ids"));
+      assertEquals("<|system|>\nYou answer support questions.</s>\n<|user|>\nAdd 2 and 2.</s>\n<|assistant|>\n4</s>\n",
+          tok.decode(alpacaIds.stream().mapToLong(Integer::longValue).toArray(), false).replace(" \n", "\n"),
+          "an instruction record under template: model is a conversation, with the source's system prompt");
     }
+  }
+
+  @Test
+  void truncateCutsTheEndInsteadOfDroppingTurns() throws IOException {
+    Path work = dir.resolve("truncate");
+    Manifest m = run(work, "zephyr", "", "max_length: 70\nmin_response_tokens: 1\nturn_overflow: truncate\n");
+    assertEquals(0L, m.breakdowns().get("conversations").get("dropped_messages"));
+    Dataset<Row> data = TestSpark.get().read().parquet(work.resolve("tokenize/data").toString());
+    assertTrue(data.filter("truncated and num_tokens = 70").count() >= 1, "the long conversation is cut at max_length");
+    String kept = trained(work, "zephyr", "long");
+    assertTrue(kept.startsWith("First answer") && !kept.contains("Second answer"), kept);
   }
 }
