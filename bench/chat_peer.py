@@ -9,8 +9,9 @@ around each assistant message, as a user of TRL must.
     bin/sparktune bench tokenize --chat --records 20000 --dir /tmp/chatbench
     /tmp/hf/bin/python bench/chat_peer.py /tmp/chatbench/chats-20000.jsonl [--procs 2]
 
-Prints conversations/s and tokens/s for the render + tokenize + mask work alone (reading the JSON
-lines is not timed). CI does not run it.
+Prints conversations/s and tokens/s for the render + tokenize + mask work (and, with --save, writing
+the dataset with datasets' save_to_disk, as the tokenize stage writes its dataset); reading the JSON
+lines is not timed. CI does not run it.
 """
 import argparse
 import json
@@ -39,12 +40,12 @@ def _init(tokenizer_dir):
 
 
 def _encode(batch):
-    tokens = trained = 0
+    rows = {"input_ids": [], "labels": []}
     for messages in batch:
         out = _tok.apply_chat_template(messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-        tokens += len(out["input_ids"])
-        trained += sum(out["assistant_masks"])
-    return tokens, trained
+        rows["input_ids"].append(out["input_ids"])
+        rows["labels"].append([i if m else -100 for i, m in zip(out["input_ids"], out["assistant_masks"])])
+    return rows
 
 
 def main():
@@ -52,6 +53,7 @@ def main():
     ap.add_argument("jsonl")
     ap.add_argument("--tokenizer", default="conf/samples/tokenizer")
     ap.add_argument("--procs", type=int, default=1)
+    ap.add_argument("--save", metavar="DIR", help="also write the examples with datasets' save_to_disk (timed)")
     args = ap.parse_args()
     conversations = []
     with open(args.jsonl, encoding="utf-8") as f:
@@ -66,10 +68,16 @@ def main():
     else:
         with Pool(args.procs, initializer=_init, initargs=(args.tokenizer,)) as pool:
             results = pool.map(_encode, batches)
+    ids = [x for r in results for x in r["input_ids"]]
+    labels = [x for r in results for x in r["labels"]]
+    if args.save:
+        from datasets import Dataset
+        Dataset.from_dict({"input_ids": ids, "labels": labels}).save_to_disk(args.save)
     seconds = time.perf_counter() - start
-    tokens = sum(r[0] for r in results)
-    trained = sum(r[1] for r in results)
-    print(f"transformers apply_chat_template ({args.procs} process(es)): {len(conversations)} conversations, "
+    tokens = sum(len(x) for x in ids)
+    trained = sum(1 for x in labels for v in x if v != -100)
+    saved = " and saved" if args.save else ""
+    print(f"transformers apply_chat_template ({args.procs} process(es)){saved}: {len(conversations)} conversations, "
           f"{tokens} tokens ({trained} trained) in {seconds:.1f} s = {len(conversations) / seconds:.0f} conversations/s, "
           f"{tokens / seconds:.0f} tokens/s")
 

@@ -26,6 +26,43 @@ final class ConversationEncoder {
     this.dropOldest = dropOldest;
   }
 
+  /**
+   * {@link #encode} for many: every conversation rendered, all encoded in one batched tokenizer
+   * call; only those over max_length go round again, one by one, losing exchanges.
+   */
+  List<Result> encodeAll(List<List<ChatMessage>> conversations) {
+    Result[] out = new Result[conversations.size()];
+    List<ChatTemplate.Rendered> rendered = new ArrayList<>();
+    List<Integer> at = new ArrayList<>();
+    for (int i = 0; i < out.length; i++) {
+      try {
+        ChatTemplate.Rendered r = template.renderForTraining(conversations.get(i));
+        if (r.trained().isEmpty()) {
+          out[i] = noAnswer(conversations.get(i).size(), 0);
+        } else {
+          rendered.add(r);
+          at.add(i);
+        }
+      } catch (ChatTemplateException e) {
+        out[i] = new Result(null, 0, "chat_template", e.getMessage());
+      }
+    }
+    List<Tokenization.Example> encoded = tokenization.conversations(rendered);
+    for (int k = 0; k < encoded.size(); k++) {
+      int i = at.get(k);
+      Tokenization.Example e = encoded.get(k);
+      boolean fits = e.inputIds().length <= maxLength;
+      out[i] = fits || !dropOldest || withoutFirstExchange(conversations.get(i)) == null ? new Result(e, 0, null, null)
+          : encode(conversations.get(i));
+    }
+    return java.util.Arrays.asList(out);
+  }
+
+  private static Result noAnswer(int messages, int dropped) {
+    return new Result(null, dropped, "no_assistant_turn", "a conversation without an assistant message has nothing"
+        + " to train on (" + messages + " messages)");
+  }
+
   Result encode(List<ChatMessage> messages) {
     List<ChatMessage> kept = messages;
     int dropped = 0;
@@ -37,8 +74,7 @@ final class ConversationEncoder {
         return new Result(null, dropped, "chat_template", e.getMessage());
       }
       if (rendered.trained().isEmpty()) {
-        return new Result(null, dropped, "no_assistant_turn", "a conversation without an assistant message has"
-            + " nothing to train on (" + kept.size() + " messages)");
+        return noAnswer(kept.size(), dropped);
       }
       Tokenization.Example example = tokenization.conversation(rendered);
       if (example.inputIds().length <= maxLength || !dropOldest) {

@@ -36,17 +36,27 @@ final class RecordEncoder {
   /** The rows of a batch, in order; instruction and text records are encoded in one tokenizer call. */
   List<Row> encode(List<Row> batch, int splitIndex) {
     List<Tokenization.Item> items = new ArrayList<>();
+    List<List<ChatMessage>> conversationList = new ArrayList<>();
+    List<Integer> conversationAt = new ArrayList<>();
     ConversationEncoder.Result[] chats = new ConversationEncoder.Result[batch.size()];
     for (int i = 0; i < batch.size(); i++) {
       Row r = batch.get(i);
       List<ChatMessage> messages = conversation(r);
       if (messages == null) {
         items.add(item(r, s.prompt()));
-      } else {
-        chats[i] = conversations == null ? new ConversationEncoder.Result(null, 0, "chat_template",
+      } else if (conversations == null) {
+        chats[i] = new ConversationEncoder.Result(null, 0, "chat_template",
             "a conversation needs a chat template: set tokenize.template to model, alpaca, chatml or llama3"
-                + " (a custom template has no way to render turns)")
-            : conversations.encode(messages);
+                + " (a custom template has no way to render turns)");
+      } else {
+        conversationList.add(messages);
+        conversationAt.add(i);
+      }
+    }
+    if (!conversationList.isEmpty()) {
+      List<ConversationEncoder.Result> results = conversations.encodeAll(conversationList);
+      for (int k = 0; k < results.size(); k++) {
+        chats[conversationAt.get(k)] = results.get(k);
       }
     }
     List<Tokenization.Example> encoded = tokenization.encodeAll(items);

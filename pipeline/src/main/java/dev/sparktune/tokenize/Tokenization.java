@@ -159,10 +159,35 @@ public final class Tokenization implements AutoCloseable {
    * position of the first trained token.
    */
   public Example conversation(ChatTemplate.Rendered rendered) {
+    return conversations(java.util.List.of(rendered)).get(0);
+  }
+
+  /**
+   * {@link #conversation} for many, in one batched tokenizer call; reads only the ids and the token
+   * character spans from the JNI binding (DJL's {@code Encoding} copies every token string too).
+   */
+  public java.util.List<Example> conversations(java.util.List<ChatTemplate.Rendered> rendered) {
+    java.util.List<Example> out = new java.util.ArrayList<>(rendered.size());
+    if (rendered.isEmpty()) {
+      return out;
+    }
+    String[] texts = rendered.stream().map(ChatTemplate.Rendered::text).toArray(String[]::new);
+    long[] handles = TokenizersLibrary.LIB.batchEncode(plain.getHandle(), texts, false);
+    try {
+      for (int i = 0; i < handles.length; i++) {
+        out.add(masked(rendered.get(i), TokenizersLibrary.LIB.getTokenIds(handles[i]),
+            TokenizersLibrary.LIB.getTokenCharSpans(handles[i])));
+      }
+    } finally {
+      for (long h : handles) {
+        TokenizersLibrary.LIB.deleteEncoding(h);
+      }
+    }
+    return out;
+  }
+
+  private Example masked(ChatTemplate.Rendered rendered, long[] ids, ai.djl.huggingface.tokenizers.jni.CharSpan[] spans) {
     String text = rendered.text();
-    Encoding e = plain.encode(text);
-    long[] ids = e.getIds();
-    ai.djl.huggingface.tokenizers.jni.CharSpan[] spans = e.getCharTokenSpans();
     long[] labels = new long[ids.length];
     Arrays.fill(labels, IGNORE);
     // The tokenizer's offsets count code points, Java's indices UTF-16 units.
