@@ -84,11 +84,6 @@ final class ChatBench {
   }
 
   private static String sentence(Random r, int words) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < words; i++) {
-      String w = WORDS[r.nextInt(WORDS.length)];
-      sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w).append(i == words - 1 ? "." : " ");
-    }
-    return sb.toString();
+    return CleanBench.sentence(r, words, WORDS);
   }
 }

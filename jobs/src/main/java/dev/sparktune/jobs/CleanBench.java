@@ -130,9 +130,14 @@ final class CleanBench {
   }
 
   private static String sentence(Random r, int words) {
+    return sentence(r, words, WORDS);
+  }
+
+  /** {@code words} words drawn from {@code vocabulary}, capitalised, ending in a full stop. */
+  static String sentence(Random r, int words, String[] vocabulary) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < words; i++) {
-      String w = WORDS[r.nextInt(WORDS.length)];
+      String w = vocabulary[r.nextInt(vocabulary.length)];
       sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w).append(i == words - 1 ? "." : " ");
     }
     return sb.toString();
