@@ -41,15 +41,23 @@ import java.util.List;
  * @param numWorkers training tasks, one per GPU (CPU: one per group of threads), run as one Spark
  *     barrier stage joined by a ring all-reduce (default 1)
  * @param gradientCheckpointing recompute each decoder layer's activations in backward instead of
- *     keeping them (default false): less memory, about one more forward pass of time
+ *     keeping them (default false, true with a quantized base): less memory, about one more forward
+ *     pass of time
+ * @param baseQuantization how the frozen base's decoder linear weights are held: {@code none}
+ *     (default), {@code int8} (per output channel) or {@code nf4} (QLoRA's NormalFloat-4 with
+ *     double-quantized block scales, as bitsandbytes does); dequantized per layer in forward.
+ *     Needs gradient checkpointing: without it autograd keeps every layer's dequantized weights
  */
 public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
     Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
     Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads,
-    Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing)
+    Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing, String baseQuantization)
     implements Serializable {
+
+  /** The values {@code base_quantization} takes. */
+  public static final List<String> BASE_QUANTIZATIONS = List.of("none", "int8", "nf4");
 
   /** The values {@code dtype} takes. */
   public static final List<String> DTYPES = List.of("auto", "float32", "float16", "bfloat16");
@@ -79,7 +87,16 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     groupByLength = orDefault(groupByLength, Boolean.FALSE);
     threads = orDefault(threads, 0);
     numWorkers = orDefault(numWorkers, 1);
-    gradientCheckpointing = orDefault(gradientCheckpointing, Boolean.FALSE);
+    baseQuantization = orDefault(baseQuantization, "none");
+    if (!BASE_QUANTIZATIONS.contains(baseQuantization)) {
+      throw new InvalidValue("base_quantization", "must be one of " + String.join(", ", BASE_QUANTIZATIONS));
+    }
+    gradientCheckpointing = orDefault(gradientCheckpointing, !baseQuantization.equals("none"));
+    if (!baseQuantization.equals("none") && !gradientCheckpointing) {
+      throw new InvalidValue("gradient_checkpointing", "must be true with base_quantization " + baseQuantization
+          + ": without it autograd keeps every layer's dequantized weights until backward, more memory than a"
+          + " dense base");
+    }
     collectiveTimeoutSeconds = orDefault(collectiveTimeoutSeconds, 300);
     if (collectiveTimeoutSeconds < 1) {
       throw new InvalidValue("collective_timeout_seconds", "must be ≥ 1");

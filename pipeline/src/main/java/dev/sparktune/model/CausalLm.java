@@ -26,6 +26,7 @@ public final class CausalLm implements AutoCloseable {
   private final Map<String, NDArray> weights; // HF name -> tensor, frozen
   private Adapter adapter;
   private Attention attention = Attention.FUSED;
+  private QuantizedLinears quantized; // null: the base's linears are dense
 
   private CausalLm(ModelConfig config, DataType dtype, NDManager manager, Map<String, NDArray> weights) {
     this.config = config;
@@ -97,10 +98,35 @@ public final class CausalLm implements AutoCloseable {
     return a;
   }
 
+  /**
+   * Stores the base's decoder linear weights quantized ({@code int8} per output channel, {@code nf4}
+   * with double-quantized block scales, as bitsandbytes does; {@code none} leaves them dense); each
+   * is dequantized when its layer runs. Embeddings, norms and the LM head stay dense.
+   */
+  public void quantizeBase(String mode) {
+    QuantizedLinears.Mode m = QuantizedLinears.Mode.of(mode);
+    if (m != QuantizedLinears.Mode.NONE && quantized == null) {
+      quantized = QuantizedLinears.quantize(weights, m, manager);
+    }
+  }
+
+  /** The quantized linears (null when the base is dense). */
+  QuantizedLinears quantizedLinears() {
+    return quantized;
+  }
+
+  /** Bytes the base's weights hold (quantized ones packed). */
+  public long weightBytes() {
+    long dense = weights.values().stream().mapToLong(a -> a.size() * a.getDataType().getNumOfBytes()).sum();
+    return dense + (quantized == null ? 0 : quantized.bytes());
+  }
+
   /** A linear module with its optional bias and adapter term. x: (..., in) → (..., out). */
   private NDArray linear(String module, NDArray x, Pass pass) {
-    NDArray y = x.getNDArrayInternal().linear(x, w(module + ".weight"), weights.get(module + ".bias"))
-        .singletonOrThrow();
+    String name = module + ".weight";
+    NDArray weight = quantized != null && quantized.contains(name) ? quantized.dense(name, dtype, x.getManager())
+        : w(name);
+    NDArray y = x.getNDArrayInternal().linear(x, weight, weights.get(module + ".bias")).singletonOrThrow();
     return adapter == null ? y : adapter.apply(module, x, y, pass);
   }
 
@@ -298,6 +324,10 @@ public final class CausalLm implements AutoCloseable {
    * module, copies of this model's weights for the others, in a new manager the caller owns.
    */
   public Map<String, NDArray> mergedWeights(NDManager target) {
+    if (quantized != null) {
+      throw new IllegalStateException("merge an adapter into the full-precision base, not a quantized one: load"
+          + " the base again without base_quantization");
+    }
     Map<String, NDArray> out = new LinkedHashMap<>();
     for (Map.Entry<String, NDArray> e : weights.entrySet()) {
       String name = e.getKey();
@@ -325,7 +355,8 @@ public final class CausalLm implements AutoCloseable {
 
   /** Number of parameters of the base model. */
   public long parameterCount() {
-    return weights.values().stream().mapToLong(a -> a.getShape().size()).sum();
+    return weights.values().stream().mapToLong(a -> a.getShape().size()).sum()
+        + (quantized == null ? 0 : quantized.parameters());
   }
 
   @Override

@@ -89,7 +89,7 @@ class TrainerTest {
       int saveSteps, List<String> targets, int r) {
     return new TrainConfig("tiny", new LoraConfig(r, 2.0 * r, 0.0, targets, false, null),
         micro, accum, null, maxSteps, lr, 0.01, null, null, null, schedule, 0, null, null, 1.0,
-        0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null);
+        0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null, null);
   }
 
   /** {@code c} with another lora.dropout. */
@@ -100,7 +100,7 @@ class TrainerTest {
         c.learningRate(), c.weightDecay(), c.adamBeta1(), c.adamBeta2(), c.adamEps(), c.schedule(),
         c.warmupSteps(), c.warmupRatio(), c.minLrRatio(), c.maxGradNorm(), c.evalSteps(), c.saveSteps(),
         c.saveTotalLimit(), c.loggingSteps(), c.seed(), c.dtype(), c.groupByLength(), c.threads(),
-        c.collectiveTimeoutSeconds(), c.numWorkers(), c.gradientCheckpointing());
+        c.collectiveTimeoutSeconds(), c.numWorkers(), c.gradientCheckpointing(), c.baseQuantization());
   }
 
   static Map<String, float[]> adapterValues(Path dir) throws Exception {
@@ -257,6 +257,16 @@ class TrainerTest {
 
   @Test
   void aTinyModelLearnsToCopyAndGeneratesHeldOutAnswers(@TempDir Path tmp) throws Exception {
+    learnsToCopy(tmp, "none", 36);
+  }
+
+  /** QLoRA's setting: the frozen base held in NF4 (dequantized per layer, checkpointed), LoRA on top. */
+  @Test
+  void aTinyModelWithAnNf4BaseStillLearnsToCopy(@TempDir Path tmp) throws Exception {
+    learnsToCopy(tmp, "nf4", 30);
+  }
+
+  private static void learnsToCopy(Path tmp, String quantization, int minCorrect) throws Exception {
     // Copy 3 tokens drawn from 12 values; 40 of the 1728 sequences are held out for validation
     // and generation, never trained on.
     List<TrainData.Example> all = copyTask(900, 3, 3, 10, 22, 7);
@@ -272,12 +282,13 @@ class TrainerTest {
     }
     TrainConfig c = new TrainConfig("tiny", new LoraConfig(16, 32.0, 0.0, List.of("all-linear"),
         false, null), 16, 1, null, 400, 1e-2, 0.0, null, null, null, "cosine", 20, null, 0.1, 1.0,
-        200, 0, 1, 100, 11L, null, null, 2, null, null, null);
+        200, 0, 1, 100, 11L, null, null, 2, null, null, null, quantization);
     ModelConfig wider = new ModelConfig("llama", 40, 64, 128, 2, 4, 2, 16, 1e-6,
         ModelConfig.RopeScaling.plain(10000), false, false, 128, 1, 2, 3);
     // std 0.1: with transformers' 0.02 a model this small has a frozen LM head too weak for any
     // adapter to make a confident prediction (logits stay below ~1.3).
     try (CausalLm model = ModelInit.random(wider, 8, 0.1, DataType.FLOAT32, manager)) {
+      model.quantizeBase(quantization);
       Trainer trainer = new Trainer(TrainOptions.of(c), model, train, heldOut, tmp);
       double before = trainer.evaluate();
       int baseCorrect = correctCopies(model, heldOut);
@@ -288,9 +299,9 @@ class TrainerTest {
         model.setAdapter(adapter);
         int tunedCorrect = correctCopies(model, heldOut);
         model.setAdapter(null);
-        System.out.printf("copy task: val loss %.4f -> %.4f; held-out copies: base %d/40, adapter %d/40%n",
-            before, result.evalLoss(), baseCorrect, tunedCorrect);
-        assertTrue(tunedCorrect >= 36, "adapter copies " + tunedCorrect + "/40 held-out sequences");
+        System.out.printf("copy task (base %s): val loss %.4f -> %.4f; held-out copies: base %d/40, adapter %d/40%n",
+            quantization, before, result.evalLoss(), baseCorrect, tunedCorrect);
+        assertTrue(tunedCorrect >= minCorrect, "adapter copies " + tunedCorrect + "/40 held-out sequences");
         assertTrue(baseCorrect <= 2, "base model copies " + baseCorrect + "/40");
       }
     }
