@@ -46,6 +46,10 @@ final class ModelBench implements Callable<Integer> {
   @Option(names = "--kv-heads", defaultValue = "8", description = "Key/value heads, fewer for GQA (default ${DEFAULT-VALUE}).") int kvHeads;
   @Option(names = "--intermediate", defaultValue = "1408", description = "MLP size (default ${DEFAULT-VALUE}).") int intermediate;
   @Option(names = "--vocab", defaultValue = "32000", description = "Vocabulary (default ${DEFAULT-VALUE}).") int vocab;
+  @Option(names = "--base-quantization", defaultValue = "none",
+      description = "none, int8 or nf4: the frozen base's linears held quantized (turns on gradient checkpointing).")
+  String baseQuantization;
+
   @Option(names = "--lora-r", defaultValue = "16", description = "LoRA rank on every linear (default ${DEFAULT-VALUE}).") int loraR;
 
   @Override
@@ -56,8 +60,12 @@ final class ModelBench implements Callable<Integer> {
     if (!attention.equals("fused") && !attention.equals("composed")) {
       throw new IllegalArgumentException("--attention " + attention + ": expected fused or composed");
     }
-    new StepBench(device, dtype, batch, seq, steps, checkpointing, attention, hidden, layers, heads, kvHeads,
-        intermediate, vocab, loraR).run(threads, System.out);
+    if (!java.util.List.of("none", "int8", "nf4").contains(baseQuantization)) {
+      throw new IllegalArgumentException("--base-quantization " + baseQuantization + ": expected none, int8 or nf4");
+    }
+    boolean recompute = checkpointing || !baseQuantization.equals("none"); // as train.base_quantization requires
+    new StepBench(device, dtype, batch, seq, steps, recompute, attention, hidden, layers, heads, kvHeads,
+        intermediate, vocab, loraR, baseQuantization).run(threads, System.out);
     return Main.OK;
   }
 }

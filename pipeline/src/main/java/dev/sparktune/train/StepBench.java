@@ -27,10 +27,17 @@ import java.util.SplittableRandom;
  *
  * @param dtype auto, float32, float16 or bfloat16 (as {@code train.dtype})
  * @param attention fused or composed
+ * @param baseQuantization none, int8 or nf4 (as {@code train.base_quantization})
  */
 public record StepBench(String device, String dtype, int batch, int seq, int steps, boolean checkpointing,
     String attention, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab,
-    int loraR) {
+    int loraR, String baseQuantization) {
+
+  public StepBench(String device, String dtype, int batch, int seq, int steps, boolean checkpointing,
+      String attention, int hidden, int layers, int heads, int kvHeads, int intermediate, int vocab, int loraR) {
+    this(device, dtype, batch, seq, steps, checkpointing, attention, hidden, layers, heads, kvHeads, intermediate,
+        vocab, loraR, "none");
+  }
 
   /** Runs the benchmark for each thread count and prints a table to {@code out}. */
   public void run(int[] threads, PrintStream out) {
@@ -48,8 +55,12 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
         LoraAdapter adapter = LoraAdapter.create(config,
             new LoraConfig(loraR, 2.0 * loraR, 0.0, List.of("all-linear"), false, null), 2,
             DataType.FLOAT32, manager)) {
+      long denseBytes = model.weightBytes();
+      model.quantizeBase(baseQuantization);
       model.setAttention(attention.equals("composed") ? CausalLm.Attention.COMPOSED : CausalLm.Attention.FUSED);
       model.setAdapter(adapter);
+      out.printf("base weights: %.1f MiB (%s; dense %.1f MiB)%n", model.weightBytes() / 1048576.0, baseQuantization,
+          denseBytes / 1048576.0);
       adapter.setTrainable(true);
       out.printf("model: llama, %,d parameters (%,d in linears), LoRA r=%d on all linears (%,d trainable); "
           + "%s %s, %s attention%s; batch %d × seq %d = %d tokens/step; %.1f GFLOP/step%n",
