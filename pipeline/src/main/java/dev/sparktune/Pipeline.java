@@ -28,7 +28,8 @@ public final class Pipeline {
       stages.add(new TokenizeStage(config.tokenize(),
           config.cluster().enabled() ? ClusterStage.NAME : CleanStage.NAME));
       if (config.train() != null) {
-        stages.add(new TrainStage(config.train(), freshTraining, config.tokenize().tokenizer()));
+        stages.add(new TrainStage(config.train(), freshTraining, config.tokenize().tokenizer())
+            .withSequenceLength(config.tokenize().maxLength()));
       }
     }
     return stages;

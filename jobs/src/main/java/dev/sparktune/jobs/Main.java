@@ -54,6 +54,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("score", new ModelCommands.Score());
     cl.addSubcommand("generate", new ModelCommands.Generate());
     cl.addSubcommand("explain-gpu", new ExplainGpuCommand());
+    cl.addSubcommand("plan", new PlanCommand());
     cl.addSubcommand("bench", BenchCommand.commandLine());
     cl.addSubcommand("demo", new DemoCommand());
     DeprecatedSpellings.register(cl);

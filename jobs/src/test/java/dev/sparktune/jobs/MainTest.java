@@ -97,6 +97,25 @@ class MainTest {
   }
 
   @Test
+  void planPrintsTheMemoryAndTrainRefusesAPlanThatDoesNotFitBeforeAnythingRuns() {
+    String llama2 = "pipeline/src/test/resources/plan/llama-2-7b";
+    Cli.Result dense = cli("plan", "--config", "conf/local.yaml", "--set", "train.base_model=" + llama2,
+        "--set", "train.gpu_memory_gb=16", "--set", "train.micro_batch_size=1");
+    assertEquals(1, dense.code(), dense.out() + dense.err());
+    assertTrue(dense.out().contains("DOES NOT FIT train.gpu_memory_gb 16.0 GiB"), dense.out());
+    Cli.Result nf4 = cli("plan", "--config", "conf/local.yaml", "--set", "train.base_model=" + llama2,
+        "--set", "train.gpu_memory_gb=16", "--set", "train.micro_batch_size=1", "--set", "train.base_quantization=nf4");
+    assertEquals(0, nf4.code(), nf4.out() + nf4.err());
+    assertTrue(nf4.out().matches("(?s).*weights \\(frozen base\\)\\s+3\\.\\d\\d GiB.*fits train.gpu_memory_gb.*"), nf4.out());
+
+    Cli.Result refused = cli(local("run", "--set", "train.gpu_memory_gb=0.5"));
+    assertEquals(2, refused.code(), refused.out() + refused.err());
+    assertTrue(refused.err().contains("the memory plan needs") && refused.err().contains("more than train.gpu_memory_gb 0.5"),
+        refused.err());
+    assertTrue(!Files.exists(work.resolve("ingest")), "nothing ran");
+  }
+
+  @Test
   void tooManyRejectsFailTheRunAfterWritingThem() {
     Cli.Result r = cli(local("run", "--to", "clean", "--set", "ingest.max_reject_ratio=0.1"));
     assertEquals(1, r.code(), r.out() + r.err());

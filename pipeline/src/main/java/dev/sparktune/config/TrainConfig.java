@@ -47,14 +47,16 @@ import java.util.List;
  *     (default), {@code int8} (per output channel) or {@code nf4} (QLoRA's NormalFloat-4 with
  *     double-quantized block scales, as bitsandbytes does); dequantized per layer in forward.
  *     Needs gradient checkpointing: without it autograd keeps every layer's dequantized weights
+ * @param gpuMemoryGb memory of one executor GPU in GiB: when set, training runs on GPUs and the
+ *     train stage refuses, before it starts, a memory plan ({@code bin/sparktune plan}) that does not fit
  */
 public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
     Double adamBeta2, Double adamEps, String schedule, Integer warmupSteps, Double warmupRatio,
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
     Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads,
-    Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing, String baseQuantization)
-    implements Serializable {
+    Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing, String baseQuantization,
+    Double gpuMemoryGb) implements Serializable {
 
   /** The values {@code base_quantization} takes. */
   public static final List<String> BASE_QUANTIZATIONS = List.of("none", "int8", "nf4");
@@ -90,6 +92,9 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     baseQuantization = orDefault(baseQuantization, "none");
     if (!BASE_QUANTIZATIONS.contains(baseQuantization)) {
       throw new InvalidValue("base_quantization", "must be one of " + String.join(", ", BASE_QUANTIZATIONS));
+    }
+    if (gpuMemoryGb != null && gpuMemoryGb <= 0) {
+      throw new InvalidValue("gpu_memory_gb", "must be > 0");
     }
     gradientCheckpointing = orDefault(gradientCheckpointing, !baseQuantization.equals("none"));
     if (!baseQuantization.equals("none") && !gradientCheckpointing) {

@@ -39,6 +39,17 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
         vocab, loraR, "none");
   }
 
+  /** Quantizes the base as asked, puts the adapter on, and prints the base's weight memory. */
+  private void prepare(CausalLm model, LoraAdapter adapter, PrintStream out) {
+    long denseBytes = model.weightBytes();
+    model.quantizeBase(baseQuantization);
+    model.setAttention(attention.equals("composed") ? CausalLm.Attention.COMPOSED : CausalLm.Attention.FUSED);
+    model.setAdapter(adapter);
+    out.printf("base weights: %.1f MiB (%s; dense %.1f MiB)%n", model.weightBytes() / 1048576.0, baseQuantization,
+        denseBytes / 1048576.0);
+    adapter.setTrainable(true);
+  }
+
   /** Runs the benchmark for each thread count and prints a table to {@code out}. */
   public void run(int[] threads, PrintStream out) {
     ModelConfig config = new ModelConfig("llama", vocab, hidden, intermediate, layers, heads, kvHeads,
@@ -55,13 +66,7 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
         LoraAdapter adapter = LoraAdapter.create(config,
             new LoraConfig(loraR, 2.0 * loraR, 0.0, List.of("all-linear"), false, null), 2,
             DataType.FLOAT32, manager)) {
-      long denseBytes = model.weightBytes();
-      model.quantizeBase(baseQuantization);
-      model.setAttention(attention.equals("composed") ? CausalLm.Attention.COMPOSED : CausalLm.Attention.FUSED);
-      model.setAdapter(adapter);
-      out.printf("base weights: %.1f MiB (%s; dense %.1f MiB)%n", model.weightBytes() / 1048576.0, baseQuantization,
-          denseBytes / 1048576.0);
-      adapter.setTrainable(true);
+      prepare(model, adapter, out);
       out.printf("model: llama, %,d parameters (%,d in linears), LoRA r=%d on all linears (%,d trainable); "
           + "%s %s, %s attention%s; batch %d × seq %d = %d tokens/step; %.1f GFLOP/step%n",
           model.parameterCount(), Flops.linearParameters(config), loraR,

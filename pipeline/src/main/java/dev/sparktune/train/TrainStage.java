@@ -62,6 +62,15 @@ public final class TrainStage implements Stage {
   private final String tokenizer;
   private final StepListener listener;
 
+  /** Tokens per row the memory check assumes: tokenize.max_length (set by the pipeline). */
+  private int sequenceLength = 2048;
+
+  /** The longest example (tokenize.max_length), for the memory check; returns this stage. */
+  public TrainStage withSequenceLength(int tokens) {
+    this.sequenceLength = tokens;
+    return this;
+  }
+
   /**
    * A train stage for a run: its tasks tell no {@link StepListener}.
    *
@@ -166,6 +175,15 @@ public final class TrainStage implements Stage {
         problems.add("tokenize.tokenizer " + tokenizer + " has ids up to " + (tokens - 1) + " but train.base_model "
             + config.baseModel() + " embeds only " + model.vocabSize() + " tokens (vocab_size in its config.json): "
             + "use the base model's own tokenizer.json");
+      }
+    }
+    if (config.gpuMemoryGb() != null) {
+      MemoryPlan plan = MemoryPlan.of(model, config.lora(), MemoryPlan.setting(config, sequenceLength, true));
+      if (plan.total() > config.gpuMemoryGb() * (1L << 30)) {
+        problems.add(String.format(java.util.Locale.ROOT, "train: the memory plan needs %.2f GiB per GPU, more than"
+            + " train.gpu_memory_gb %.1f (bin/sparktune plan shows it; try base_quantization nf4,"
+            + " gradient_checkpointing, a smaller micro_batch_size or max_length):%n%s",
+            plan.total() / (double) (1L << 30), config.gpuMemoryGb(), plan.table()));
       }
     }
     // A checkpoint holds the adapter and AdamW's two moments in float32, the output one more copy.

@@ -1,0 +1,157 @@
+package dev.sparktune.train;
+
+import dev.sparktune.config.LoraConfig;
+import dev.sparktune.model.ModelConfig;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Memory one training task needs, from the model's config.json and the train settings alone (no
+ * weights are read): what this trainer keeps, term by term.
+ *
+ * <ul>
+ *   <li>weights: the decoder linears (dense in the compute dtype, int8 codes + a float per row, or
+ *       NF4 codes + 8-bit block scales + a float per 256 blocks), embeddings, LM head (unless tied),
+ *       norms and biases in the compute dtype;
+ *   <li>LoRA: float32 parameters, their flat copy, gradients, the flat gradient, AdamW's two moments
+ *       (sharded over ranks);
+ *   <li>activations autograd keeps, per decoder layer and token (checked against libtorch's saved
+ *       tensors within 1 % on a mirror of the layer): 2H + 2·q + 2·kv + 4·I, each LoRA target's input
+ *       (twice with dropout: mask and dropped input) and its r, the attention's log-sum-exp; with
+ *       gradient checkpointing only each layer's input plus one layer recomputed (and its
+ *       dequantized weights, with a quantized base); without it every layer (and every layer's
+ *       dequantized weights);
+ *   <li>logits and loss: (B, T, V) logits, the float32 log-softmax kept for backward and the two
+ *       gradients of backward;
+ *   <li>workspace: a quantized base's largest dequantized weight with its index tensor;
+ *   <li>runtime: JVM, libtorch and allocator slack on a CPU, CUDA context and caching-allocator
+ *       slack on a GPU: constants fitted to measurements (docs/benchmarks.md).
+ * </ul>
+ */
+public record MemoryPlan(long weights, long lora, long activations, long logits, long workspace, long runtime,
+    long loraParameters) {
+
+  /** JVM (heap as run), libtorch and allocator slack of a CPU task, fitted to measured peaks. */
+  public static final long CPU_RUNTIME = (long) (1.2 * (1L << 30));
+  /** CUDA context, cuBLAS workspace and caching-allocator slack of a GPU task. */
+  public static final long GPU_RUNTIME = 1L << 30;
+
+  /** What a plan is for: shape of the work and how it is stored. */
+  public record Setting(int batch, int seq, int bytesPerValue, String quantization, boolean checkpointing,
+      int ranks, boolean gpu) {}
+
+  public long total() {
+    return weights + lora + activations + logits + workspace + runtime;
+  }
+
+  /**
+   * The setting a train config asks for, one micro-batch of {@code seq} tokens per row, on a GPU or
+   * a CPU (float32 there unless the config names a half type; float16 on a GPU for {@code auto}).
+   */
+  public static Setting setting(dev.sparktune.config.TrainConfig c, int seq, boolean gpu) {
+    int bytes = switch (c.dtype()) {
+      case "float16", "bfloat16" -> 2;
+      case "float32" -> 4;
+      default -> gpu ? 2 : 4;
+    };
+    return new Setting(c.microBatchSize(), seq, bytes, c.baseQuantization(), c.gradientCheckpointing(),
+        c.numWorkers(), gpu);
+  }
+
+  /** The plan as a table, one line per term, GiB. */
+  public String table() {
+    StringBuilder out = new StringBuilder();
+    String[][] rows = {{"weights (frozen base)", gib(weights)}, {"LoRA + AdamW (" + loraParameters + " params)", gib(lora)},
+        {"activations", gib(activations)}, {"logits + loss", gib(logits)}, {"workspace", gib(workspace)},
+        {"runtime", gib(runtime)}, {"total", gib(total())}};
+    for (String[] r : rows) {
+      out.append(String.format("  %-40s %10s GiB%n", r[0], r[1]));
+    }
+    return out.toString();
+  }
+
+  private static String gib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.2f", bytes / (double) (1L << 30));
+  }
+
+  /** The plan for {@code model} trained with {@code lora} under {@code s}. */
+  public static MemoryPlan of(ModelConfig model, LoraConfig lora, Setting s) {
+    Map<String, long[]> lin = linears(model);
+    long h = model.hiddenSize();
+    long layers = model.numLayers();
+    long b = s.bytesPerValue();
+    long tokens = (long) s.batch() * s.seq();
+    long weights = 0;
+    for (long[] oi : lin.values()) {
+      weights += layers * quantizedBytes(oi[0], oi[1], s.quantization(), b);
+    }
+    long qd = (long) model.numHeads() * model.headDim();
+    long kvd = (long) model.numKvHeads() * model.headDim();
+    weights += ((long) model.vocabSize() * h * (model.tieWordEmbeddings() ? 1 : 2) + (2 * layers + 1) * h
+        + (model.attentionBias() ? layers * (qd + 2 * kvd) : 0)) * b;
+    long loraParameters = 0;
+    for (String m : lora.targetModules()) {
+      loraParameters += layers * lora.r() * (lin.get(m)[0] + lin.get(m)[1]);
+    }
+    long loraBytes = (long) (loraParameters * 4 * (4 + 2.0 / s.ranks()));
+    long layerActivations = perToken(model, lora, lin) * tokens * b + (long) s.batch() * model.numHeads() * s.seq() * 4;
+    long dequantized = 0;
+    long biggest = 0;
+    for (long[] oi : lin.values()) {
+      dequantized += oi[0] * oi[1] * b;
+      biggest = Math.max(biggest, oi[0] * oi[1]);
+    }
+    boolean quantized = !s.quantization().equals("none");
+    dequantized = quantized ? dequantized : 0;
+    long activations = s.checkpointing() ? layers * tokens * h * b + layerActivations + dequantized
+        : layers * (layerActivations + dequantized);
+    long logits = tokens * model.vocabSize() * (b == 4 ? 12 : 14);
+    long workspace = quantized ? biggest * (b + 4) : 0;
+    return new MemoryPlan(weights, loraBytes, activations, logits, workspace, s.gpu() ? GPU_RUNTIME : CPU_RUNTIME,
+        loraParameters);
+  }
+
+  /** Elements of the compute dtype a decoder layer keeps per token for backward. */
+  private static long perToken(ModelConfig model, LoraConfig lora, Map<String, long[]> lin) {
+    long h = model.hiddenSize();
+    long i = model.intermediateSize();
+    long qd = (long) model.numHeads() * model.headDim();
+    long kvd = (long) model.numKvHeads() * model.headDim();
+    long n = 2 * h + 2 * qd + 2 * kvd + 4 * i;
+    List<String> t = lora.targetModules();
+    if (lora.dropout() > 0) {
+      for (String m : t) {
+        n += 2 * lin.get(m)[1]; // the dropout mask and the dropped input
+      }
+    } else {
+      n += (t.contains("q_proj") || t.contains("k_proj") || t.contains("v_proj") ? h : 0)
+          + (t.contains("gate_proj") || t.contains("up_proj") ? h : 0) + (t.contains("down_proj") ? i : 0);
+    }
+    return n + (long) lora.r() * t.size();
+  }
+
+  /** (out, in) of each decoder linear. */
+  static Map<String, long[]> linears(ModelConfig m) {
+    long h = m.hiddenSize();
+    long i = m.intermediateSize();
+    long qd = (long) m.numHeads() * m.headDim();
+    long kvd = (long) m.numKvHeads() * m.headDim();
+    return Map.of("q_proj", new long[] {qd, h}, "k_proj", new long[] {kvd, h}, "v_proj", new long[] {kvd, h},
+        "o_proj", new long[] {h, qd}, "gate_proj", new long[] {i, h}, "up_proj", new long[] {i, h},
+        "down_proj", new long[] {h, i});
+  }
+
+  /** Bytes one (out × in) linear weight takes: dense, int8 (+ a float per row) or NF4 with double quantization. */
+  static long quantizedBytes(long out, long in, String quantization, long bytesPerValue) {
+    long n = out * in;
+    return switch (quantization) {
+      case "int8" -> n + out * 4;
+      case "nf4" -> {
+        long padded = (n + 63) / 64 * 64;
+        long blocks = padded / 64;
+        yield padded / 2 + blocks + (blocks + 255) / 256 * 4 + 4;
+      }
+      default -> n * bytesPerValue;
+    };
+  }
+}
