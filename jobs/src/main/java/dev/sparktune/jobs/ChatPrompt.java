@@ -48,17 +48,18 @@ final class ChatPrompt {
         "addSpecialTokens", "false", "padding", "false", "truncation", "false"));
   }
 
-  /** The id of the tokenizer config's EOS token (a chat model's end of turn), when it has one. */
-  static Set<Long> stopIds(Path model) throws IOException {
+  /**
+   * The id of the tokenizer config's EOS token (a chat model's end of turn), when it has one, as
+   * {@code tok} (the model's tokenizer, adding no special tokens) encodes it.
+   */
+  static Set<Long> stopIds(Path model, HuggingFaceTokenizer tok) throws IOException {
     String eos = ChatTemplate.specialTokens(FileSystem.getLocal(new Configuration()), tokenizerPath(model))
         .get("eos_token");
     if (eos == null) {
       return Set.of();
     }
-    try (HuggingFaceTokenizer tok = tokenizer(model)) {
-      long[] ids = tok.encode(eos).getIds();
-      return ids.length == 1 ? Set.of(ids[0]) : Set.of();
-    }
+    long[] ids = tok.encode(eos).getIds();
+    return ids.length == 1 ? Set.of(ids[0]) : Set.of();
   }
 
   private static org.apache.hadoop.fs.Path tokenizerPath(Path model) throws IOException {

@@ -60,7 +60,7 @@ final class ModelBench implements Callable<Integer> {
     if (!attention.equals("fused") && !attention.equals("composed")) {
       throw new IllegalArgumentException("--attention " + attention + ": expected fused or composed");
     }
-    if (!java.util.List.of("none", "int8", "nf4").contains(baseQuantization)) {
+    if (!dev.sparktune.config.TrainConfig.BASE_QUANTIZATIONS.contains(baseQuantization)) {
       throw new IllegalArgumentException("--base-quantization " + baseQuantization + ": expected none, int8 or nf4");
     }
     boolean recompute = checkpointing || !baseQuantization.equals("none"); // as train.base_quantization requires

@@ -283,7 +283,7 @@ final class ModelCommands {
           stop.add((long) lm.config().eosTokenId());
         }
         if (chat) {
-          stop.addAll(ChatPrompt.stopIds(model)); // the template's end of turn, e.g. <|eot_id|>
+          stop.addAll(ChatPrompt.stopIds(model, tok)); // the template's end of turn, e.g. <|eot_id|>
         }
         StringBuilder printed = new StringBuilder();
         long[][] sofar = {new long[0]};

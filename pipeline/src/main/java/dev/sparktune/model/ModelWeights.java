@@ -27,6 +27,14 @@ public final class ModelWeights {
 
   private ModelWeights() {}
 
+  /**
+   * True for the decoder linear weights ({@code model.layers.*.*_proj.weight}): the ones a quantized
+   * base holds quantized; embeddings, norms, biases and the LM head stay dense.
+   */
+  public static boolean quantizable(String name) {
+    return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
+  }
+
   /** The Hugging Face names and shapes of every weight this config needs. */
   public static Map<String, Shape> expected(ModelConfig c) {
     Map<String, Shape> out = new LinkedHashMap<>();

@@ -50,11 +50,6 @@ final class QuantizedLinears implements AutoCloseable {
     this.dynamicMap = manager.create(Nf4.DYNAMIC_MAP, new Shape(256, 1));
   }
 
-  /** True for the weights a quantized base stores quantized. */
-  static boolean quantizes(String name) {
-    return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
-  }
-
   /**
    * Moves every decoder linear weight of {@code weights} into a quantized store (the dense arrays
    * are closed and removed from the map).
@@ -63,7 +58,7 @@ final class QuantizedLinears implements AutoCloseable {
     QuantizedLinears q = new QuantizedLinears(parent.newSubManager());
     for (Iterator<Map.Entry<String, NDArray>> it = weights.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<String, NDArray> e = it.next();
-      if (!quantizes(e.getKey())) {
+      if (!ModelWeights.quantizable(e.getKey())) {
         continue;
       }
       NDArray dense = e.getValue();

@@ -20,8 +20,12 @@ final class SpecialTokens {
   private SpecialTokens() {}
 
   static long eosId(FileSystem fs, Path tokenizer, byte[] tokenizerJson) throws IOException {
+    return eosId(fs, tokenizer, new ObjectMapper().readTree(tokenizerJson));
+  }
+
+  /** {@link #eosId(FileSystem, Path, byte[])} with tokenizer.json already parsed. */
+  static long eosId(FileSystem fs, Path tokenizer, JsonNode tok) throws IOException {
     ObjectMapper json = new ObjectMapper();
-    JsonNode tok = json.readTree(tokenizerJson);
     for (String name : List.of("tokenizer_config.json", "special_tokens_map.json")) {
       Path p = new Path(tokenizer.getParent(), name);
       if (fs.exists(p)) {

@@ -79,7 +79,9 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     try (InputStream in = fs.open(tokenizer)) {
       tokenizerBytes = in.readAllBytes();
     }
-    eosId = config.eosId() != null ? config.eosId() : SpecialTokens.eosId(fs, tokenizer, tokenizerBytes);
+    com.fasterxml.jackson.databind.JsonNode tokenizerTree = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tokenizerBytes);
+    eosId = config.eosId() != null ? config.eosId() : SpecialTokens.eosId(fs, tokenizer, tokenizerTree);
     for (String beside : List.of("tokenizer_config.json", "chat_template.jinja")) {
       Path p = new Path(tokenizer.getParent(), beside);
       if (fs.exists(p)) { // the chat template and its special tokens are inputs too
@@ -87,9 +89,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         files.add(new InputFile(p.toString(), bs.getLen(), bs.getModificationTime()));
       }
     }
-    String eosToken = SpecialTokens.tokenOf(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerBytes),
-        eosId);
-    chatTemplate = ChatTemplate.resolve(fs, tokenizer, config.template(), eosToken);
+    chatTemplate = ChatTemplate.resolve(fs, tokenizer, config.template(), SpecialTokens.tokenOf(tokenizerTree, eosId));
     chatTemplate = chatTemplate == null ? null : chatTemplate.checked();
     return files;
   }

@@ -1,7 +1,10 @@
 package dev.sparktune.train;
 
+import ai.djl.ndarray.types.Shape;
 import dev.sparktune.config.LoraConfig;
 import dev.sparktune.model.ModelConfig;
+import dev.sparktune.model.ModelWeights;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -76,19 +79,22 @@ public record MemoryPlan(long weights, long lora, long activations, long logits,
 
   /** The plan for {@code model} trained with {@code lora} under {@code s}. */
   public static MemoryPlan of(ModelConfig model, LoraConfig lora, Setting s) {
-    Map<String, long[]> lin = linears(model);
     long h = model.hiddenSize();
     long layers = model.numLayers();
     long b = s.bytesPerValue();
     long tokens = (long) s.batch() * s.seq();
+    // The tensors the loader reads, each dense or quantized as the model holds it; (out, in) of each linear.
     long weights = 0;
-    for (long[] oi : lin.values()) {
-      weights += layers * quantizedBytes(oi[0], oi[1], s.quantization(), b);
+    Map<String, long[]> lin = new HashMap<>();
+    for (Map.Entry<String, Shape> e : ModelWeights.expected(model).entrySet()) {
+      Shape shape = e.getValue();
+      if (ModelWeights.quantizable(e.getKey())) {
+        weights += quantizedBytes(shape.get(0), shape.get(1), s.quantization(), b);
+        lin.put(e.getKey().split("\\.")[4], new long[] {shape.get(0), shape.get(1)});
+      } else {
+        weights += shape.size() * b;
+      }
     }
-    long qd = (long) model.numHeads() * model.headDim();
-    long kvd = (long) model.numKvHeads() * model.headDim();
-    weights += ((long) model.vocabSize() * h * (model.tieWordEmbeddings() ? 1 : 2) + (2 * layers + 1) * h
-        + (model.attentionBias() ? layers * (qd + 2 * kvd) : 0)) * b;
     long loraParameters = 0;
     for (String m : lora.targetModules()) {
       loraParameters += layers * lora.r() * (lin.get(m)[0] + lin.get(m)[1]);
@@ -128,17 +134,6 @@ public record MemoryPlan(long weights, long lora, long activations, long logits,
           + (t.contains("gate_proj") || t.contains("up_proj") ? h : 0) + (t.contains("down_proj") ? i : 0);
     }
     return n + (long) lora.r() * t.size();
-  }
-
-  /** (out, in) of each decoder linear. */
-  static Map<String, long[]> linears(ModelConfig m) {
-    long h = m.hiddenSize();
-    long i = m.intermediateSize();
-    long qd = (long) m.numHeads() * m.headDim();
-    long kvd = (long) m.numKvHeads() * m.headDim();
-    return Map.of("q_proj", new long[] {qd, h}, "k_proj", new long[] {kvd, h}, "v_proj", new long[] {kvd, h},
-        "o_proj", new long[] {h, qd}, "gate_proj", new long[] {i, h}, "up_proj", new long[] {i, h},
-        "down_proj", new long[] {h, i});
   }
 
   /** Bytes one (out × in) linear weight takes: dense, int8 (+ a float per row) or NF4 with double quantization. */

@@ -71,7 +71,7 @@ class QuantizedModelTest {
     try (CausalLm model = CausalLm.load(GoldenModelTest.golden(arch).resolve("model"), DataType.FLOAT32, manager)) {
       dense = logProbs(model, ref);
       model.weights().forEach((k, v) -> {
-        if (QuantizedLinears.quantizes(k)) {
+        if (ModelWeights.quantizable(k)) {
           denseWeights.put(k, v.toFloatArray());
         }
       });
