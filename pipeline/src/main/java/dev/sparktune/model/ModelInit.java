@@ -102,6 +102,36 @@ public final class ModelInit {
     return CausalLm.of(config, dtype, manager, weights);
   }
 
+  /**
+   * As {@link #random(ModelConfig, long, DataType, NDManager)}, but drawn by libtorch on the
+   * manager's device with its generator seeded by {@code seed}: seconds instead of minutes for a
+   * billion parameters, for benchmarks, which need the shapes and the scale rather than the same
+   * values on every device.
+   */
+  public static CausalLm randomOnDevice(ModelConfig config, long seed, DataType dtype, NDManager parent) {
+    NDManager manager = parent.newSubManager();
+    Torch.engine().setRandomSeed((int) seed);
+    Map<String, NDArray> weights = new LinkedHashMap<>();
+    for (Map.Entry<String, Shape> e : ModelWeights.expected(config).entrySet()) {
+      String name = e.getKey();
+      NDArray w;
+      if (name.endsWith("norm.weight")) {
+        w = manager.ones(e.getValue(), dtype);
+      } else if (name.endsWith(".bias")) {
+        w = manager.zeros(e.getValue(), dtype);
+      } else {
+        w = manager.randomNormal(0f, 0.02f, e.getValue(), DataType.FLOAT32);
+        if (dtype != DataType.FLOAT32) {
+          NDArray cast = w.toType(dtype, false);
+          w.close();
+          w = cast;
+        }
+      }
+      weights.put(name, w);
+    }
+    return CausalLm.of(config, dtype, manager, weights);
+  }
+
   /** A standard normal draw (Box–Muller), so the stream depends only on the seed. */
   static double gaussian(SplittableRandom random) {
     double u1 = 1.0 - random.nextDouble(); // (0, 1]

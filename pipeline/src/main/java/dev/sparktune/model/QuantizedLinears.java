@@ -6,10 +6,18 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
-import java.util.Iterator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * The frozen base's decoder linear weights ({@code model.layers.*.*_proj.weight}) held quantized
@@ -50,43 +58,131 @@ final class QuantizedLinears implements AutoCloseable {
     this.dynamicMap = manager.create(Nf4.DYNAMIC_MAP, new Shape(256, 1));
   }
 
+  /** Supplies one tensor's values as floats (read from a file, or copied off a loaded array). */
+  @FunctionalInterface
+  interface Source {
+    float[] read(String name) throws IOException;
+  }
+
+  /** One tensor quantized on the host, before its arrays are created on the device. */
+  private record HostPacked(String name, Shape shape, Int8.Quantized int8, Nf4.DoubleQuantized nf4) {}
+
   /**
    * Moves every decoder linear weight of {@code weights} into a quantized store (the dense arrays
    * are closed and removed from the map).
    */
   static QuantizedLinears quantize(Map<String, NDArray> weights, Mode mode, NDManager parent) {
-    QuantizedLinears q = new QuantizedLinears(parent.newSubManager());
-    for (Iterator<Map.Entry<String, NDArray>> it = weights.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<String, NDArray> e = it.next();
-      if (!ModelWeights.quantizable(e.getKey())) {
-        continue;
+    Map<String, Shape> shapes = new LinkedHashMap<>();
+    weights.forEach((name, w) -> {
+      if (ModelWeights.quantizable(name)) {
+        shapes.put(name, w.getShape());
       }
-      NDArray dense = e.getValue();
-      q.packed.put(e.getKey(), q.pack(dense.toType(DataType.FLOAT32, false).toFloatArray(), dense.getShape(), mode));
-      dense.close();
-      it.remove();
+    });
+    try {
+      return quantize(shapes, name -> {
+        try (NDArray dense = weights.remove(name)) {
+          if (dense.getDataType() == DataType.FLOAT32) {
+            return dense.toFloatArray();
+          }
+          try (NDArray f = dense.toType(DataType.FLOAT32, false)) {
+            return f.toFloatArray();
+          }
+        }
+      }, mode, parent);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // the source above does no I/O
     }
-    return q;
   }
 
-  private Packed pack(float[] w, Shape shape, Mode mode) {
+  /**
+   * Quantizes the tensors {@code shapes} names, in order, as {@code source} hands them over: reads
+   * happen on this thread, the quantization itself on a few worker threads, and each result's
+   * arrays are created on this thread. At most {@link #parallelism} tensors are in flight, so the
+   * float copies held at once stay within a few tensors (and within the heap).
+   */
+  static QuantizedLinears quantize(Map<String, Shape> shapes, Source source, Mode mode, NDManager parent)
+      throws IOException {
+    QuantizedLinears q = new QuantizedLinears(parent.newSubManager());
+    long largest = shapes.values().stream().mapToLong(Shape::size).max().orElse(1);
+    int workers = parallelism(largest);
+    ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+      Thread t = new Thread(r, "quantize-base");
+      t.setDaemon(true);
+      return t;
+    });
+    ArrayDeque<Future<HostPacked>> inFlight = new ArrayDeque<>();
+    try {
+      for (Map.Entry<String, Shape> e : shapes.entrySet()) {
+        float[] values = source.read(e.getKey());
+        inFlight.add(pool.submit(() -> hostPack(e.getKey(), values, e.getValue(), mode)));
+        while (inFlight.size() >= workers) {
+          q.place(await(inFlight.poll()));
+        }
+      }
+      while (!inFlight.isEmpty()) {
+        q.place(await(inFlight.poll()));
+      }
+      return q;
+    } catch (IOException | RuntimeException e) {
+      q.close();
+      throw e;
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Tensors quantized at once: the cores there are, but no more than a quarter of the heap's
+   * headroom holds (each needs its float copy, its codes and scratch), and at least one.
+   */
+  static int parallelism(long largestElements) {
+    Runtime rt = Runtime.getRuntime();
+    long perTensor = Math.max(1, largestElements * 6); // 4 bytes of floats + codes
+    long fit = (rt.maxMemory() - (rt.totalMemory() - rt.freeMemory())) / 4 / perTensor;
+    return (int) Math.max(1, Math.min(Math.min(rt.availableProcessors(), 8), fit));
+  }
+
+  private static HostPacked await(Future<HostPacked> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while quantizing the base", e);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    }
+  }
+
+  private static HostPacked hostPack(String name, float[] w, Shape shape, Mode mode) {
+    if (w.length != shape.size()) {
+      throw new IllegalArgumentException("weight '" + name + "' has " + w.length + " values, not " + shape);
+    }
     if (mode == Mode.INT8) {
       int rows = (int) shape.get(0);
-      Int8.Quantized q = Int8.quantize(w, rows, w.length / rows);
-      return new Packed(mode, shape, manager.create(java.nio.ByteBuffer.wrap(q.codes()), shape, DataType.INT8),
-          manager.create(q.absmax(), new Shape(rows, 1)), null, 0);
+      return new HostPacked(name, shape, Int8.quantize(w, rows, w.length / rows), null);
     }
     // Padded to whole blocks with zeros (code 7), which changes no block's absmax, so the device
     // can reshape into blocks of 64.
-    float[] padded = w.length % Nf4.BLOCK == 0 ? w : java.util.Arrays.copyOf(w,
+    float[] padded = w.length % Nf4.BLOCK == 0 ? w : Arrays.copyOf(w,
         (w.length / Nf4.BLOCK + 1) * Nf4.BLOCK);
-    Nf4.DoubleQuantized q = Nf4.quantizeDouble(padded);
-    return new Packed(mode, shape, uint8(q.packed()), uint8(q.qabsmax()),
-        manager.create(q.absmax2(), new Shape(q.absmax2().length, 1)), q.offset());
+    return new HostPacked(name, shape, null, Nf4.quantizeDouble(padded));
+  }
+
+  private void place(HostPacked h) {
+    Shape shape = h.shape();
+    if (h.int8() != null) {
+      Int8.Quantized q = h.int8();
+      packed.put(h.name(), new Packed(Mode.INT8, shape, manager.create(ByteBuffer.wrap(q.codes()), shape,
+          DataType.INT8), manager.create(q.absmax(), new Shape(q.rows(), 1)), null, 0));
+      return;
+    }
+    Nf4.DoubleQuantized q = h.nf4();
+    packed.put(h.name(), new Packed(Mode.NF4, shape, uint8(q.packed()), uint8(q.qabsmax()),
+        manager.create(q.absmax2(), new Shape(q.absmax2().length, 1)), q.offset()));
   }
 
   private NDArray uint8(byte[] bytes) {
-    return manager.create(java.nio.ByteBuffer.wrap(bytes), new Shape(bytes.length), DataType.UINT8);
+    return manager.create(ByteBuffer.wrap(bytes), new Shape(bytes.length), DataType.UINT8);
   }
 
   boolean contains(String name) {

@@ -62,7 +62,7 @@ public record StepBench(String device, String dtype, int batch, int seq, int ste
     java.util.Arrays.fill(rowLengths, seq);
     double stepFlops = Flops.loraStep(config, batch, seq);
     try (NDManager manager = Torch.newManager(dev);
-        CausalLm model = ModelInit.random(config, 1, type, manager);
+        CausalLm model = ModelInit.randomOnDevice(config, 1, type, manager);
         LoraAdapter adapter = LoraAdapter.create(config,
             new LoraConfig(loraR, 2.0 * loraR, 0.0, List.of("all-linear"), false, null), 2,
             DataType.FLOAT32, manager)) {
