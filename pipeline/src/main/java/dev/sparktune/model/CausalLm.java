@@ -67,10 +67,24 @@ public final class CausalLm implements AutoCloseable {
    * expected weight must be present with the expected shape.
    */
   public static CausalLm load(Path dir, DataType dtype, NDManager parent) throws IOException {
+    return load(dir, dtype, "none", parent);
+  }
+
+  /**
+   * As {@link #load(Path, DataType, NDManager)}, with the base's decoder linears quantized as they
+   * are read ({@code int8} or {@code nf4}; see {@link #quantizeBase}), so their dense copies never
+   * exist together.
+   */
+  public static CausalLm load(Path dir, DataType dtype, String baseQuantization, NDManager parent)
+      throws IOException {
+    QuantizedLinears.Mode mode = QuantizedLinears.Mode.of(baseQuantization);
     ModelConfig config = ModelConfig.read(dir);
     NDManager manager = parent.newSubManager();
     try {
-      return new CausalLm(config, dtype, manager, ModelWeights.read(dir, config, dtype, manager));
+      ModelWeights.Loaded loaded = ModelWeights.read(dir, config, dtype, mode, manager);
+      CausalLm lm = new CausalLm(config, dtype, manager, loaded.dense());
+      lm.quantized = loaded.quantized();
+      return lm;
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;

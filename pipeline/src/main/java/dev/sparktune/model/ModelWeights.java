@@ -67,49 +67,72 @@ public final class ModelWeights {
     return out;
   }
 
+  /** Weights as read: the dense ones, and the decoder linears quantized at load (null when dense). */
+  record Loaded(Map<String, NDArray> dense, QuantizedLinears quantized) {}
+
   /**
    * Reads every weight {@code config} needs from model directory {@code dir} (model.safetensors, or
    * the shards model.safetensors.index.json lists) into {@code manager}, as {@code dtype}
-   * (BF16/F16 are widened); each must be present with the expected shape. On failure the arrays
-   * already read stay in {@code manager}: the caller closes it.
+   * (BF16/F16 are widened); each must be present with the expected shape. With a quantized base the
+   * decoder linears are read as floats a few at a time and quantized as they arrive, so their dense
+   * copies never exist together: loading holds the packed weights, the dense rest and a few tensors'
+   * floats, never a shard's worth. On failure the arrays already read stay in {@code manager}: the
+   * caller closes it.
    */
-  static Map<String, NDArray> read(Path dir, ModelConfig config, DataType dtype, NDManager manager)
+  static Loaded read(Path dir, ModelConfig config, DataType dtype, QuantizedLinears.Mode mode, NDManager manager)
       throws IOException {
     Map<String, Path> files = files(dir);
     Map<String, Shape> expected = expected(config);
     Map<String, NDArray> weights = new LinkedHashMap<>();
+    Map<String, Shape> toQuantize = new LinkedHashMap<>();
     Map<Path, Safetensors> open = new TreeMap<>();
     try {
       for (Map.Entry<String, Shape> e : expected.entrySet()) {
-        Path file = files.get(e.getKey());
-        if (file == null) {
-          throw new IOException("model " + dir + " lacks weight '" + e.getKey() + "'"
-              + (files.isEmpty() ? "" : " (it has e.g. " + files.keySet().iterator().next() + ")"));
-        }
-        Safetensors st = open.get(file);
-        if (st == null) {
-          st = Safetensors.open(file);
-          open.put(file, st);
-        }
-        NDArray w = st.load(e.getKey(), manager, dtype);
-        if (!w.getShape().equals(e.getValue())) {
-          throw new IOException(file + ": weight '" + e.getKey() + "' has shape " + w.getShape()
+        Safetensors st = shard(dir, files, e.getKey(), open);
+        Shape stored = new Shape(st.tensors().get(e.getKey()).shape());
+        if (!stored.equals(e.getValue())) {
+          throw new IOException(st.file() + ": weight '" + e.getKey() + "' has shape " + stored
               + " but config.json implies " + e.getValue());
         }
-        weights.put(e.getKey(), w);
+        if (mode != QuantizedLinears.Mode.NONE && quantizable(e.getKey())) {
+          toQuantize.put(e.getKey(), e.getValue());
+        } else {
+          weights.put(e.getKey(), st.load(e.getKey(), manager, dtype));
+        }
       }
+      QuantizedLinears quantized = toQuantize.isEmpty() ? null : QuantizedLinears.quantize(toQuantize,
+          name -> shard(dir, files, name, open).readFloats(name), mode, manager);
       List<String> extra = new ArrayList<>(files.keySet());
       extra.removeAll(expected.keySet());
       extra.remove("lm_head.weight"); // some tied checkpoints still store it
       if (!extra.isEmpty()) {
         LOG.info("model {}: ignoring {} tensors it does not use (e.g. {})", dir, extra.size(), extra.get(0));
       }
+      return new Loaded(weights, quantized);
     } finally {
       for (Safetensors st : open.values()) {
-        st.close(); // mapped tensors stay valid after the channel closes
+        st.close();
       }
     }
-    return weights;
+  }
+
+  /** The open shard holding {@code name}, opened on first use. */
+  private static Safetensors shard(Path dir, Map<String, Path> files, String name, Map<Path, Safetensors> open)
+      throws IOException {
+    Path file = files.get(name);
+    if (file == null) {
+      throw new IOException("model " + dir + " lacks weight '" + name + "'"
+          + (files.isEmpty() ? "" : " (it has e.g. " + files.keySet().iterator().next() + ")"));
+    }
+    Safetensors st = open.get(file);
+    if (st == null) {
+      st = Safetensors.open(file);
+      open.put(file, st);
+    }
+    if (!st.contains(name)) {
+      throw new IOException(file + " has no tensor '" + name + "' though the shard index names it");
+    }
+    return st;
   }
 
   /** Tensor name → file, from the shard index or the single model.safetensors. */

@@ -1,9 +1,8 @@
 package dev.sparktune.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,14 +27,16 @@ import java.util.Map;
 
 /**
  * A strict reader and writer of the safetensors format (8-byte little-endian header length, a JSON
- * header of dtype/shape/data_offsets per tensor, then raw little-endian data). Tensors are
- * memory-mapped one by one with a private (copy-on-write) mapping, so a 15 GB checkpoint never
- * enters the Java heap and an in-place op on a loaded weight cannot touch the file. DJL's own
- * {@code NDList.decode} reads the whole file into one byte[] and aborts on BF16, hence this class.
+ * header of dtype/shape/data_offsets per tensor, then raw little-endian data). Tensors are read
+ * one chunk at a time into memory the engine owns, so a 15 GB checkpoint never enters the Java heap
+ * and never sits mapped in the process. DJL's own {@code NDList.decode} reads the whole file into
+ * one byte[] and aborts on BF16, hence this class.
  */
 public final class Safetensors implements AutoCloseable {
   /** The header may not be larger than this (the reference implementation's limit). */
   static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
+  /** Bytes read at a time when loading a tensor. */
+  static final int CHUNK_BYTES = 16 << 20;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -54,6 +55,8 @@ public final class Safetensors implements AutoCloseable {
   private final FileChannel channel;
   private final Map<String, TensorInfo> tensors;
   private final Map<String, String> metadata;
+  private ByteBuffer chunk; // positional reads land here, CHUNK_BYTES at most
+  private ByteBuffer widened; // a chunk of BF16 widened to F32
 
   private Safetensors(Path file, FileChannel channel, Map<String, TensorInfo> tensors,
       Map<String, String> metadata) {
@@ -210,96 +213,132 @@ public final class Safetensors implements AutoCloseable {
 
   /**
    * Loads one tensor into {@code manager} as {@code target} (null keeps floats as F32/F64 and ints
-   * as they are). The tensor's bytes are mapped read-only and copied once into memory the engine
-   * owns, so nothing passes through the Java heap or counts against the direct-memory limit, and an
-   * in-place op can never touch the mapping (Java's copy-on-write mapping would need a writable
-   * file, and checkpoints are often read-only). BF16 is widened to F32 here in chunks, because any
-   * BF16 tensor aborts the JVM in DJL's PyTorch JNI.
+   * as they are). The bytes are read with positional reads through one reusable 16 MiB buffer and
+   * copied chunk by chunk into the tensor, converted on the way: nothing is memory-mapped (mapped
+   * file pages would count in the process's RSS until a GC unmapped them, the whole checkpoint in
+   * the end), nothing passes through the Java heap, and the largest transient is one chunk. BF16 is
+   * widened in Java, because any BF16 tensor aborts the JVM in DJL's PyTorch JNI.
    */
   public NDArray load(String name, NDManager manager, DataType target) throws IOException {
+    TensorInfo info = info(name);
+    DataType stored = switch (info.dtype()) {
+      case "BF16", "F32" -> DataType.FLOAT32;
+      case "F16" -> DataType.FLOAT16;
+      case "F64" -> DataType.FLOAT64;
+      case "I64" -> DataType.INT64;
+      case "I32" -> DataType.INT32;
+      case "I8" -> DataType.INT8;
+      case "U8" -> DataType.UINT8;
+      case "BOOL" -> DataType.BOOLEAN;
+      default -> throw new IOException("tensor '" + name + "' in " + file + ": dtype " + info.dtype()
+          + " cannot be loaded");
+    };
+    DataType want = target != null ? target : stored == DataType.FLOAT16 ? DataType.FLOAT32 : stored;
+    Shape shape = new Shape(info.shape());
+    long n = info.elements();
+    if (n == 0) {
+      return manager.zeros(shape, want);
+    }
+    NDArray flat = manager.create(new Shape(n), want);
+    int width = dtypeBytes(info.dtype());
+    long step = CHUNK_BYTES / width;
+    for (long done = 0; done < n; done += step) {
+      int count = (int) Math.min(step, n - done);
+      ByteBuffer data = readChunk(info, done, count);
+      if (info.dtype().equals("BF16")) {
+        data = widenBf16(data, count);
+      }
+      try (NDArray view = manager.create(data, new Shape(count), stored);
+          NDArray part = view.getDataType() == want ? null : view.toType(want, false)) {
+        flat.set(new NDIndex(done + ":" + (done + count)), part == null ? view : part);
+      }
+    }
+    NDArray out = flat.reshape(shape);
+    flat.close(); // the reshaped array keeps the storage
+    return out;
+  }
+
+  /**
+   * One floating tensor's values as a float array (F32, F16 or BF16, read in chunks): what a quantizer
+   * needs, without an engine array of the whole tensor on the way.
+   */
+  public float[] readFloats(String name) throws IOException {
+    TensorInfo info = info(name);
+    int width = dtypeBytes(info.dtype());
+    if (!info.dtype().equals("F32") && !info.dtype().equals("F16") && !info.dtype().equals("BF16")) {
+      throw new IOException("tensor '" + name + "' in " + file + " is " + info.dtype() + ", not a float tensor");
+    }
+    if (info.elements() > Integer.MAX_VALUE - 8) {
+      throw new IOException("tensor '" + name + "' in " + file + " has " + info.elements()
+          + " values; quantizing one tensor of over 2^31 values is not supported");
+    }
+    float[] out = new float[(int) info.elements()];
+    long step = CHUNK_BYTES / width;
+    for (int done = 0; done < out.length; done += (int) step) {
+      int count = (int) Math.min(step, out.length - done);
+      ByteBuffer data = readChunk(info, done, count);
+      switch (info.dtype()) {
+        case "F32" -> data.asFloatBuffer().get(out, done, count);
+        case "BF16" -> {
+          for (int i = 0; i < count; i++) {
+            out[done + i] = Float.intBitsToFloat((data.getShort() & 0xFFFF) << 16);
+          }
+        }
+        default -> {
+          for (int i = 0; i < count; i++) {
+            out[done + i] = halfToFloat(data.getShort());
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The IEEE 754 half-precision value with bits {@code h}, as a float (exact). */
+  static float halfToFloat(short h) {
+    int bits = h & 0xFFFF;
+    int sign = (bits & 0x8000) << 16;
+    int exp = (bits >>> 10) & 0x1F;
+    int mant = bits & 0x3FF;
+    if (exp == 0x1F) {
+      return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13)); // inf or NaN
+    }
+    if (exp == 0) {
+      float v = mant * 0x1p-24f; // subnormal (or zero): exact in float
+      return sign == 0 ? v : -v;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+  }
+
+  private TensorInfo info(String name) throws IOException {
     TensorInfo info = tensors.get(name);
     if (info == null) {
       throw new IOException(file + " has no tensor '" + name + "'");
     }
-    Shape shape = new Shape(info.shape());
-    long bytes = info.end() - info.begin();
-    if (bytes > Integer.MAX_VALUE) {
-      throw new IOException("tensor '" + name + "' in " + file + " is " + bytes
-          + " bytes; one tensor over 2 GiB is not supported");
-    }
-    ByteBuffer mapped = bytes == 0
-        ? ByteBuffer.allocateDirect(0)
-        : channel.map(FileChannel.MapMode.READ_ONLY, info.begin(), bytes);
-    mapped.order(ByteOrder.LITTLE_ENDIAN);
-    NDArray owned = switch (info.dtype()) {
-      case "BF16" -> widenBf16(mapped, shape, target == DataType.FLOAT16 ? target : DataType.FLOAT32, manager);
-      case "F16" -> copy(mapped, shape, DataType.FLOAT16, manager);
-      case "F32" -> copy(mapped, shape, DataType.FLOAT32, manager);
-      case "F64" -> copy(mapped, shape, DataType.FLOAT64, manager);
-      case "I64" -> copy(mapped, shape, DataType.INT64, manager);
-      case "I32" -> copy(mapped, shape, DataType.INT32, manager);
-      case "I8" -> copy(mapped, shape, DataType.INT8, manager);
-      case "U8" -> copy(mapped, shape, DataType.UINT8, manager);
-      case "BOOL" -> copy(mapped, shape, DataType.BOOLEAN, manager);
-      default -> throw new IOException("tensor '" + name + "' in " + file + ": dtype "
-          + info.dtype() + " cannot be loaded");
-    };
-    DataType want = target;
-    if (want == null) {
-      want = owned.getDataType() == DataType.FLOAT16 ? DataType.FLOAT32 : owned.getDataType();
-    }
-    if (owned.getDataType() == want) {
-      return owned;
-    }
-    NDArray converted = owned.toType(want, false);
-    owned.close();
-    return converted;
+    return info;
   }
 
-  /** A tensor viewing {@code data}, copied into engine-owned memory. */
-  private static NDArray copy(ByteBuffer data, Shape shape, DataType type, NDManager manager) {
-    NDArray view = manager.create(data, shape, type);
-    if (manager.getDevice().isGpu()) {
-      return view; // the engine already copied it to the device
+  /** Elements [from, from + count) of {@code info}, read into the shared chunk buffer (little-endian). */
+  private ByteBuffer readChunk(TensorInfo info, long from, int count) throws IOException {
+    int width = dtypeBytes(info.dtype());
+    if (chunk == null) {
+      chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     }
-    NDArray owned = view.duplicate();
-    view.close();
-    return owned;
+    chunk.clear().limit(count * width);
+    readFully(channel, chunk, info.begin() + from * width);
+    return chunk.flip();
   }
 
-  /**
-   * BF16 → F32 (the top 16 bits of a float), converted in bounded chunks; with {@code type} F16
-   * each chunk is narrowed at once, so a half-precision load never holds a whole tensor in F32.
-   */
-  private static NDArray widenBf16(ByteBuffer src, Shape shape, DataType type, NDManager manager) {
-    int count = src.remaining() / 2;
-    int chunk = Math.min(count, 4 << 20); // 4 Mi elements: 16 MiB of direct memory at a time
-    ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(chunk, 1) * 4).order(ByteOrder.LITTLE_ENDIAN);
-    NDList parts = new NDList();
-    for (int done = 0; done < count; done += chunk) {
-      int n = Math.min(chunk, count - done);
-      buf.clear();
-      for (int i = 0; i < n; i++) {
-        buf.putInt((src.getShort() & 0xFFFF) << 16);
-      }
-      buf.flip();
-      NDArray part = copy(buf, new Shape(n), DataType.FLOAT32, manager);
-      if (type != DataType.FLOAT32) {
-        NDArray narrowed = part.toType(type, false);
-        part.close();
-        part = narrowed;
-      }
-      parts.add(part);
+  /** BF16 → F32 (the top 16 bits of a float) of a chunk, into the shared widening buffer. */
+  private ByteBuffer widenBf16(ByteBuffer src, int count) {
+    if (widened == null) {
+      widened = ByteBuffer.allocateDirect(CHUNK_BYTES * 2).order(ByteOrder.LITTLE_ENDIAN);
     }
-    if (parts.isEmpty()) {
-      return manager.zeros(shape, type);
+    widened.clear();
+    for (int i = 0; i < count; i++) {
+      widened.putInt((src.getShort() & 0xFFFF) << 16);
     }
-    NDArray flat = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts);
-    NDArray out = flat.reshape(shape);
-    if (parts.size() > 1) {
-      parts.close();
-    }
-    return out;
+    return widened.flip();
   }
 
   @Override
