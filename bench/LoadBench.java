@@ -17,7 +17,8 @@ public class LoadBench {
   public static void main(String[] a) throws Exception {
     long start = System.nanoTime();
     DataType dtype = a.length > 2 && a[2].equals("float16") ? DataType.FLOAT16 : DataType.FLOAT32;
-    try (NDManager manager = Torch.newManager(); CausalLm lm = CausalLm.load(Path.of(a[0]), dtype, a[1], manager)) {
+    try (NDManager manager = Torch.newManager();
+        CausalLm lm = CausalLm.load(Path.of(a[0]), dtype, a[1], java.util.List.of(), manager)) {
       System.out.printf("loaded %s (%s, base %s) in %.1f s: base weights %.1f MiB%n", a[0], dtype, a[1],
           (System.nanoTime() - start) / 1e9, lm.weightBytes() / 1048576.0);
       for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -166,7 +166,7 @@ final class DistributedBench implements Callable<Integer> {
     int micro = 2 * ranks / n; // the same global batch of 2 × ranks sequences
     TrainConfig train = new TrainConfig("bench", new LoraConfig(16, 32.0, 0.0, List.of("all-linear"),
         false, null), micro, 1, null, steps + 1, 1e-4, 0.0, null, null, null, "constant", 0, null, null, 1.0,
-        0, 0, 1, 1, 1L, null, null, 1, null, null, null, null, null);
+        0, 0, 1, 1, 1L, null, null, 1, null, null, null, null, null, null);
     for (Object result : LoopbackRanks.run(n, 60_000, ring -> {
       Torch.setThreads(1);
       try (NDManager m = Torch.newManager();

@@ -49,6 +49,9 @@ import java.util.List;
  *     Needs gradient checkpointing: without it autograd keeps every layer's dequantized weights
  * @param gpuMemoryGb memory of one executor GPU in GiB: when set, training runs on GPUs and the
  *     train stage refuses, before it starts, a memory plan ({@code bin/sparktune plan}) that does not fit
+ * @param quantizationSkipModules decoder linears a quantized base keeps in the compute dtype (of
+ *     q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj; default none, as QLoRA).
+ *     Embeddings, norms and the LM head are never quantized.
  */
 public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchSize, Integer gradAccumSteps,
     Integer epochs, Integer maxSteps, Double learningRate, Double weightDecay, Double adamBeta1,
@@ -56,7 +59,11 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     Double minLrRatio, Double maxGradNorm, Integer evalSteps, Integer saveSteps, Integer saveTotalLimit,
     Integer loggingSteps, Long seed, String dtype, Boolean groupByLength, Integer threads,
     Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing, String baseQuantization,
-    Double gpuMemoryGb) implements Serializable {
+    Double gpuMemoryGb, List<String> quantizationSkipModules) implements Serializable {
+
+  /** The decoder linears a quantized base can keep dense ({@code quantization_skip_modules}). */
+  public static final List<String> LINEAR_MODULES = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+      "up_proj", "down_proj");
 
   /** The values {@code base_quantization} takes. */
   public static final List<String> BASE_QUANTIZATIONS = List.of("none", "int8", "nf4");
@@ -92,6 +99,13 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     baseQuantization = orDefault(baseQuantization, "none");
     if (!BASE_QUANTIZATIONS.contains(baseQuantization)) {
       throw new InvalidValue("base_quantization", "must be one of " + String.join(", ", BASE_QUANTIZATIONS));
+    }
+    quantizationSkipModules = List.copyOf(orDefault(quantizationSkipModules, List.of()));
+    for (String m : quantizationSkipModules) {
+      if (!LINEAR_MODULES.contains(m)) {
+        throw new InvalidValue("quantization_skip_modules", "'" + m + "' is not a decoder linear (one of "
+            + String.join(", ", LINEAR_MODULES) + "; embeddings, norms and the LM head are never quantized)");
+      }
     }
     if (gpuMemoryGb != null && gpuMemoryGb <= 0) {
       throw new InvalidValue("gpu_memory_gb", "must be > 0");

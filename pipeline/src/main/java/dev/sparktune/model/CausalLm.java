@@ -9,7 +9,9 @@ import ai.djl.ndarray.types.SparseFormat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -67,21 +69,21 @@ public final class CausalLm implements AutoCloseable {
    * expected weight must be present with the expected shape.
    */
   public static CausalLm load(Path dir, DataType dtype, NDManager parent) throws IOException {
-    return load(dir, dtype, "none", parent);
+    return load(dir, dtype, "none", List.of(), parent);
   }
 
   /**
    * As {@link #load(Path, DataType, NDManager)}, with the base's decoder linears quantized as they
    * are read ({@code int8} or {@code nf4}; see {@link #quantizeBase}), so their dense copies never
-   * exist together.
+   * exist together; the linears {@code keepDense} names (e.g. {@code down_proj}) stay dense.
    */
-  public static CausalLm load(Path dir, DataType dtype, String baseQuantization, NDManager parent)
-      throws IOException {
+  public static CausalLm load(Path dir, DataType dtype, String baseQuantization, Collection<String> keepDense,
+      NDManager parent) throws IOException {
     QuantizedLinears.Mode mode = QuantizedLinears.Mode.of(baseQuantization);
     ModelConfig config = ModelConfig.read(dir);
     NDManager manager = parent.newSubManager();
     try {
-      ModelWeights.Loaded loaded = ModelWeights.read(dir, config, dtype, mode, manager);
+      ModelWeights.Loaded loaded = ModelWeights.read(dir, config, dtype, mode, keepDense, manager);
       CausalLm lm = new CausalLm(config, dtype, manager, loaded.dense());
       lm.quantized = loaded.quantized();
       return lm;
@@ -120,7 +122,7 @@ public final class CausalLm implements AutoCloseable {
   public void quantizeBase(String mode) {
     QuantizedLinears.Mode m = QuantizedLinears.Mode.of(mode);
     if (m != QuantizedLinears.Mode.NONE && quantized == null) {
-      quantized = QuantizedLinears.quantize(weights, m, manager);
+      quantized = QuantizedLinears.quantize(weights, m, List.of(), manager);
     }
   }
 

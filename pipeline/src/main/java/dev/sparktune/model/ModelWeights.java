@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,15 @@ public final class ModelWeights {
    */
   public static boolean quantizable(String name) {
     return name.startsWith("model.layers.") && name.endsWith("_proj.weight");
+  }
+
+  /** As {@link #quantizable(String)}, less the linears named in {@code keepDense} (e.g. {@code down_proj}). */
+  public static boolean quantizable(String name, Collection<String> keepDense) {
+    if (!quantizable(name)) {
+      return false;
+    }
+    String module = name.substring(0, name.length() - ".weight".length());
+    return !keepDense.contains(module.substring(module.lastIndexOf('.') + 1));
   }
 
   /** The Hugging Face names and shapes of every weight this config needs. */
@@ -79,8 +89,8 @@ public final class ModelWeights {
    * floats, never a shard's worth. On failure the arrays already read stay in {@code manager}: the
    * caller closes it.
    */
-  static Loaded read(Path dir, ModelConfig config, DataType dtype, QuantizedLinears.Mode mode, NDManager manager)
-      throws IOException {
+  static Loaded read(Path dir, ModelConfig config, DataType dtype, QuantizedLinears.Mode mode,
+      Collection<String> keepDense, NDManager manager) throws IOException {
     Map<String, Path> files = files(dir);
     Map<String, Shape> expected = expected(config);
     Map<String, NDArray> weights = new LinkedHashMap<>();
@@ -94,7 +104,7 @@ public final class ModelWeights {
           throw new IOException(st.file() + ": weight '" + e.getKey() + "' has shape " + stored
               + " but config.json implies " + e.getValue());
         }
-        if (mode != QuantizedLinears.Mode.NONE && quantizable(e.getKey())) {
+        if (mode != QuantizedLinears.Mode.NONE && quantizable(e.getKey(), keepDense)) {
           toQuantize.put(e.getKey(), e.getValue());
         } else {
           weights.put(e.getKey(), st.load(e.getKey(), manager, dtype));

@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -68,13 +69,14 @@ final class QuantizedLinears implements AutoCloseable {
   private record HostPacked(String name, Shape shape, Int8.Quantized int8, Nf4.DoubleQuantized nf4) {}
 
   /**
-   * Moves every decoder linear weight of {@code weights} into a quantized store (the dense arrays
-   * are closed and removed from the map).
+   * Moves every decoder linear weight of {@code weights} but those {@code keepDense} names into a
+   * quantized store (the dense arrays are closed and removed from the map).
    */
-  static QuantizedLinears quantize(Map<String, NDArray> weights, Mode mode, NDManager parent) {
+  static QuantizedLinears quantize(Map<String, NDArray> weights, Mode mode, Collection<String> keepDense,
+      NDManager parent) {
     Map<String, Shape> shapes = new LinkedHashMap<>();
     weights.forEach((name, w) -> {
-      if (ModelWeights.quantizable(name)) {
+      if (ModelWeights.quantizable(name, keepDense)) {
         shapes.put(name, w.getShape());
       }
     });

@@ -281,33 +281,17 @@ public final class Safetensors implements AutoCloseable {
         case "F32" -> data.asFloatBuffer().get(out, done, count);
         case "BF16" -> {
           for (int i = 0; i < count; i++) {
-            out[done + i] = Float.intBitsToFloat((data.getShort() & 0xFFFF) << 16);
+            out[done + i] = FloatBits.bf16ToFloat(data.getShort());
           }
         }
         default -> {
           for (int i = 0; i < count; i++) {
-            out[done + i] = halfToFloat(data.getShort());
+            out[done + i] = FloatBits.halfToFloat(data.getShort());
           }
         }
       }
     }
     return out;
-  }
-
-  /** The IEEE 754 half-precision value with bits {@code h}, as a float (exact). */
-  static float halfToFloat(short h) {
-    int bits = h & 0xFFFF;
-    int sign = (bits & 0x8000) << 16;
-    int exp = (bits >>> 10) & 0x1F;
-    int mant = bits & 0x3FF;
-    if (exp == 0x1F) {
-      return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13)); // inf or NaN
-    }
-    if (exp == 0) {
-      float v = mant * 0x1p-24f; // subnormal (or zero): exact in float
-      return sign == 0 ? v : -v;
-    }
-    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
   }
 
   private TensorInfo info(String name) throws IOException {

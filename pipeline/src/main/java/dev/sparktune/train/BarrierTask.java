@@ -91,7 +91,8 @@ final class BarrierTask extends AbstractFunction1<scala.collection.Iterator<Long
     Path out = Paths.get(at.runDir());
     DataType dtype = Precision.computeType(config.dtype(), placement.device());
     try (NDManager manager = Torch.newManager(placement.device());
-        CausalLm lm = CausalLm.load(Paths.get(at.model()), dtype, config.baseQuantization(), manager)) {
+        CausalLm lm = CausalLm.load(Paths.get(at.model()), dtype, config.baseQuantization(),
+            config.quantizationSkipModules(), manager)) {
       InetAddress host = loopback ? InetAddress.getLoopbackAddress()
           : InetAddress.getByName(ctx.getTaskInfos()[rank].address().replaceAll(":\\d+$", ""));
       try (ServerSocket server = new ServerSocket(0, 16, host)) {

@@ -2,6 +2,7 @@ package dev.sparktune.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -123,7 +124,7 @@ class ShardedLoadTest {
         }
       }
       try (CausalLm after = CausalLm.load(dir, DataType.FLOAT32, manager);
-          CausalLm atLoad = CausalLm.load(dir, DataType.FLOAT32, "nf4", manager)) {
+          CausalLm atLoad = CausalLm.load(dir, DataType.FLOAT32, "nf4", List.of(), manager)) {
         after.quantizeBase("nf4");
         assertEquals(after.weightBytes(), atLoad.weightBytes());
         for (String layer : List.of("model.layers.0.", "model.layers.1.")) {
@@ -138,8 +139,16 @@ class ShardedLoadTest {
           }
         }
       }
-      try (CausalLm half = CausalLm.load(dir, DataType.FLOAT16, "int8", manager)) {
+      // quantization_skip_modules: down_proj stays in the compute dtype, the rest int8 + a float per row.
+      try (CausalLm half = CausalLm.load(dir, DataType.FLOAT16, "int8", List.of("down_proj"), manager)) {
         assertTrue(half.quantizedLinears().contains("model.layers.1.mlp.up_proj.weight"));
+        assertFalse(half.quantizedLinears().contains("model.layers.1.mlp.down_proj.weight"));
+        long expected = 0;
+        for (Map.Entry<String, Shape> e : ModelWeights.expected(config).entrySet()) {
+          boolean packed = ModelWeights.quantizable(e.getKey(), List.of("down_proj"));
+          expected += packed ? e.getValue().size() + e.getValue().get(0) * 4 : e.getValue().size() * 2;
+        }
+        assertEquals(expected, half.weightBytes());
       }
     }
   }
@@ -185,7 +194,7 @@ class ShardedLoadTest {
       float[] expected = wide.toFloatArray();
       List<String> wrong = new ArrayList<>();
       for (int h = 0; h < all.length; h++) {
-        float got = Safetensors.halfToFloat(all[h]);
+        float got = FloatBits.halfToFloat(all[h]);
         if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(expected[h]) && !Float.isNaN(got)) {
           wrong.add(Integer.toHexString(h));
         }

@@ -36,17 +36,26 @@ class MemoryPlanTest {
   @Test
   void tinyLlamaAndLlama2AsThePythonPlanComputesThem() throws Exception {
     assertPlan(plan("tinyllama-1.1b", 1, 512, 4, "none", false, false),
-        4400193536L, 302776320L, 3028484096L, 196608000L, 0, 1288490188L);
+        4400193536L, 302776320L, 3166142464L, 196608000L, 0, 966367641L);
     assertPlan(plan("tinyllama-1.1b", 1, 512, 4, "nf4", true, false),
-        1024474728L, 302776320L, 406093824L, 196608000L, 92274688L, 1288490188L);
+        1024474728L, 302776320L, 543752192L, 196608000L, 92274688L, 966367641L);
     assertPlan(plan("tinyllama-1.1b", 4, 2048, 2, "int8", true, true),
-        1232789504L, 302776320L, 1928069120L, 3670016000L, 69206016L, 1073741824L);
+        1232789504L, 302776320L, 3164078080L, 3670016000L, 69206016L, 1073741824L);
     assertPlan(plan("llama-2-7b", 1, 512, 4, "nf4", true, false),
-        4390413184L, 959447040L, 1364492288L, 196608000L, 360710144L, 1288490188L);
+        4390413184L, 959447040L, 1651048448L, 196608000L, 360710144L, 966367641L);
     assertPlan(plan("llama-2-7b", 4, 2048, 2, "none", true, true),
-        13476831232L, 959447040L, 4440457216L, 3670016000L, 0, 1073741824L);
+        13476831232L, 959447040L, 7001866240L, 3670016000L, 0, 1073741824L);
     assertPlan(plan("llama-2-7b", 1, 512, 4, "int8", false, false),
-        7531085824L, 959447040L, 35073818624L, 196608000L, 360710144L, 1288490188L);
+        7531085824L, 959447040L, 35360374784L, 196608000L, 360710144L, 966367641L);
+    // Without dropout a target's input is kept once, o_proj's (the attention output) included.
+    ModelConfig tiny = ModelConfig.read(Path.of("src/test/resources/plan", "tinyllama-1.1b"));
+    assertPlan(MemoryPlan.of(tiny, new LoraConfig(16, 32.0, 0.0, List.of("all-linear"), false, null),
+        new MemoryPlan.Setting(2, 1024, 4, "none", false, 1, true)),
+        4400193536L, 302776320L, 8130527232L, 1048576000L, 0, 1073741824L);
+    // quantization_skip_modules: down_proj stays float32, so it is neither packed nor dequantized.
+    ModelConfig llama2 = ModelConfig.read(Path.of("src/test/resources/plan", "llama-2-7b"));
+    assertPlan(MemoryPlan.of(llama2, R16_ALL, new MemoryPlan.Setting(1, 512, 4, "nf4", true, 1, false,
+        List.of("down_proj"))), 9417458432L, 959447040L, 1470693376L, 196608000L, 360710144L, 966367641L);
   }
 
   @Test

@@ -268,7 +268,7 @@ class TrainStepTest {
   static TrainConfig config(int maxSteps, int saveSteps) {
     return new TrainConfig("tiny", new LoraConfig(4, 8.0, 0.0, List.of("all-linear"), false, null),
         4, 1, null, maxSteps, 1e-2, 0.0, null, null, null, "constant", 0, null, null, 1.0,
-        0, saveSteps, 5, 1, 5L, null, null, 1, null, null, null, null, null);
+        0, saveSteps, 5, 1, 5L, null, null, 1, null, null, null, null, null, null);
   }
 
   private static CausalLm widened(CausalLm half) {
@@ -337,8 +337,13 @@ class TrainStepTest {
     assertEquals(DataType.FLOAT16, Precision.computeType("float16", ai.djl.Device.cpu()));
     InvalidValue bad = org.junit.jupiter.api.Assertions.assertThrows(InvalidValue.class, () -> new TrainConfig(
         "m", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, "half", null, null, null, null, null, null, null));
+        null, null, null, null, "half", null, null, null, null, null, null, null, null));
     assertTrue(bad.getMessage().contains("auto, float32, float16, bfloat16"), bad.getMessage());
+    InvalidValue skip = org.junit.jupiter.api.Assertions.assertThrows(InvalidValue.class, () -> new TrainConfig(
+        "m", null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null, null, null, null, null, "nf4", null, List.of("q_proj", "lm_head")));
+    assertTrue(skip.getMessage().contains("quantization_skip_modules") && skip.getMessage().contains("'lm_head'"),
+        skip.getMessage());
     // DJL's JNI from Maven Central has no bf16 case: the probe (a child JVM) sees it abort, and the
     // run stops before loading anything, in one line that says what to use instead.
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -89,7 +89,7 @@ class TrainerTest {
       int saveSteps, List<String> targets, int r) {
     return new TrainConfig("tiny", new LoraConfig(r, 2.0 * r, 0.0, targets, false, null),
         micro, accum, null, maxSteps, lr, 0.01, null, null, null, schedule, 0, null, null, 1.0,
-        0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null, null, null);
+        0, saveSteps, 3, 1, 5L, null, null, 1, null, null, null, null, null, null);
   }
 
   /** {@code c} with another lora.dropout. */
@@ -100,7 +100,8 @@ class TrainerTest {
         c.learningRate(), c.weightDecay(), c.adamBeta1(), c.adamBeta2(), c.adamEps(), c.schedule(),
         c.warmupSteps(), c.warmupRatio(), c.minLrRatio(), c.maxGradNorm(), c.evalSteps(), c.saveSteps(),
         c.saveTotalLimit(), c.loggingSteps(), c.seed(), c.dtype(), c.groupByLength(), c.threads(),
-        c.collectiveTimeoutSeconds(), c.numWorkers(), c.gradientCheckpointing(), c.baseQuantization(), c.gpuMemoryGb());
+        c.collectiveTimeoutSeconds(), c.numWorkers(), c.gradientCheckpointing(), c.baseQuantization(), c.gpuMemoryGb(),
+        c.quantizationSkipModules());
   }
 
   static Map<String, float[]> adapterValues(Path dir) throws Exception {
@@ -282,7 +283,7 @@ class TrainerTest {
     }
     TrainConfig c = new TrainConfig("tiny", new LoraConfig(16, 32.0, 0.0, List.of("all-linear"),
         false, null), 16, 1, null, 400, 1e-2, 0.0, null, null, null, "cosine", 20, null, 0.1, 1.0,
-        200, 0, 1, 100, 11L, null, null, 2, null, null, null, quantization, null);
+        200, 0, 1, 100, 11L, null, null, 2, null, null, null, quantization, null, null);
     ModelConfig wider = new ModelConfig("llama", 40, 64, 128, 2, 4, 2, 16, 1e-6,
         ModelConfig.RopeScaling.plain(10000), false, false, 128, 1, 2, 3);
     // std 0.1: with transformers' 0.02 a model this small has a frozen LM head too weak for any
