@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 
 /**
  * Randomly initialised Llama-family weights, as transformers initialises them (normal with std
@@ -74,32 +75,14 @@ public final class ModelInit {
    */
   public static CausalLm random(ModelConfig config, long seed, double std, DataType dtype,
       NDManager parent) {
-    NDManager manager = parent.newSubManager();
     SplittableRandom random = new SplittableRandom(seed);
-    Map<String, NDArray> weights = new LinkedHashMap<>();
-    for (Map.Entry<String, Shape> e : ModelWeights.expected(config).entrySet()) {
-      String name = e.getKey();
-      Shape shape = e.getValue();
-      NDArray w;
-      if (name.endsWith("norm.weight")) {
-        w = manager.ones(shape, dtype);
-      } else if (name.endsWith(".bias")) {
-        w = manager.zeros(shape, dtype);
-      } else {
-        float[] data = new float[Math.toIntExact(shape.size())];
-        for (int i = 0; i < data.length; i++) {
-          data[i] = (float) (gaussian(random) * std);
-        }
-        w = manager.create(data, shape);
-        if (dtype != DataType.FLOAT32) {
-          NDArray cast = w.toType(dtype, false);
-          w.close();
-          w = cast;
-        }
+    return build(config, dtype, parent, (shape, manager) -> {
+      float[] data = new float[Math.toIntExact(shape.size())];
+      for (int i = 0; i < data.length; i++) {
+        data[i] = (float) (gaussian(random) * std);
       }
-      weights.put(name, w);
-    }
-    return CausalLm.of(config, dtype, manager, weights);
+      return manager.create(data, shape);
+    });
   }
 
   /**
@@ -109,8 +92,15 @@ public final class ModelInit {
    * values on every device.
    */
   public static CausalLm randomOnDevice(ModelConfig config, long seed, DataType dtype, NDManager parent) {
-    NDManager manager = parent.newSubManager();
     Torch.engine().setRandomSeed((int) seed);
+    return build(config, dtype, parent, (shape, manager) -> manager.randomNormal(0f, 0.02f, shape,
+        DataType.FLOAT32));
+  }
+
+  /** Norms of ones, biases of zeros, every other weight drawn as float32 by {@code draw}, then cast. */
+  private static CausalLm build(ModelConfig config, DataType dtype, NDManager parent,
+      BiFunction<Shape, NDManager, NDArray> draw) {
+    NDManager manager = parent.newSubManager();
     Map<String, NDArray> weights = new LinkedHashMap<>();
     for (Map.Entry<String, Shape> e : ModelWeights.expected(config).entrySet()) {
       String name = e.getKey();
@@ -120,7 +110,7 @@ public final class ModelInit {
       } else if (name.endsWith(".bias")) {
         w = manager.zeros(e.getValue(), dtype);
       } else {
-        w = manager.randomNormal(0f, 0.02f, e.getValue(), DataType.FLOAT32);
+        w = draw.apply(e.getValue(), manager);
         if (dtype != DataType.FLOAT32) {
           NDArray cast = w.toType(dtype, false);
           w.close();
