@@ -47,10 +47,19 @@ public final class RefusalDetector implements Serializable {
    * tried only at word starts with that letter (anchored), instead of each scanning the whole text.
    */
   private transient Map<Character, List<Integer>> regexByFirstChar;
+  /** Regexes whose whole first word is known ({@link RegexFirstWords}): tried only where the text's word is one. */
+  private transient Map<String, List<Integer>> regexByFirstWord;
   /** Regexes whose first letters could not be worked out: searched the slow way. */
   private transient List<Integer> regexAnywhere;
+  /** Whether regexes are indexed by their first word where it is known (off: by first letter only, as a reference). */
+  private final boolean byWord;
 
   public RefusalDetector(List<String> phrases, List<String> regexSources) {
+    this(phrases, regexSources, true);
+  }
+
+  RefusalDetector(List<String> phrases, List<String> regexSources, boolean byWord) {
+    this.byWord = byWord;
     LinkedHashSet<String> unique = new LinkedHashSet<>();
     for (String p : phrases) {
       String n = normalizePhrase(p);
@@ -75,10 +84,16 @@ public final class RefusalDetector implements Serializable {
     }
     regexes = compiled;
     regexByFirstChar = new HashMap<>();
+    regexByFirstWord = new HashMap<>();
     regexAnywhere = new ArrayList<>();
     for (int k = 0; k < regexSources.size(); k++) {
+      java.util.Set<String> words = byWord ? RegexFirstWords.of(regexSources.get(k)) : null;
       java.util.Set<Character> first = firstLetters(regexSources.get(k));
-      if (first == null) {
+      if (words != null) {
+        for (String w : words) {
+          regexByFirstWord.computeIfAbsent(w, x -> new ArrayList<>()).add(k);
+        }
+      } else if (first == null) {
         regexAnywhere.add(k);
       } else {
         for (char c : first) {
@@ -279,12 +294,13 @@ public final class RefusalDetector implements Serializable {
     if (i > 0 && isWordChar(text.charAt(i - 1))) {
       return null;
     }
-    List<Integer> candidates = regexByFirstChar.get(Character.toLowerCase(text.charAt(i)));
-    if (candidates == null) {
+    List<Integer> byLetter = regexByFirstChar.get(Character.toLowerCase(Character.toUpperCase(text.charAt(i))));
+    List<Integer> byWordHere = regexByFirstWord.isEmpty() ? null : regexByFirstWord.get(wordAt(text, i));
+    if (byLetter == null && byWordHere == null) {
       return null;
     }
     Match best = null;
-    for (int k : candidates) {
+    for (int k : concat(byLetter, byWordHere)) {
       Matcher m = matchers[k];
       if (m == null) {
         m = regexes.get(k).matcher(text); // one matcher per regex and text, moved by region()
@@ -298,6 +314,28 @@ public final class RefusalDetector implements Serializable {
       }
     }
     return best;
+  }
+
+  /** The run of letters at {@code i}, case-folded as the regexes' case-insensitive matching folds it. */
+  private static String wordAt(String text, int i) {
+    int j = i;
+    while (j < text.length() && Character.isLetter(text.charAt(j)) && j - i < 24) {
+      j++;
+    }
+    char[] word = new char[j - i];
+    for (int k = i; k < j; k++) {
+      word[k - i] = Character.toLowerCase(Character.toUpperCase(text.charAt(k)));
+    }
+    return new String(word);
+  }
+
+  private static List<Integer> concat(List<Integer> a, List<Integer> b) {
+    if (a == null || b == null) {
+      return a == null ? b : a;
+    }
+    List<Integer> both = new ArrayList<>(a);
+    both.addAll(b);
+    return both;
   }
 
   private List<Match> slowRegexes(String text, boolean firstOnly) {

@@ -105,6 +105,51 @@ class RefusalListsTest {
   }
 
   @Test
+  void firstWordsOfRegexes() {
+    assertEquals(java.util.Set.of("i"), RegexFirstWords.of("\\bi( cannot| can['\u2019]t) help"));
+    assertEquals(java.util.Set.of("i"), RegexFirstWords.of("\\bi (do not|don't) have"));
+    assertEquals(java.util.Set.of("openai", "anthropic"), RegexFirstWords.of("\\b(openai|anthropic)['\\u2019]s x"));
+    assertEquals(java.util.Set.of("is"), RegexFirstWords.of("\\bis there anything else"));
+    assertNull(RegexFirstWords.of("\\b(against|violates?) my"), "an optional letter: the word is not certain");
+    assertNull(RegexFirstWords.of("\\bsorry,?but"), "a skippable comma could join two words");
+    assertNull(RegexFirstWords.of("\\bi(n|s) the"), "the group goes on with letters");
+    assertEquals(java.util.Set.of("as"), RegexFirstWords.of("\\bas an?(?=x)"), "what follows the word does not matter");
+    assertNull(RegexFirstWords.of("\\bas(?=x)"), "a lookahead right after the word is not followed");
+  }
+
+  /**
+   * Indexing regexes by their whole first word finds exactly what indexing by first letter finds, on
+   * texts made of the words the regexes start with, their phrases, and filler, in varied case.
+   */
+  @Test
+  void firstWordIndexFindsWhatTheFirstLetterIndexFinds() throws IOException {
+    RefusalDetector byWord = new RefusalDetector(phrases(), regexes());
+    RefusalDetector byLetter = new RefusalDetector(phrases(), regexes(), false);
+    String[] words = {"i", "I", "i'm", "I\u2019m", "it", "is", "in", "its", "as", "an", "a", "ai", "AI", "my", "me",
+        "sorry,", "cannot", "can't", "am", "not", "able", "to", "help", "with", "that", "language", "model,",
+        "openai's", "content", "policy", "there", "anything", "else", "how", "can", "assist", "you", "today",
+        "as of my last", "knowledge", "update", "do", "don't", "have", "access", "programming", "prevents",
+        "the", "capital", "of", "France", "Paris", ".", ",", "\n", "I am just an AI", "beyond my capabilities",
+        "against my guidelines", "i must decline", "it is not appropriate", "İ", "ıt", "ſorry"};
+    java.util.SplittableRandom random = new java.util.SplittableRandom(5);
+    int found = 0;
+    for (int t = 0; t < 4000; t++) {
+      StringBuilder text = new StringBuilder();
+      int n = 3 + random.nextInt(25);
+      for (int w = 0; w < n; w++) {
+        String word = words[random.nextInt(words.length)];
+        text.append(random.nextInt(5) == 0 ? word.toUpperCase(java.util.Locale.ROOT) : word)
+            .append(random.nextInt(8) == 0 ? "" : " ");
+      }
+      String s = text.toString();
+      assertEquals(String.valueOf(byLetter.first(s)), String.valueOf(byWord.first(s)), s);
+      assertEquals(byLetter.all(s).toString(), byWord.all(s).toString(), s);
+      found += byWord.first(s) == null ? 0 : 1;
+    }
+    assertTrue(found > 1000, "the texts should hold refusals often: " + found);
+  }
+
+  @Test
   void stripRemovesOnlyTheSentencesThatMatch() {
     RefusalDetector d = new RefusalDetector(List.of("as an ai language model",
         "is there anything else i can help you with"), List.of());

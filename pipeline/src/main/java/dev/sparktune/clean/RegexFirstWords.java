@@ -1,0 +1,147 @@
+package dev.sparktune.clean;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The whole first word a refusal regex's match must start with, worked out from its source when that
+ * is certain: {@code \b} and a run of ASCII letters (or a group of such alternatives) followed by a
+ * character that is not a letter and not optional ({@code "\bi( cannot| can't)"} starts with the word
+ * "i", {@code "\b(openai|anthropic)['\u2019]s"} with "openai" or "anthropic"). The detector then tries
+ * such a regex only where the text's word (its run of letters) is one of those, instead of at every
+ * word that starts with the same letter. Anything less certain gives null, and the regex stays
+ * indexed by its first letter.
+ */
+final class RegexFirstWords {
+  private RegexFirstWords() {}
+
+  /** The lower-case first words of {@code regex}, or null when they cannot be told for certain. */
+  static Set<String> of(String regex) {
+    if (!regex.startsWith("\\b")) {
+      return null;
+    }
+    Set<String> out = new TreeSet<>();
+    for (String branch : branches(regex.substring(2))) {
+      String word = exactWord(branch);
+      if (word == null) {
+        return null;
+      }
+      out.add(word);
+    }
+    return out.isEmpty() ? null : out;
+  }
+
+  /** {@code s} itself, or, when it starts with a group, each alternative followed by what comes after it. */
+  private static List<String> branches(String s) {
+    if (!s.startsWith("(")) {
+      return List.of(s);
+    }
+    int close = closingParen(s);
+    if (close < 0 || s.startsWith("(?") && !s.startsWith("(?:") || quantified(s, close + 1)) {
+      return List.of();
+    }
+    List<String> out = new ArrayList<>();
+    for (String alt : alternatives(s.substring(s.startsWith("(?:") ? 3 : 1, close))) {
+      out.add(alt + s.substring(close + 1));
+    }
+    return out;
+  }
+
+  private static String exactWord(String branch) {
+    int j = 0;
+    while (j < branch.length() && isAsciiLetter(branch.charAt(j))) {
+      j++;
+    }
+    if (j == 0) {
+      return null;
+    }
+    String word = branch.substring(0, j).toLowerCase(Locale.ROOT);
+    String next = branch.substring(j);
+    if (next.isEmpty()) {
+      return word;
+    }
+    if (next.startsWith("(")) {
+      // A group right after the word: each of its alternatives must open with a non-letter.
+      int close = closingParen(next);
+      if (close < 0 || next.startsWith("(?") && !next.startsWith("(?:") || quantified(next, close + 1)) {
+        return null;
+      }
+      for (String alt : alternatives(next.substring(next.startsWith("(?:") ? 3 : 1, close))) {
+        if (!opensWithNonLetter(alt)) {
+          return null;
+        }
+      }
+      return word;
+    }
+    return opensWithNonLetter(next) ? word : null;
+  }
+
+  /** Whether {@code s} starts with a non-letter it cannot skip: a space, comma, \s, \b or an apostrophe class. */
+  private static boolean opensWithNonLetter(String s) {
+    for (String token : List.of(" ", ",", "\\s", "\\b", "\\.", "['\\u2019]", "['\u2019]")) {
+      if (s.startsWith(token)) {
+        return token.equals("\\b") || !quantified(s, token.length()) || s.charAt(token.length()) == '+';
+      }
+    }
+    return false;
+  }
+
+  private static boolean quantified(String s, int at) {
+    return at < s.length() && "?*+{".indexOf(s.charAt(at)) >= 0;
+  }
+
+  private static boolean isAsciiLetter(char c) {
+    return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
+  }
+
+  /** Index of the ')' closing the group {@code s} opens with, or -1 (escapes and [classes] skipped). */
+  private static int closingParen(String s) {
+    int depth = 0;
+    boolean inClass = false;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (inClass) {
+        inClass = c != ']';
+      } else if (c == '[') {
+        inClass = true;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')' && --depth == 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The top-level alternatives of a group's body. */
+  private static List<String> alternatives(String body) {
+    List<String> out = new ArrayList<>();
+    int depth = 0;
+    boolean inClass = false;
+    int from = 0;
+    for (int i = 0; i < body.length(); i++) {
+      char c = body.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (inClass) {
+        inClass = c != ']';
+      } else if (c == '[') {
+        inClass = true;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (c == '|' && depth == 0) {
+        out.add(body.substring(from, i));
+        from = i + 1;
+      }
+    }
+    out.add(body.substring(from));
+    return out;
+  }
+}
