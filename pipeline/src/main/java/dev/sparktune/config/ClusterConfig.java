@@ -25,7 +25,7 @@ import java.io.Serializable;
  * @param keep which records a full cluster keeps: {@code random} (seeded, default), {@code nearest}
  *     to the centroid, or {@code farthest} (NeMo Curator's "hard" examples)
  * @param semanticDedupEps drop a record whose cosine similarity to an already kept record of its
- *     cluster is at least 1 - eps (default: off)
+ *     cluster is at least 1 - eps (default: off; 0 is off too, as {@code ${EPS:-0}} in a config means)
  * @param topTerms top terms reported per cluster (default 10)
  * @param restarts k-means runs with seeds seed, seed+1, ...; the one with the lowest cost wins
  *     (default 1; small or embedding-based sets benefit from 3-10, at that many times the cost)
@@ -68,6 +68,9 @@ public record ClusterConfig(Boolean enabled, Features features, String k, Intege
     keep = orDefault(keep, Keep.RANDOM);
     if (semanticDedupEps != null && (semanticDedupEps < 0 || semanticDedupEps >= 1)) {
       throw new InvalidValue("semantic_dedup_eps", "must be in [0, 1)");
+    }
+    if (semanticDedupEps != null && semanticDedupEps == 0) {
+      semanticDedupEps = null; // off: exact duplicates are the clean stage's
     }
     topTerms = orDefault(topTerms, 10);
     restarts = orDefault(restarts, 1);

@@ -99,6 +99,17 @@ class ConfigTest {
   }
 
   @Test
+  void semanticDedupEpsZeroIsOff() {
+    // The peers' corpus.yaml writes semantic_dedup_eps: ${EPS:-0} for "off".
+    ClusterConfig zero = new ClusterConfig(null, null, null, null, null, null, null, null, null, null, null, 0.0, null,
+        null);
+    assertNull(zero.semanticDedupEps());
+    ClusterConfig on = new ClusterConfig(null, null, null, null, null, null, null, null, null, null, null, 0.1, null,
+        null);
+    assertEquals(0.1, on.semanticDedupEps());
+  }
+
+  @Test
   void unknownKeyNamesFileLineAndPath() {
     String msg = error(VALID.replace("delimiter: \";\"", "delimter: \";\""));
     assertTrue(msg.contains("test.yaml:8"), msg);
