@@ -99,6 +99,36 @@ final class RegexFirstWords {
 
   /** Index of the ')' closing the group {@code s} opens with, or -1 (escapes and [classes] skipped). */
   private static int closingParen(String s) {
+    int[] close = {-1};
+    scan(s, (i, depth) -> {
+      if (s.charAt(i) == ')' && depth == 0 && close[0] < 0) {
+        close[0] = i;
+      }
+    });
+    return close[0];
+  }
+
+  /** The top-level alternatives of a group's body. */
+  private static List<String> alternatives(String body) {
+    List<String> out = new ArrayList<>();
+    int[] from = {0};
+    scan(body, (i, depth) -> {
+      if (body.charAt(i) == '|' && depth == 0) {
+        out.add(body.substring(from[0], i));
+        from[0] = i + 1;
+      }
+    });
+    out.add(body.substring(from[0]));
+    return out;
+  }
+
+  /** What {@link #scan} reports: a structural character and the group depth after it. */
+  private interface Visitor {
+    void at(int index, int depth);
+  }
+
+  /** Walks a regex's structural characters ( ) | outside escapes and [classes], with the group depth. */
+  private static void scan(String s, Visitor visitor) {
     int depth = 0;
     boolean inClass = false;
     for (int i = 0; i < s.length(); i++) {
@@ -109,39 +139,10 @@ final class RegexFirstWords {
         inClass = c != ']';
       } else if (c == '[') {
         inClass = true;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')' && --depth == 0) {
-        return i;
+      } else if (c == '(' || c == ')' || c == '|') {
+        depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        visitor.at(i, depth);
       }
     }
-    return -1;
-  }
-
-  /** The top-level alternatives of a group's body. */
-  private static List<String> alternatives(String body) {
-    List<String> out = new ArrayList<>();
-    int depth = 0;
-    boolean inClass = false;
-    int from = 0;
-    for (int i = 0; i < body.length(); i++) {
-      char c = body.charAt(i);
-      if (c == '\\') {
-        i++;
-      } else if (inClass) {
-        inClass = c != ']';
-      } else if (c == '[') {
-        inClass = true;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')') {
-        depth--;
-      } else if (c == '|' && depth == 0) {
-        out.add(body.substring(from, i));
-        from = i + 1;
-      }
-    }
-    out.add(body.substring(from));
-    return out;
   }
 }
