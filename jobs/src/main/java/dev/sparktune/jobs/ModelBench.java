@@ -61,7 +61,8 @@ final class ModelBench implements Callable<Integer> {
       throw new IllegalArgumentException("--attention " + attention + ": expected fused or composed");
     }
     if (!dev.sparktune.config.TrainConfig.BASE_QUANTIZATIONS.contains(baseQuantization)) {
-      throw new IllegalArgumentException("--base-quantization " + baseQuantization + ": expected none, int8 or nf4");
+      throw new IllegalArgumentException("--base-quantization " + baseQuantization + ": expected one of "
+          + String.join(", ", dev.sparktune.config.TrainConfig.BASE_QUANTIZATIONS));
     }
     boolean recompute = checkpointing || !baseQuantization.equals("none"); // as train.base_quantization requires
     new StepBench(device, dtype, batch, seq, steps, recompute, attention, hidden, layers, heads, kvHeads,

@@ -55,7 +55,7 @@ final class PlanCommand implements Callable<Integer> {
         String.join(",", train.lora().targetModules()), s.ranks());
     System.out.print(plan.table());
     if (gpu && train.gpuMemoryGb() != null) {
-      boolean fits = plan.total() <= train.gpuMemoryGb() * (1L << 30);
+      boolean fits = plan.fits(train.gpuMemoryGb());
       System.out.printf(Locale.ROOT, "%s train.gpu_memory_gb %.1f GiB%n", fits ? "fits" : "DOES NOT FIT",
           train.gpuMemoryGb());
       return fits ? Main.OK : Main.STAGE_FAILED;

@@ -61,10 +61,6 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     Integer collectiveTimeoutSeconds, Integer numWorkers, Boolean gradientCheckpointing, String baseQuantization,
     Double gpuMemoryGb, List<String> quantizationSkipModules) implements Serializable {
 
-  /** The decoder linears a quantized base can keep dense ({@code quantization_skip_modules}). */
-  public static final List<String> LINEAR_MODULES = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-      "up_proj", "down_proj");
-
   /** The values {@code base_quantization} takes. */
   public static final List<String> BASE_QUANTIZATIONS = List.of("none", "int8", "nf4");
 
@@ -102,9 +98,9 @@ public record TrainConfig(String baseModel, LoraConfig lora, Integer microBatchS
     }
     quantizationSkipModules = List.copyOf(orDefault(quantizationSkipModules, List.of()));
     for (String m : quantizationSkipModules) {
-      if (!LINEAR_MODULES.contains(m)) {
+      if (!LoraConfig.LINEAR_MODULES.contains(m)) {
         throw new InvalidValue("quantization_skip_modules", "'" + m + "' is not a decoder linear (one of "
-            + String.join(", ", LINEAR_MODULES) + "; embeddings, norms and the LM head are never quantized)");
+            + String.join(", ", LoraConfig.LINEAR_MODULES) + "; embeddings, norms and the LM head are never quantized)");
       }
     }
     if (gpuMemoryGb != null && gpuMemoryGb <= 0) {

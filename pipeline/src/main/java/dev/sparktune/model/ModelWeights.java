@@ -38,11 +38,13 @@ public final class ModelWeights {
 
   /** As {@link #quantizable(String)}, less the linears named in {@code keepDense} (e.g. {@code down_proj}). */
   public static boolean quantizable(String name, Collection<String> keepDense) {
-    if (!quantizable(name)) {
-      return false;
-    }
-    String module = name.substring(0, name.length() - ".weight".length());
-    return !keepDense.contains(module.substring(module.lastIndexOf('.') + 1));
+    return quantizable(name) && !keepDense.contains(linearModule(name));
+  }
+
+  /** The module a decoder linear weight belongs to: {@code model.layers.3.mlp.down_proj.weight} → {@code down_proj}. */
+  public static String linearModule(String name) {
+    String module = name.substring(0, name.lastIndexOf('.'));
+    return module.substring(module.lastIndexOf('.') + 1);
   }
 
   /** The Hugging Face names and shapes of every weight this config needs. */

@@ -60,6 +60,11 @@ public record MemoryPlan(long weights, long lora, long activations, long logits,
     return weights + lora + activations + logits + workspace + runtime;
   }
 
+  /** Whether the plan fits a device of {@code gib} GiB. */
+  public boolean fits(double gib) {
+    return total() <= gib * (1L << 30);
+  }
+
   /**
    * The setting a train config asks for, one micro-batch of {@code seq} tokens per row, on a GPU or
    * a CPU (float32 there unless the config names a half type; float16 on a GPU for {@code auto}).
@@ -104,7 +109,7 @@ public record MemoryPlan(long weights, long lora, long activations, long logits,
       if (ModelWeights.quantizable(e.getKey())) {
         boolean packed = ModelWeights.quantizable(e.getKey(), s.keepDense());
         weights += quantizedBytes(shape.get(0), shape.get(1), packed ? s.quantization() : "none", b);
-        lin.put(e.getKey().split("\\.")[4], new long[] {shape.get(0), shape.get(1)});
+        lin.put(ModelWeights.linearModule(e.getKey()), new long[] {shape.get(0), shape.get(1)});
       } else {
         weights += shape.size() * b;
       }

@@ -179,7 +179,7 @@ public final class TrainStage implements Stage {
     }
     if (config.gpuMemoryGb() != null) {
       MemoryPlan plan = MemoryPlan.of(model, config.lora(), MemoryPlan.setting(config, sequenceLength, true));
-      if (plan.total() > config.gpuMemoryGb() * (1L << 30)) {
+      if (!plan.fits(config.gpuMemoryGb())) {
         problems.add(String.format(java.util.Locale.ROOT, "train: the memory plan needs %.2f GiB per GPU, more than"
             + " train.gpu_memory_gb %.1f (bin/sparktune plan shows it; try base_quantization nf4,"
             + " gradient_checkpointing, a smaller micro_batch_size or max_length):%n%s",
