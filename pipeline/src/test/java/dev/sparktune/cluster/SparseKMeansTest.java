@@ -109,4 +109,38 @@ class SparseKMeansTest {
     }
     assertEquals(cost, model.cost(), 1e-3 * cost);
   }
+  /** assign (term-major) gives exactly what a center-by-center loop over the non-zeros gives, both metrics. */
+  @Test
+  void assignMatchesTheCenterByCenterLoopBitForBit() {
+    List<Row> rows = groups(25, 4);
+    for (boolean cosine : new boolean[] {true, false}) {
+      SparseKMeans.Model model = SparseKMeans.fit(blocks(rows, 2), rows.size(), DIM, 5, 5, 11, cosine);
+      for (Row r : rows) {
+        org.apache.spark.ml.linalg.SparseVector v = ((Vector) r.getAs(1)).toSparse();
+        double vNorm = 0;
+        for (double x : v.values()) {
+          vNorm += x * x;
+        }
+        int best = 0;
+        double bestDistance = Double.POSITIVE_INFINITY;
+        for (int c = 0; c < model.centers().length; c++) {
+          float[] center = model.centers()[c];
+          double dot = 0;
+          for (int p = 0; p < v.indices().length; p++) {
+            dot += v.values()[p] * center[v.indices()[p]];
+          }
+          double cn = SparseKMeans.squaredNorm(center);
+          double d = cosine ? (vNorm * cn == 0 ? 1.0 : 1.0 - dot / Math.sqrt(vNorm * cn))
+              : Math.sqrt(Math.max(0, vNorm - 2 * dot + cn));
+          if (d < bestDistance) {
+            bestDistance = d;
+            best = c;
+          }
+        }
+        double[] a = model.assign(v);
+        assertEquals(best, (int) a[0], r.getString(0));
+        assertEquals(Double.doubleToLongBits(bestDistance), Double.doubleToLongBits(a[1]), r.getString(0));
+      }
+    }
+  }
 }
