@@ -1,11 +1,13 @@
 package dev.sparktune.cluster;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
@@ -24,11 +26,9 @@ import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.ml.Pipeline;
-import org.apache.spark.ml.PipelineModel;
-import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.feature.HashingTF;
 import org.apache.spark.ml.feature.IDF;
+import org.apache.spark.ml.feature.IDFModel;
 import org.apache.spark.ml.feature.Normalizer;
 import org.apache.spark.ml.feature.RegexTokenizer;
 import org.apache.spark.ml.feature.StopWordsRemover;
@@ -74,11 +74,11 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     Dataset<Row> in = inputs.get(upstreamName());
-    Dataset<Row> featured = featurize(in).persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> all = assign(context, featured);
+    Featured featured = featurize(in);
+    Dataset<Row> all = assign(context, featured.rows());
 
     // Only what the outputs need is cached: the feature vectors and token lists are done with.
-    Dataset<Row> deduped = semanticDedup(all).drop("_doc", "_tokens", "_tf", "_tfidf", "_features", "_nnz")
+    Dataset<Row> deduped = semanticDedup(all).drop("_features", "_nnz")
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> unique = deduped.filter(col("_dup_of").isNull());
     Dataset<Row> semanticDrops = deduped.filter(col("_dup_of").isNotNull()).select(Schemas.withColumns(Schemas.recordColumns(),
@@ -87,59 +87,62 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
 
     Dataset<Row> kept = unique;
     Dataset<Row> dropped = semanticDrops;
-    Runnable releaseRanked = () -> { };
     if (config.maxPerCluster() != null) {
-      Dataset<Row> ranked = rankForQuota(unique);
-      releaseRanked = ranked::unpersist;
       int max = config.maxPerCluster();
-      kept = ranked.filter(col("_rank").leq(max));
-      dropped = dropped.unionByName(ranked.filter(col("_rank").gt(max)).select(Schemas.withColumns(Schemas.recordColumns(),
+      Dataset<Row> split = splitAtQuota(context.spark(), unique, max, config.keep(), config.seed());
+      kept = split.filter(not(col("_over")));
+      dropped = dropped.unionByName(split.filter(col("_over")).select(Schemas.withColumns(Schemas.recordColumns(),
           lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
               lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
     }
     Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
-    Runnable release = releaseRanked;
     return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusterTable(deduped, kept)), in.select("source"),
         () -> {
-          featured.unpersist();
+          featured.cache().unpersist();
           deduped.unpersist();
-          release.run();
         });
   }
 
-  /** The records with their terms ({@code _terms}), feature vectors ({@code _features}) and their non-zeros. */
-  private Dataset<Row> featurize(Dataset<Row> in) {
+  /** The records with {@code _terms}, {@code _features} and {@code _nnz}, and the cache they are computed from. */
+  private record Featured(Dataset<Row> rows, Dataset<Row> cache) {}
+
+  /**
+   * Terms and feature vectors. The records are tokenized (and hashed, or embedded) once into a cache;
+   * IDF's fit and every later pass read that cache, so the regex tokenizer and stop-word filter run
+   * once per record rather than once for the fit and again for the features.
+   */
+  private Featured featurize(Dataset<Row> in) {
     // What a record is about: the instruction (and its input), the text of a plain-text record, or a
     // conversation's user turns.
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
         col("text"), col("output"), expr(Schemas.turnsSql("user")), lit(""));
     // Terms are needed in both modes: they name the clusters.
-    List<PipelineStage> stages = new ArrayList<>(List.of(
-        new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens").setPattern("[^\\p{L}\\p{N}]+")
-            .setGaps(true).setMinTokenLength(2).setToLowercase(true),
-        new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms")));
+    Dataset<Row> tokens = new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens")
+        .setPattern("[^\\p{L}\\p{N}]+").setGaps(true).setMinTokenLength(2).setToLowercase(true)
+        .transform(in.withColumn("_doc", doc));
+    Dataset<Row> terms = new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms").transform(tokens);
+    Dataset<Row> cache;
+    Dataset<Row> vectors;
     if (config.features() == ClusterConfig.Features.TFIDF) {
-      stages.add(new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures()));
-      stages.add(new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()));
-      stages.add(new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0));
+      cache = new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures())
+          .transform(terms).drop("_doc", "_tokens").persist(StorageLevel.MEMORY_AND_DISK());
+      IDFModel idf = new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()).fit(cache);
+      vectors = new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0)
+          .transform(idf.transform(cache)).drop("_tf", "_tfidf");
+    } else {
+      cache = MiniLmFeatures.embed(terms, "_doc", "_features").drop("_doc", "_tokens")
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      vectors = cache;
     }
-    Pipeline features = new Pipeline().setStages(stages.toArray(PipelineStage[]::new));
-    Dataset<Row> docs = in.withColumn("_doc", doc);
-    PipelineModel featureModel = features.fit(docs);
-    Dataset<Row> tokenized = featureModel.transform(docs);
-    if (config.features() == ClusterConfig.Features.MINILM) {
-      tokenized = MiniLmFeatures.embed(tokenized, "_doc", "_features");
-    }
-    return tokenized
-        .withColumn("_nnz", udf((org.apache.spark.sql.api.java.UDF1<Vector, Integer>) Vector::numNonzeros,
-            DataTypes.IntegerType).apply(col("_features")));
+    return new Featured(vectors.withColumn("_nnz", udf((org.apache.spark.sql.api.java.UDF1<Vector, Integer>)
+        Vector::numNonzeros, DataTypes.IntegerType).apply(col("_features"))), cache);
   }
 
   /** Fits k-means on the records with features and adds {@code cluster_id} and {@code centroid_distance} to all. */
   private Dataset<Row> assign(StageContext context, Dataset<Row> featured) {
     Dataset<Row> placeable = featured.filter(col("_nnz").gt(0));
-    // The k-means input: each partition's vectors packed once into primitive arrays (this pass also
-    // fills the features cache), then only these blocks are read by the iterations.
+    // The k-means input: each partition's vectors packed once into primitive arrays (from the
+    // featurize cache), then only these blocks are read by the iterations.
     Dataset<Row> vectors = placeable.select("id", "_features");
     long seed = config.seed();
     JavaRDD<SparseKMeans.Block> blocks = vectors.javaRDD()
@@ -209,16 +212,40 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
         .mapPartitions(semdedup, ExpressionEncoder.apply(RowEncoder.encoderFor(schema)));
   }
 
-  /** Ranks each cluster's records for the quota ({@code _rank}, 1 first kept), by the configured {@code keep}. */
-  private Dataset<Row> rankForQuota(Dataset<Row> unique) {
-    Column order = switch (config.keep()) {
-      case RANDOM -> xxhash64(col("id"), lit(config.seed()));
-      case NEAREST -> col("centroid_distance").asc_nulls_last();
-      case FARTHEST -> col("centroid_distance").desc_nulls_last();
+  /**
+   * Marks ({@code _over}) the records past the first {@code max} of their cluster in the configured
+   * keep order (then id, then locator). Only the narrow sort keys are shuffled and ranked: that gives
+   * each over-full cluster's last kept key (at most k rows, collected), which every record is then
+   * compared with where it lies, so the records themselves are never shuffled.
+   */
+  static Dataset<Row> splitAtQuota(org.apache.spark.sql.SparkSession spark, Dataset<Row> unique, int max,
+      ClusterConfig.Keep keep, long seed) {
+    Column order = switch (keep) {
+      case RANDOM -> xxhash64(col("id"), lit(seed));
+      // Nulls last, as the window's asc_nulls_last / desc_nulls_last; 0 - d, not -d: no -0.0.
+      case NEAREST -> coalesce(col("centroid_distance"), lit(Double.POSITIVE_INFINITY));
+      case FARTHEST -> coalesce(lit(0.0).minus(col("centroid_distance")), lit(Double.POSITIVE_INFINITY));
     };
-    return unique.withColumn("_rank", row_number().over(
-        Window.partitionBy("cluster_id").orderBy(order, col("id").asc(), col("locator").asc())))
-        .persist(StorageLevel.MEMORY_AND_DISK()); // read by data, dropped and clusters
+    Dataset<Row> keyed = unique.withColumn("_o", order).withColumn("_l", coalesce(col("locator"), lit("")));
+    List<Row> cuts = keyed.select("cluster_id", "_o", "id", "_l")
+        .withColumn("_r", row_number().over(Window.partitionBy("cluster_id").orderBy("_o", "id", "_l")))
+        .filter(col("_r").equalTo(max)).drop("_r").collectAsList();
+    StructType cutSchema = new StructType().add("cluster_id", DataTypes.IntegerType, false)
+        .add("_co", keyed.schema().apply("_o").dataType(), false).add("_ci", DataTypes.StringType, false)
+        .add("_cl", DataTypes.StringType, false);
+    Dataset<Row> cutoffs = spark.createDataFrame(cuts, cutSchema);
+    Column within = col("_co").isNull()
+        .or(col("_o").lt(col("_co")))
+        .or(col("_o").equalTo(col("_co")).and(col("id").lt(col("_ci"))
+            .or(col("id").equalTo(col("_ci")).and(col("_l").leq(col("_cl"))))));
+    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of("cluster_id"))
+        .toSeq();
+    List<Column> columns = new ArrayList<>();
+    for (String c : unique.columns()) {
+      columns.add(col(c));
+    }
+    columns.add(not(within).as("_over"));
+    return keyed.join(broadcast(cutoffs), on, "left").select(columns.toArray(Column[]::new));
   }
 
   /** One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid. */
