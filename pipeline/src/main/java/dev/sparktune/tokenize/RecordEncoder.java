@@ -142,12 +142,23 @@ final class RecordEncoder {
         droppedMessages, null, null);
   }
 
+  /** The record fields a tokenized row does not carry (all nullable): instruction, input, output, text, messages. */
+  private static final boolean[] TEXTS = new boolean[Schemas.RECORD.size()];
+
+  static {
+    for (String field : new String[] {"instruction", "input", "output", "text", "messages"}) {
+      TEXTS[Schemas.RECORD.fieldIndex(field)] = true;
+    }
+  }
+
   private static Row row(Row r, int splitIndex, long[] ids, long[] labels, int numTokens, boolean truncated,
       int droppedMessages, String reason, String detail) {
     int n = Schemas.RECORD.size();
     Object[] values = new Object[TokenizeStage.WORK.size()];
     for (int i = 0; i < n; i++) {
-      values[i] = r.get(i);
+      // A tokenized row keeps its provenance only: its texts are read again for dropped rows alone, and
+      // would otherwise fill the stage's cache (every record's texts beside its token ids) for nothing.
+      values[i] = reason == null && TEXTS[i] ? null : r.get(i);
     }
     values[n] = r.getString(splitIndex);
     if (reason == null) {

@@ -248,6 +248,11 @@ class TokenizeStageTest {
     Manifest drop = run(dir.resolve("f"), in, "max_length: 200\noverflow: drop\n");
     assertEquals(10L, drop.counts().droppedByReason().get("too_long"));
     assertEquals(drop.counts().in(), drop.counts().out() + drop.counts().dropped());
+    // A dropped record keeps its texts (the tokenized rows beside it do not carry theirs).
+    for (Row r : TestSpark.get().read().parquet(dir.resolve("f/tokenize/dropped").toString()).collectAsList()) {
+      assertTrue(r.getString(r.fieldIndex("instruction")).length() > 0 && r.getString(r.fieldIndex("output")).length() > 0,
+          r.toString());
+    }
     assertTrue(truncate.counts().out() > drop.counts().out());
   }
 }
