@@ -25,8 +25,10 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -208,24 +210,13 @@ public final class Report {
       html.append("<p class=\"muted\">The tokenize stage has not run.</p>");
       return;
     }
-    List<Row> rows = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
-        .select("num_tokens", "truncated", "split").collectAsList();
-    List<Integer> lengths = new ArrayList<>();
-    long truncated = 0;
-    long validation = 0;
-    int longest = 1;
-    for (Row r : rows) {
-      lengths.add(r.getInt(0));
-      longest = Math.max(longest, r.getInt(0));
-      truncated += r.getBoolean(1) ? 1 : 0;
-      validation += "validation".equals(r.getString(2)) ? 1 : 0;
-    }
-    int maxLength = config.tokenize() == null ? longest : config.tokenize().maxLength();
-    html.append(Svg.histogram(lengths, 24, Math.max(maxLength, longest) * 1.05, maxLength,
-        "max_length " + maxLength, "tokens per example", WIDTH));
+    TokenLengths t = tokenLengths(spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString()),
+        config.tokenize() == null ? null : config.tokenize().maxLength(), 24);
+    html.append(Svg.histogram(t.counts(), t.top(), t.maxLength(), "max_length " + t.maxLength(), "tokens per example",
+        WIDTH));
     html.append(String.format(Locale.ROOT, "<p>%d examples (%d train, %d validation); %d truncated to "
-        + "max_length; median %s tokens, longest %d.</p>", rows.size(), rows.size() - validation, validation,
-        truncated, num(median(lengths)), longest));
+        + "max_length; median %s tokens, longest %d.</p>", t.examples(), t.examples() - t.validation(),
+        t.validation(), t.truncated(), num(t.median()), t.longest()));
     html.append("<h3>What the model is trained on</h3>");
     List<Row> examples = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
         .filter("split = 'train'").orderBy("id").select("id", "input_ids", "labels")
@@ -236,6 +227,32 @@ public final class Report {
       LOG.warn("report: cannot decode a training example: {}", e.toString());
       html.append("<p class=\"muted\">Cannot decode a training example: ").append(esc(e.getMessage())).append("</p>");
     }
+  }
+
+  /** The token-length section's figures; {@code counts} are {@code bins} bins over [0, top) as {@link Svg#bin}. */
+  record TokenLengths(long examples, long validation, long truncated, double median, int longest, int maxLength,
+      double top, long[] counts) {}
+
+  /**
+   * Counts, median and length histogram of a tokenize data table, computed by Spark: the driver gets a
+   * few numbers, never a row per example. {@code maxLength} null: the longest example.
+   */
+  static TokenLengths tokenLengths(Dataset<Row> data, Integer maxLength, int bins) {
+    Row totals = data.agg(functions.count(functions.lit(1)), functions.max("num_tokens"),
+        functions.expr("count_if(truncated)"), functions.expr("count_if(split = 'validation')"),
+        functions.expr("percentile(num_tokens, 0.5)")).first();
+    int longest = totals.isNullAt(1) ? 1 : Math.max(1, totals.getInt(1));
+    int mark = maxLength == null ? longest : maxLength;
+    double top = Math.max(mark, longest) * 1.05;
+    long[] counts = new long[bins];
+    // As Svg.bin, in double (the D suffix: a plain literal would be a decimal).
+    for (Row r : data.groupBy(functions.expr(String.format(Locale.ROOT,
+        "greatest(0, least(%d, cast(floor(num_tokens / %sD * %d) as int)))", bins - 1, Double.toString(top), bins)))
+        .count().collectAsList()) {
+      counts[r.getInt(0)] += r.getLong(1);
+    }
+    return new TokenLengths(totals.getLong(0), totals.getLong(3), totals.getLong(2),
+        totals.isNullAt(4) ? Double.NaN : totals.getDouble(4), longest, mark, top, counts);
   }
 
   private List<StepMetrics> training(boolean ran) throws IOException {

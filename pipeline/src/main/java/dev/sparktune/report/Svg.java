@@ -62,16 +62,26 @@ final class Svg {
   /** A histogram of {@code values} in {@code bins} bins over [0, max], with a dashed marker at {@code mark}. */
   static String histogram(List<Integer> values, int bins, double max, double mark, String markLabel,
       String xLabel, int width) {
+    long[] counts = new long[bins];
+    for (int v : values) {
+      counts[bin(v, bins, max)]++;
+    }
+    return histogram(counts, max, mark, markLabel, xLabel, width);
+  }
+
+  /** The bin of {@code v} among {@code bins} equal bins over [0, max), the last one open-ended. */
+  static int bin(double v, int bins, double max) {
+    return Math.max(0, (int) Math.min(bins - 1, Math.floor(v / max * bins)));
+  }
+
+  /** {@link #histogram(List, int, double, double, String, String, int)} from counts already binned. */
+  static String histogram(long[] counts, double max, double mark, String markLabel, String xLabel, int width) {
+    int bins = counts.length;
     int height = 220;
     int left = 50;
     int bottom = 40;
-    int[] counts = new int[bins];
-    for (int v : values) {
-      int bin = (int) Math.min(bins - 1, Math.floor(v / max * bins));
-      counts[Math.max(0, bin)]++;
-    }
-    int top = 1;
-    for (int c : counts) {
+    long top = 1;
+    for (long c : counts) {
       top = Math.max(top, c);
     }
     double bw = (width - left - 20.0) / bins;

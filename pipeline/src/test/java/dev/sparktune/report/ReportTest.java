@@ -60,4 +60,39 @@ class ReportTest {
     assertTrue(html.contains("Needs a trained adapter"), html);
     assertFalse(html.contains("with the adapter</th>"), html);
   }
+  /** The token-length figures Spark computes equal those of the examples' lengths counted one by one. */
+  @Test
+  void tokenLengthsAreThoseOfTheRowsCountedOneByOne() {
+    org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+        .add("num_tokens", "int").add("truncated", "boolean").add("split", "string");
+    java.util.Random random = new java.util.Random(3);
+    for (int n : new int[] {0, 1, 2, 801}) {
+      List<org.apache.spark.sql.Row> rows = new java.util.ArrayList<>();
+      List<Integer> lengths = new java.util.ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        // Lengths below max_length and past it; with the longest 700, top is 735 and 245, 490 lie on bin edges.
+        int len = n > 3 && i < 3 ? new int[] {700, 245, 490}[i] : i % 7 == 0 ? 512 : 1 + random.nextInt(700);
+        lengths.add(len);
+        rows.add(org.apache.spark.sql.RowFactory.create(len, len >= 512, i % 9 == 0 ? "validation" : "train"));
+      }
+      Report.TokenLengths t = Report.tokenLengths(TestSpark.get().createDataFrame(rows, schema), 512, 24);
+      int longest = Math.max(1, lengths.stream().mapToInt(Integer::intValue).max().orElse(1));
+      double top = Math.max(512, longest) * 1.05;
+      long[] counts = new long[24];
+      for (int len : lengths) {
+        counts[Svg.bin(len, 24, top)]++;
+      }
+      double[] sorted = lengths.stream().mapToDouble(Integer::doubleValue).sorted().toArray();
+      double median = sorted.length == 0 ? Double.NaN : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+          : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+      org.junit.jupiter.api.Assertions.assertArrayEquals(counts, t.counts(), "n " + n);
+      org.junit.jupiter.api.Assertions.assertEquals(n, t.examples());
+      org.junit.jupiter.api.Assertions.assertEquals(median, t.median(), "n " + n);
+      org.junit.jupiter.api.Assertions.assertEquals(longest, t.longest());
+      org.junit.jupiter.api.Assertions.assertEquals(top, t.top());
+      org.junit.jupiter.api.Assertions.assertEquals(lengths.stream().filter(l -> l >= 512).count(), t.truncated());
+      org.junit.jupiter.api.Assertions.assertEquals(rows.stream().filter(r -> r.getString(2).equals("validation"))
+          .count(), t.validation());
+    }
+  }
 }
