@@ -222,23 +222,29 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     Dataset<Row> refused = rc.mode() == CleanConfig.Refusals.RefusalMode.OFF ? RefusalStep.none(normalized)
         : RefusalStep.apply(normalized, detector(context), rc);
     Column[] quality = QualityRules.reasonAndDetail(config.quality());
-    Dataset<Row> judged = refused
+    CleanConfig.Dedup dd = config.dedup();
+    Dataset<Row> rated = refused
         .withColumn("detail", when(col("reason").isNull(), quality[1]).otherwise(col("detail")))
-        .withColumn("reason", coalesce(col("reason"), quality[0]))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+        .withColumn("reason", coalesce(col("reason"), quality[0]));
+    // The exact-duplicate key is computed in this pass, once, for the records that pass; a GPU plan
+    // keeps it in built-in expressions.
+    Column key = gpuPlan(context.spark()) ? ExactDuplicates.sqlKey() : ExactDuplicates.key();
+    Dataset<Row> judged = (dd.exact() ? rated.withColumn(ExactDuplicates.KEY, when(col("reason").isNull(), key))
+        : rated).persist(StorageLevel.MEMORY_AND_DISK());
 
     Dataset<Row> audit = judged.select(col("id"), col("source"), expr("explode(removed)").as("r"))
         .select(col("id"), col("source"), col("r.field").as("field"), col("r.removed").as("removed"),
             col("r.phrase").as("phrase"));
 
-    Dataset<Row> survivors = judged.filter(col("reason").isNull()).select(Schemas.recordColumns());
+    Dataset<Row> passed = judged.filter(col("reason").isNull());
+    Dataset<Row> survivors = passed.select(Schemas.recordColumns());
     Dataset<Row> dropped = judged.filter(col("reason").isNotNull())
         .select(Schemas.droppedColumns(col("reason"), col("detail")));
 
-    CleanConfig.Dedup dd = config.dedup();
     Runnable releaseRanked = () -> { };
     if (dd.exact()) {
-      DedupSplit exact = ExactDuplicates.split(survivors);
+      DedupSplit exact = ExactDuplicates.split(passed.select(Schemas.withColumns(Schemas.recordColumns(),
+          col(ExactDuplicates.KEY))));
       survivors = exact.kept();
       dropped = dropped.unionByName(exact.dropped());
       releaseRanked = exact.release();

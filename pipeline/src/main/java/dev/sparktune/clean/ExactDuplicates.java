@@ -1,34 +1,62 @@
 package dev.sparktune.clean;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.expr;
-import static org.apache.spark.sql.functions.first;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.lower;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.regexp_replace;
-import static org.apache.spark.sql.functions.row_number;
 import static org.apache.spark.sql.functions.sha2;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.when;
 
 import dev.sparktune.core.Schemas;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.expressions.Window;
-import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.api.java.UDF4;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
 /**
  * Exact-duplicate removal: records whose fields agree up to case and whitespace share a SHA-256 key;
  * of each key the smallest record (id, then source, uri, locator) is kept, the others are dropped as
  * {@code exact_duplicate} naming the kept id.
+ *
+ * <p>Only the keys are aggregated (count and smallest record per key); the keys that occur more than
+ * once, usually a small table, are joined back to the records where they lie (adaptive execution
+ * broadcasts it when it is small), so the records themselves are not shuffled and sorted.
  */
 final class ExactDuplicates {
+  /** The key column the records must carry (see {@link #key()}). */
+  static final String KEY = "_key";
+
+  /** Up to this many repeated keys are broadcast to the records rather than joined by a shuffle. */
+  static final long BROADCAST_KEYS = 1_000_000;
+
   private ExactDuplicates() {}
 
-  static DedupSplit split(Dataset<Row> records) {
+  /** The duplicate key of a record: its fields (or a conversation's turns) lower-cased, whitespace runs as one space. */
+  static Column key() {
+    // Records without a conversation (nearly all) go through one Java pass that feeds the digest
+    // directly; it gives the same hex string as the SQL expression below (ExactDuplicatesTest).
+    UDF4<String, String, String, String, String> fields = ExactDuplicates::fieldsKey;
+    return when(col("messages").isNull(), udf(fields, DataTypes.StringType)
+        .apply(col("instruction"), col("input"), col("output"), col("text"))).otherwise(sqlKey());
+  }
+
+  /** The key as Spark SQL expressions (the reference for {@link #fieldsKey}, and the conversations' key). */
+  static Column sqlKey() {
     Column fields = concat_ws("\u001f",
         coalesce(lower(regexp_replace(col("instruction"), "\\s+", " ")), lit("\u0000")),
         coalesce(lower(regexp_replace(col("input"), "\\s+", " ")), lit("\u0000")),
@@ -38,15 +66,73 @@ final class ExactDuplicates {
     // (Array functions, not to_json: Spark 4 plans to_json as an Invoke, which RAPIDS cannot run.)
     Column turns = lower(regexp_replace(expr("array_join(transform(messages, m -> concat(m.role, '\\u001e',"
         + " coalesce(m.content, '\\u0000'))), '\\u001d')"), "\\s+", " "));
-    Column key = sha2(when(col("messages").isNull(), fields).otherwise(concat_ws("\u001f", fields, turns)), 256);
-    WindowSpec byKey = Window.partitionBy("_key").orderBy("id", "source", "uri", "locator");
-    Dataset<Row> ranked = records.withColumn("_key", key)
-        .withColumn("_rank", row_number().over(byKey))
-        .withColumn("_keep", first("id").over(byKey))
-        .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one shuffle, not two
-    Dataset<Row> dropped = ranked.filter(col("_rank").gt(1)).select(Schemas.droppedColumns(lit("exact_duplicate"),
-        concat_ws("", lit("duplicate of "), col("_keep"))));
-    Dataset<Row> kept = ranked.filter(col("_rank").equalTo(1)).select(Schemas.recordColumns());
-    return new DedupSplit(kept, dropped, ranked::unpersist);
+    return sha2(when(col("messages").isNull(), fields).otherwise(concat_ws("\u001f", fields, turns)), 256);
+  }
+
+  /**
+   * SHA-256 (hex) of the four fields, each with runs of {@code \\s} (space, tab, newline, vertical tab,
+   * form feed, carriage return) as one space and lower-cased (a null field as U+0000), joined by U+001F.
+   */
+  static String fieldsKey(String instruction, String input, String output, String text) {
+    StringBuilder b = new StringBuilder(256);
+    String[] fields = {instruction, input, output, text};
+    for (int f = 0; f < fields.length; f++) {
+      if (f > 0) {
+        b.append('\u001f');
+      }
+      String s = fields[f];
+      if (s == null) {
+        b.append('\u0000');
+        continue;
+      }
+      int start = b.length();
+      boolean space = false;
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r') {
+          space = true;
+        } else {
+          if (space) {
+            b.append(' ');
+            space = false;
+          }
+          b.append(c);
+        }
+      }
+      if (space) {
+        b.append(' ');
+      }
+      String lowered = b.substring(start).toLowerCase(java.util.Locale.ROOT);
+      b.setLength(start);
+      b.append(lowered);
+    }
+    byte[] digest = SHA256.get().digest(b.toString().getBytes(StandardCharsets.UTF_8));
+    return java.util.HexFormat.of().formatHex(digest);
+  }
+
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("this JVM has no SHA-256", e);
+    }
+  });
+
+  /** Splits records that carry {@link #KEY} (computed once, where they are cached) into kept and dropped. */
+  static DedupSplit split(Dataset<Row> records) {
+    Column self = struct(col("id"), col("source"), col("uri"), col("locator"));
+    Dataset<Row> repeated = records.groupBy(KEY)
+        .agg(count(lit(1)).as("_n"), min(self).as("_first"))
+        .filter(col("_n").gt(1)).select(col(KEY), col("_first"))
+        .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one aggregation, not two
+    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of(KEY)).toSeq();
+    // Keys seen more than once are usually few: broadcast them, and the records stay where they are.
+    // (Adaptive execution alone would still shuffle the records before it sees how small they are.)
+    Dataset<Row> joined = records.join(repeated.count() <= BROADCAST_KEYS ? broadcast(repeated) : repeated, on, "left");
+    Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
+    Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit("exact_duplicate"),
+        concat_ws("", lit("duplicate of "), col("_first.id"))));
+    Dataset<Row> kept = joined.filter(first).select(Schemas.recordColumns());
+    return new DedupSplit(kept, dropped, repeated::unpersist);
   }
 }
