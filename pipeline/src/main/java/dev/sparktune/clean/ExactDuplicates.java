@@ -46,7 +46,7 @@ final class ExactDuplicates {
 
   private ExactDuplicates() {}
 
-  /** The duplicate key of a record: its fields (or a conversation's turns) lower-cased, whitespace runs as one space. */
+  /** A record's duplicate key: its fields (or a conversation's turns) lower-cased, whitespace runs as one space. */
   static Column key() {
     // Records without a conversation (nearly all) go through one Java pass that feeds the digest
     // directly; it gives the same hex string as the SQL expression below (ExactDuplicatesTest).

@@ -98,13 +98,13 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
     return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusterTable(deduped, kept)), in.select("source"),
         () -> {
-          featured.cache().unpersist();
+          featured.cached().unpersist();
           deduped.unpersist();
         });
   }
 
-  /** The records with {@code _terms}, {@code _features} and {@code _nnz}, and the cache they are computed from. */
-  private record Featured(Dataset<Row> rows, Dataset<Row> cache) {}
+  /** The records with {@code _terms}, {@code _features} and {@code _nnz}, and the persisted table they come from. */
+  private record Featured(Dataset<Row> rows, Dataset<Row> cached) {}
 
   /**
    * Terms and feature vectors. The records are tokenized (and hashed, or embedded) once into a cache;
