@@ -20,7 +20,6 @@ import dev.sparktune.core.Schemas;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -34,8 +33,8 @@ import org.apache.spark.storage.StorageLevel;
  * {@code exact_duplicate} naming the kept id.
  *
  * <p>Only the keys are aggregated (count and smallest record per key); the keys that occur more than
- * once, usually a small table, are joined back to the records where they lie (adaptive execution
- * broadcasts it when it is small), so the records themselves are not shuffled and sorted.
+ * once, usually a small table, are broadcast back to the records where they lie (up to
+ * {@link #BROADCAST_KEYS}; more are joined by a shuffle), so the records are not shuffled and sorted.
  */
 final class ExactDuplicates {
   /** The key column the records must carry (see {@link #key()}). */
@@ -125,10 +124,10 @@ final class ExactDuplicates {
         .agg(count(lit(1)).as("_n"), min(self).as("_first"))
         .filter(col("_n").gt(1)).select(col(KEY), col("_first"))
         .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one aggregation, not two
-    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of(KEY)).toSeq();
     // Keys seen more than once are usually few: broadcast them, and the records stay where they are.
     // (Adaptive execution alone would still shuffle the records before it sees how small they are.)
-    Dataset<Row> joined = records.join(repeated.count() <= BROADCAST_KEYS ? broadcast(repeated) : repeated, on, "left");
+    Dataset<Row> joined = records.join(repeated.count() <= BROADCAST_KEYS ? broadcast(repeated) : repeated,
+        new String[] {KEY}, "left");
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
     Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit("exact_duplicate"),
         concat_ws("", lit("duplicate of "), col("_first.id"))));

@@ -238,8 +238,7 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
         .or(col("_o").lt(col("_co")))
         .or(col("_o").equalTo(col("_co")).and(col("id").lt(col("_ci"))
             .or(col("id").equalTo(col("_ci")).and(col("_l").leq(col("_cl"))))));
-    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of("cluster_id"))
-        .toSeq();
+    String[] on = {"cluster_id"};
     List<Column> columns = new ArrayList<>();
     for (String c : unique.columns()) {
       columns.add(col(c));
@@ -260,8 +259,7 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
         .filter(col("_r").leq(config.topTerms()))
         .groupBy("cluster_id").agg(expr("transform(sort_array(collect_list(struct(_r, term))), x -> x.term)")
             .as("top_terms"));
-    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of("cluster_id"))
-        .toSeq();
+    String[] on = {"cluster_id"};
     return sizes.join(after, on, "left").join(terms, on, "left")
         .select(col("cluster_id"), col("size_before"), coalesce(col("size_after"), lit(0L)).as("size_after"),
             coalesce(col("top_terms"), expr("cast(array() as array<string>)")).as("top_terms"),
