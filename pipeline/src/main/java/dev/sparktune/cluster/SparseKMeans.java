@@ -198,23 +198,19 @@ final class SparseKMeans {
           .treeReduce(Partial::merge, 2);
       bcT.destroy();
       converged = true;
+      float[][] next = total.centers(kk, dim);
       for (int c = 0; c < kk; c++) {
         if (total.counts[c] == 0) {
           continue; // an empty cluster keeps its center
         }
-        float[] next = new float[dim];
-        double scale = 1.0 / total.counts[c];
-        for (int j = 0; j < dim; j++) {
-          next[j] = (float) (total.sums[c * dim + j] * scale);
-        }
         if (cosine) {
-          normalize(next);
+          normalize(next[c]);
         }
-        double moved = cosine ? 1.0 - dot(next, centers[c]) : Math.sqrt(squaredDistance(next, centers[c]));
+        double moved = cosine ? 1.0 - dot(next[c], centers[c]) : Math.sqrt(squaredDistance(next[c], centers[c]));
         if (moved > EPSILON) {
           converged = false;
         }
-        centers[c] = next;
+        centers[c] = next[c];
       }
       cost = total.cost;
       iteration++;
@@ -252,20 +248,30 @@ final class SparseKMeans {
     return best;
   }
 
-  /** What one partition contributes to an iteration: per-center sums and counts, and its cost. */
+  /**
+   * What one partition contributes to an iteration: per-center sums, counts, and its cost. The sums
+   * are sparse (ascending {@code center * dim + term} positions with their values): a center's sum
+   * touches only the terms of its rows, a few hundred of the 2^14, so a partial is ~1 MB where the
+   * dense k x dim array was 39 MB to serialize, fetch and merge per partition and iteration.
+   */
   static final class Partial implements Serializable {
     private static final long serialVersionUID = 1L;
-    final double[] sums;
+    int[] positions;
+    double[] sums;
     final long[] counts;
     double cost;
 
-    Partial(int k, int dim) {
-      sums = new double[k * dim];
-      counts = new long[k];
+    private Partial(int[] positions, double[] sums, long[] counts, double cost) {
+      this.positions = positions;
+      this.sums = sums;
+      this.counts = counts;
+      this.cost = cost;
     }
 
     static Partial of(Block b, float[] centersT, float[] penalty, int k, int dim, boolean cosine) {
-      Partial out = new Partial(k, dim);
+      double[] dense = new double[k * dim];
+      long[] counts = new long[k];
+      double cost = 0;
       float[] acc = new float[k];
       for (int r = 0; r < b.rows(); r++) {
         int best = nearest(b.index, b.value, b.start[r], b.start[r + 1], centersT, penalty, cosine, acc);
@@ -276,29 +282,71 @@ final class SparseKMeans {
         }
         if (cosine) {
           double len = Math.sqrt(norm);
-          out.cost += len == 0 ? 1.0 : 1.0 - bestScore / len;
+          cost += len == 0 ? 1.0 : 1.0 - bestScore / len;
         } else {
-          out.cost += Math.max(0, norm - bestScore);
+          cost += Math.max(0, norm - bestScore);
         }
-        out.counts[best]++;
+        counts[best]++;
         int row = best * dim;
         double scale = cosine && norm > 0 ? 1.0 / Math.sqrt(norm) : 1.0;
         for (int p = b.start[r]; p < b.start[r + 1]; p++) {
-          out.sums[row + b.index[p]] += b.value[p] * scale;
+          dense[row + b.index[p]] += b.value[p] * scale;
         }
       }
-      return out;
+      // An entry left at 0 (or summed to 0) adds nothing when merged: 0.0 + x is x, bit for bit.
+      int n = 0;
+      for (double v : dense) {
+        if (v != 0) {
+          n++;
+        }
+      }
+      int[] positions = new int[n];
+      double[] sums = new double[n];
+      for (int i = 0, j = 0; i < dense.length; i++) {
+        if (dense[i] != 0) {
+          positions[j] = i;
+          sums[j++] = dense[i];
+        }
+      }
+      return new Partial(positions, sums, counts, cost);
     }
 
+    /** Adds {@code o} to this partial (this side first, as the dense sum did) and returns it. */
     Partial merge(Partial o) {
-      for (int i = 0; i < sums.length; i++) {
-        sums[i] += o.sums[i];
+      int[] p = new int[positions.length + o.positions.length];
+      double[] v = new double[p.length];
+      int i = 0;
+      int j = 0;
+      int n = 0;
+      while (i < positions.length || j < o.positions.length) {
+        if (j == o.positions.length || i < positions.length && positions[i] < o.positions[j]) {
+          p[n] = positions[i];
+          v[n++] = sums[i++];
+        } else if (i == positions.length || o.positions[j] < positions[i]) {
+          p[n] = o.positions[j];
+          v[n++] = o.sums[j++];
+        } else {
+          p[n] = positions[i];
+          v[n++] = sums[i++] + o.sums[j++];
+        }
       }
-      for (int i = 0; i < counts.length; i++) {
-        counts[i] += o.counts[i];
+      positions = Arrays.copyOf(p, n);
+      sums = Arrays.copyOf(v, n);
+      for (int c = 0; c < counts.length; c++) {
+        counts[c] += o.counts[c];
       }
       cost += o.cost;
       return this;
+    }
+
+    /** The means of the non-empty centers (rows of zeros for empty ones), dense. */
+    float[][] centers(int k, int dim) {
+      float[][] out = new float[k][dim];
+      for (int i = 0; i < positions.length; i++) {
+        int c = positions[i] / dim;
+        out[c][positions[i] % dim] = (float) (sums[i] * (1.0 / counts[c]));
+      }
+      return out;
     }
   }
 

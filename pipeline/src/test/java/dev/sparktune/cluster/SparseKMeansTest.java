@@ -56,6 +56,69 @@ class SparseKMeansTest {
         .cache();
   }
 
+  /**
+   * Sparse partials of three partitions, merged, give each center the mean of its rows (unit-scaled for
+   * cosine), counts and cost equal to one dense pass over all rows, center by center.
+   */
+  @Test
+  void mergedSparsePartialsAreTheDenseMeans() {
+    List<Row> rows = groups(25, 4);
+    int k = 4;
+    float[][] seeds = new float[k][DIM];
+    for (int c = 0; c < k; c++) {
+      Vector v = rows.get(c * 25).getAs(1);
+      for (int j = 0; j < DIM; j++) {
+        seeds[c][j] = (float) v.apply(j);
+      }
+    }
+    float[] centersT = SparseKMeans.transpose(seeds, DIM);
+    List<SparseKMeans.Partial> partials = new ArrayList<>();
+    for (int part = 0; part < 3; part++) {
+      List<Row> slice = new ArrayList<>();
+      for (int r = part; r < rows.size(); r += 3) {
+        slice.add(rows.get(r));
+      }
+      partials.add(SparseKMeans.Partial.of(SparseKMeans.Block.of(slice.iterator(), 0, 1, 3L), centersT, new float[k], k,
+          DIM, true));
+    }
+    SparseKMeans.Partial total = partials.get(0).merge(partials.get(1)).merge(partials.get(2));
+
+    double[][] sums = new double[k][DIM];
+    long[] counts = new long[k];
+    double cost = 0;
+    for (Row r : rows) {
+      Vector v = r.getAs(1);
+      int best = 0;
+      double bestDot = Double.NEGATIVE_INFINITY;
+      for (int c = 0; c < k; c++) {
+        double dot = 0;
+        for (int j = 0; j < DIM; j++) {
+          dot += (float) v.apply(j) * seeds[c][j];
+        }
+        if (dot > bestDot) {
+          bestDot = dot;
+          best = c;
+        }
+      }
+      counts[best]++;
+      cost += 1 - bestDot; // unit rows
+      for (int j = 0; j < DIM; j++) {
+        sums[best][j] += (float) v.apply(j);
+      }
+    }
+    assertArrayEquals(counts, total.counts);
+    assertEquals(cost, total.cost, 1e-4);
+    float[][] means = total.centers(k, DIM);
+    int nonZero = 0;
+    for (int c = 0; c < k; c++) {
+      for (int j = 0; j < DIM; j++) {
+        assertEquals(counts[c] == 0 ? 0 : sums[c][j] / counts[c], means[c][j], 1e-5, "center " + c + " term " + j);
+        nonZero += means[c][j] != 0 ? 1 : 0;
+      }
+    }
+    assertTrue(nonZero > 4 * 40 && total.positions.length == nonZero, "non-zero sums: " + nonZero);
+  }
+
   @Test
   void findsTheGroupsAndAssignsToTheNearestCenter() {
     List<Row> rows = groups(60, 1);
