@@ -20,19 +20,21 @@ import dev.sparktune.core.RecordStage;
 import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.ml.feature.HashingTF;
 import org.apache.spark.ml.feature.IDF;
 import org.apache.spark.ml.feature.IDFModel;
 import org.apache.spark.ml.feature.Normalizer;
-import org.apache.spark.ml.feature.RegexTokenizer;
 import org.apache.spark.ml.feature.StopWordsRemover;
+import org.apache.spark.ml.linalg.SQLDataTypes;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -108,8 +110,8 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
 
   /**
    * Terms and feature vectors. The records are tokenized (and hashed, or embedded) once into a cache;
-   * IDF's fit and every later pass read that cache, so the regex tokenizer and stop-word filter run
-   * once per record rather than once for the fit and again for the features.
+   * IDF's fit and every later pass read that cache. The terms and their hashed counts are MLlib's
+   * (RegexTokenizer, StopWordsRemover, HashingTF), computed by {@link DocumentTerms} in one function.
    */
   private Featured featurize(Dataset<Row> in) {
     // What a record is about: the instruction (and its input), the text of a plain-text record, or a
@@ -117,20 +119,31 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     Column doc = coalesce(when(col("instruction").isNotNull(), concat_ws(" ", col("instruction"), col("input"))),
         col("text"), col("output"), expr(Schemas.turnsSql("user")), lit(""));
     // Terms are needed in both modes: they name the clusters.
-    Dataset<Row> tokens = new RegexTokenizer().setInputCol("_doc").setOutputCol("_tokens")
-        .setPattern("[^\\p{L}\\p{N}]+").setGaps(true).setMinTokenLength(2).setToLowercase(true)
-        .transform(in.withColumn("_doc", doc));
-    Dataset<Row> terms = new StopWordsRemover().setInputCol("_tokens").setOutputCol("_terms").transform(tokens);
+    StopWordsRemover stopWords = new StopWordsRemover();
+    DocumentTerms documentTerms = new DocumentTerms(Arrays.asList(stopWords.getStopWords()),
+        new Locale(stopWords.getLocale())); // the remover's own locale rule
     Dataset<Row> cache;
     Dataset<Row> vectors;
     if (config.features() == ClusterConfig.Features.TFIDF) {
-      cache = new HashingTF().setInputCol("_terms").setOutputCol("_tf").setNumFeatures(config.numFeatures())
-          .transform(terms).drop("_doc", "_tokens").persist(StorageLevel.MEMORY_AND_DISK());
+      int n = config.numFeatures();
+      StructType termsAndCounts = new StructType().add("terms", DataTypes.createArrayType(DataTypes.StringType, false))
+          .add("tf", SQLDataTypes.VectorType());
+      org.apache.spark.sql.api.java.UDF1<String, Row> count = text -> {
+        List<String> terms = documentTerms.terms(text);
+        DocumentTerms.Counts c = DocumentTerms.counts(terms, term -> DocumentTerms.hashingTfIndex(term, n));
+        return RowFactory.create(terms, Vectors.sparse(n, c.indices(), c.values()));
+      };
+      cache = in.withColumn("_f", udf(count, termsAndCounts).apply(doc))
+          .withColumn("_terms", col("_f.terms")).withColumn("_tf", col("_f.tf")).drop("_f")
+          .persist(StorageLevel.MEMORY_AND_DISK());
       IDFModel idf = new IDF().setInputCol("_tf").setOutputCol("_tfidf").setMinDocFreq(config.minDocFreq()).fit(cache);
       vectors = new Normalizer().setInputCol("_tfidf").setOutputCol("_features").setP(2.0)
           .transform(idf.transform(cache)).drop("_tf", "_tfidf");
     } else {
-      cache = MiniLmFeatures.embed(terms, "_doc", "_features").drop("_doc", "_tokens")
+      org.apache.spark.sql.api.java.UDF1<String, List<String>> terms = documentTerms::terms;
+      Dataset<Row> withTerms = in.withColumn("_doc", doc).withColumn("_terms",
+          udf(terms, DataTypes.createArrayType(DataTypes.StringType, false)).apply(col("_doc")));
+      cache = MiniLmFeatures.embed(withTerms, "_doc", "_features").drop("_doc")
           .persist(StorageLevel.MEMORY_AND_DISK());
       vectors = cache;
     }
