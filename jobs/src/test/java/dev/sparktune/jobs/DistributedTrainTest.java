@@ -99,7 +99,7 @@ class DistributedTrainTest {
     Cli.Result two = Cli.run(args("train", "--fresh", "--set", "train.micro_batch_size=2",
         "--set", "train.num_workers=2"));
     assertEquals(0, two.code(), two.err());
-    assertTrue(two.out().matches("(?s).*train\\s+ran\\s+19\\s+19.*"), two.out());
+    assertTrue(two.out().matches("(?s).*train\\s+ran\\s+20\\s+20.*"), two.out());
     Map<String, double[]> pair = adapter(work);
     assertSame(single, pair, 1e-5);
 

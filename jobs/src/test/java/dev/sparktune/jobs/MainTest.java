@@ -46,12 +46,12 @@ class MainTest {
     assertTrue(first.out().matches("(?s).*ingest\\s+ran\\s+43\\s+36\\s+7\\s+0.*"), first.out());
     assertTrue(first.out().matches("(?s).*clean\\s+ran\\s+36\\s+27\\s+0\\s+9.*"), first.out());
     assertTrue(Files.isDirectory(work.resolve("clean/dropped")));
-    assertTrue(first.out().matches("(?s).*cluster\\s+ran\\s+27\\s+19\\s+0\\s+8.*"), first.out());
+    assertTrue(first.out().matches("(?s).*cluster\\s+ran\\s+27\\s+20\\s+0\\s+7.*"), first.out());
     assertTrue(Files.isDirectory(work.resolve("cluster/clusters")));
-    assertTrue(first.out().matches("(?s).*tokenize\\s+ran\\s+19\\s+19\\s+0\\s+0.*"), first.out());
+    assertTrue(first.out().matches("(?s).*tokenize\\s+ran\\s+20\\s+20\\s+0\\s+0.*"), first.out());
     assertTrue(Files.exists(work.resolve("tokenize/dataset/dataset_dict.json")));
     assertTrue(Files.exists(work.resolve("tokenize/dataset/train/data-00000-of-00001.arrow")));
-    assertTrue(first.out().matches("(?s).*train\\s+ran\\s+19\\s+19\\s+0\\s+0.*"), first.out());
+    assertTrue(first.out().matches("(?s).*train\\s+ran\\s+20\\s+20\\s+0\\s+0.*"), first.out());
     assertTrue(Files.exists(work.resolve("train/adapter/adapter_config.json")));
     assertTrue(Files.exists(work.resolve("train/adapter/adapter_model.safetensors")));
     assertTrue(Files.exists(work.resolve("train/metrics.jsonl")));
@@ -74,7 +74,7 @@ class MainTest {
 
     // The notebooks run, cell by cell, against this demo run (jdk.jshell, a fresh JVM each).
     String explore = Notebooks.run(Path.of("notebooks/explore-dataset.ipynb"), "sparktune.work=" + work);
-    assertTrue(explore.contains("19 tokenized examples"), explore);
+    assertTrue(explore.contains("20 tokenized examples"), explore);
     String inference = Notebooks.run(Path.of("notebooks/inference.ipynb"), "sparktune.work=" + work,
         "sparktune.model=" + demoModel());
     assertTrue(inference.contains("perplexity: base") && inference.contains("adapter: "), inference);

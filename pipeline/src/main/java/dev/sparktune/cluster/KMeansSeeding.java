@@ -9,6 +9,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.apache.spark.api.java.JavaRDD;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -16,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The initial centers of {@link SparseKMeans}: a seeded sample of at most {@code max(5000, 30 k)} rows
  * collected to the driver (bounded, not data-sized), greedy k-means++ on it, refined by Lloyd's
- * iterations on the sample, best of a few seedings — as MLlib's k-means|| ends.
+ * iterations on the sample, best of a few seedings — as MLlib's k-means|| ends. The seedings run
+ * side by side on the driver's cores.
  */
 final class KMeansSeeding {
   private static final Logger LOG = LoggerFactory.getLogger(KMeansSeeding.class);
@@ -25,6 +31,12 @@ final class KMeansSeeding {
 
   /** k-means++ on a seeded sample of the rows, collected to the driver. */
   static float[][] init(JavaRDD<SparseKMeans.Block> blocks, long rows, int dim, int k, long seed, boolean cosine) {
+    return init(blocks, rows, dim, k, seed, cosine, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** As {@link #init(JavaRDD, long, int, int, long, boolean)}, with at most {@code cores} seedings at a time. */
+  static float[][] init(JavaRDD<SparseKMeans.Block> blocks, long rows, int dim, int k, long seed, boolean cosine,
+      int cores) {
     int target = (int) Math.min(rows, Math.max(5_000L, 30L * k));
     double rate = rows == 0 ? 1.0 : Math.min(1.0, (double) target / rows);
     long threshold = rate >= 1.0 ? Long.MAX_VALUE : (long) (rate * Long.MAX_VALUE);
@@ -42,20 +54,39 @@ final class KMeansSeeding {
     if (sample.isEmpty()) {
       throw new IllegalStateException("k-means: no rows to initialize from");
     }
-    Random random = new Random(seed);
-    float[][] centers = null;
-    double bestCost = Double.POSITIVE_INFINITY;
     // As MLlib's k-means|| ends: seeds are refined by Lloyd's iterations on the sample, and of a few
     // seedings the one with the lowest sample cost starts the distributed iterations.
     // Small problems get more seedings (they cost little and small sets have more bad local optima).
     int attempts = (long) sample.size() * k <= 2_000_000L ? 10 : INIT_ATTEMPTS;
+    // The seedings are independent (each has its own seeded random), so they run on the driver's
+    // cores side by side while the executors wait; the best one does not depend on the thread count.
+    List<Callable<Seeding>> tasks = new ArrayList<>();
     for (int attempt = 0; attempt < attempts; attempt++) {
-      float[][] seeded = plusPlus(sample, dim, k, cosine, random);
-      double cost = refine(sample, seeded, dim, cosine, INIT_ITERATIONS);
-      if (cost < bestCost) {
-        bestCost = cost;
-        centers = seeded;
+      Random random = new Random(seed + ATTEMPT_SEED_STEP * attempt);
+      tasks.add(() -> {
+        float[][] seeded = plusPlus(sample, dim, k, cosine, random);
+        return new Seeding(seeded, refine(sample, seeded, dim, cosine, INIT_ITERATIONS));
+      });
+    }
+    int threads = Math.max(1, Math.min(attempts, cores));
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    float[][] centers = null;
+    double bestCost = Double.POSITIVE_INFINITY;
+    try {
+      for (Future<Seeding> done : pool.invokeAll(tasks)) {
+        Seeding s = done.get();
+        if (s.cost() < bestCost) { // ties: the earlier attempt
+          bestCost = s.cost();
+          centers = s.centers();
+        }
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("k-means: interrupted while seeding", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("k-means: seeding failed: " + e.getCause(), e.getCause());
+    } finally {
+      pool.shutdownNow();
     }
     int m = sample.size();
     LOG.info("k-means: initialized {} centers by greedy k-means++ and Lloyd's on a sample of {} rows", centers.length, m);
@@ -63,6 +94,11 @@ final class KMeansSeeding {
   }
 
   static final int INIT_ATTEMPTS = 3;
+  /** Attempt a draws from {@code new Random(seed + a * ATTEMPT_SEED_STEP)}. */
+  static final long ATTEMPT_SEED_STEP = 0x9E3779B97F4A7C15L;
+
+  /** One seeding's centers and their cost on the sample. */
+  private record Seeding(float[][] centers, double cost) {}
   static final int INIT_ITERATIONS = 10;
 
   /** Greedy k-means++ on the sample. */
@@ -185,11 +221,10 @@ final class KMeansSeeding {
     for (int i = 0; i < d.length; i++) {
       Sampled s = sample.get(i);
       double dot = 0;
-      double sNorm = 0;
       for (int p = 0; p < s.index().length; p++) {
         dot += s.value()[p] * center[s.index()[p]];
-        sNorm += s.value()[p] * s.value()[p];
       }
+      double sNorm = s.squaredNorm();
       d[i] = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm * centerNorm)))
           : Math.max(0, sNorm - 2 * dot + centerNorm);
     }
@@ -203,10 +238,21 @@ final class KMeansSeeding {
     private final int[] index;
     private final float[] value;
 
+    private final double squaredNorm;
+
     Sampled(long key, int[] index, float[] value) {
       this.key = key;
       this.index = index;
       this.value = value;
+      double norm = 0;
+      for (float v : value) {
+        norm += v * v; // float products summed in double, as the distances always took them
+      }
+      this.squaredNorm = norm;
+    }
+
+    double squaredNorm() {
+      return squaredNorm;
     }
 
     long key() {

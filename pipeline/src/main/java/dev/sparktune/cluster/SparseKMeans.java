@@ -350,13 +350,21 @@ final class SparseKMeans {
     }
   }
 
+  /** The centers term-major ({@code t[j * k + c]}), copied in 64 x 64 tiles so both sides stay in cache. */
   static float[] transpose(float[][] centers, int dim) {
     int k = centers.length;
     float[] t = new float[k * dim];
-    for (int c = 0; c < k; c++) {
-      float[] row = centers[c];
-      for (int j = 0; j < dim; j++) {
-        t[j * k + c] = row[j];
+    int tile = 64;
+    for (int c0 = 0; c0 < k; c0 += tile) {
+      int c1 = Math.min(k, c0 + tile);
+      for (int j0 = 0; j0 < dim; j0 += tile) {
+        int j1 = Math.min(dim, j0 + tile);
+        for (int c = c0; c < c1; c++) {
+          float[] row = centers[c];
+          for (int j = j0; j < j1; j++) {
+            t[j * k + c] = row[j];
+          }
+        }
       }
     }
     return t;

@@ -56,6 +56,34 @@ class SparseKMeansTest {
         .cache();
   }
 
+  @Test
+  void transposeIsTermMajorAcrossPartialTiles() {
+    Random random = new Random(2);
+    float[][] centers = new float[70][130];
+    for (float[] row : centers) {
+      for (int j = 0; j < row.length; j++) {
+        row[j] = random.nextFloat();
+      }
+    }
+    float[] t = SparseKMeans.transpose(centers, 130);
+    for (int c = 0; c < 70; c++) {
+      for (int j = 0; j < 130; j++) {
+        assertEquals(centers[c][j], t[j * 70 + c]);
+      }
+    }
+  }
+
+  @Test
+  void seedingDoesNotDependOnHowManySeedingsRunAtOnce() {
+    List<Row> rows = groups(40, 6);
+    JavaRDD<SparseKMeans.Block> blocks = blocks(rows, 2);
+    float[][] one = KMeansSeeding.init(blocks, rows.size(), DIM, 5, 42, true, 1);
+    float[][] four = KMeansSeeding.init(blocks, rows.size(), DIM, 5, 42, true, 4);
+    float[][] otherSeed = KMeansSeeding.init(blocks, rows.size(), DIM, 5, 43, true, 4);
+    assertEquals(java.util.Arrays.deepToString(one), java.util.Arrays.deepToString(four));
+    assertTrue(!java.util.Arrays.deepEquals(one, otherSeed), "another seed, other centers");
+  }
+
   /**
    * Sparse partials of three partitions, merged, give each center the mean of its rows (unit-scaled for
    * cosine), counts and cost equal to one dense pass over all rows, center by center.
