@@ -4,11 +4,9 @@ import java.io.Serializable;
 import java.text.BreakIterator;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -43,12 +41,10 @@ public final class RefusalDetector implements Serializable {
   private final List<String> regexSources;
   private transient List<Pattern> regexes;
   /**
-   * Regexes that start with {@code \b} and a known set of first letters, by lower-cased first letter:
-   * tried only at word starts with that letter (anchored), instead of each scanning the whole text.
+   * Regexes that start with {@code \b} and a known first word, or else a known set of first letters:
+   * tried only at word starts with that word or letter (anchored), instead of each scanning the whole text.
    */
-  private transient Map<Character, List<Integer>> regexByFirstChar;
-  /** Regexes whose whole first word is known ({@link RegexFirstWords}): tried only where the text's word is one. */
-  private transient Map<String, List<Integer>> regexByFirstWord;
+  private transient RegexStarts starts;
   /** Regexes whose first letters could not be worked out: searched the slow way. */
   private transient List<Integer> regexAnywhere;
   /** Whether regexes are indexed by their first word where it is known (off: by first letter only, as a reference). */
@@ -83,21 +79,20 @@ public final class RefusalDetector implements Serializable {
       }
     }
     regexes = compiled;
-    regexByFirstChar = new HashMap<>();
-    regexByFirstWord = new HashMap<>();
+    starts = new RegexStarts();
     regexAnywhere = new ArrayList<>();
     for (int k = 0; k < regexSources.size(); k++) {
       java.util.Set<String> words = byWord ? RegexFirstWords.of(regexSources.get(k)) : null;
       java.util.Set<Character> first = firstLetters(regexSources.get(k));
       if (words != null) {
         for (String w : words) {
-          regexByFirstWord.computeIfAbsent(w, x -> new ArrayList<>()).add(k);
+          starts.addWord(w, k);
         }
       } else if (first == null) {
         regexAnywhere.add(k);
       } else {
         for (char c : first) {
-          regexByFirstChar.computeIfAbsent(c, x -> new ArrayList<>()).add(k);
+          starts.addLetter(c, k);
         }
       }
     }
@@ -294,13 +289,12 @@ public final class RefusalDetector implements Serializable {
     if (i > 0 && isWordChar(text.charAt(i - 1))) {
       return null;
     }
-    List<Integer> byLetter = regexByFirstChar.get(Character.toLowerCase(Character.toUpperCase(text.charAt(i))));
-    List<Integer> byWordHere = regexByFirstWord.isEmpty() ? null : regexByFirstWord.get(wordAt(text, i));
-    if (byLetter == null && byWordHere == null) {
+    List<Integer> candidates = starts.at(text, i);
+    if (candidates == null) {
       return null;
     }
     Match best = null;
-    for (int k : concat(byLetter, byWordHere)) {
+    for (int k : candidates) {
       Matcher m = matchers[k];
       if (m == null) {
         m = regexes.get(k).matcher(text); // one matcher per regex and text, moved by region()
@@ -314,28 +308,6 @@ public final class RefusalDetector implements Serializable {
       }
     }
     return best;
-  }
-
-  /** The run of letters at {@code i}, case-folded as the regexes' case-insensitive matching folds it. */
-  private static String wordAt(String text, int i) {
-    int j = i;
-    while (j < text.length() && Character.isLetter(text.charAt(j)) && j - i < 24) {
-      j++;
-    }
-    char[] word = new char[j - i];
-    for (int k = i; k < j; k++) {
-      word[k - i] = Character.toLowerCase(Character.toUpperCase(text.charAt(k)));
-    }
-    return new String(word);
-  }
-
-  private static List<Integer> concat(List<Integer> a, List<Integer> b) {
-    if (a == null || b == null) {
-      return a == null ? b : a;
-    }
-    List<Integer> both = new ArrayList<>(a);
-    both.addAll(b);
-    return both;
   }
 
   private List<Match> slowRegexes(String text, boolean firstOnly) {
