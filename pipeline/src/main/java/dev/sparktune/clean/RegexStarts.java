@@ -1,6 +1,7 @@
 package dev.sparktune.clean;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,21 +14,44 @@ import java.util.Map;
 final class RegexStarts {
   private final Map<Character, List<Integer>> byLetter = new HashMap<>();
   private final Map<String, List<Integer>> byWord = new HashMap<>();
+  /** The same lookups for ASCII first letters (nearly every word start of English text), without boxing. */
+  @SuppressWarnings("unchecked")
+  private final List<Integer>[] byAsciiLetter = new List[128];
+  /** The first words (all ASCII: {@link RegexFirstWords}) by their first letter. */
+  private final String[][] wordsByAsciiLetter = new String[128][];
 
   /** Regex {@code k} can only match where a word starts with the lower-case {@code letter}. */
   void addLetter(char letter, int k) {
-    byLetter.computeIfAbsent(letter, x -> new ArrayList<>()).add(k);
+    List<Integer> list = byLetter.computeIfAbsent(letter, x -> new ArrayList<>());
+    list.add(k);
+    if (letter < 128) {
+      byAsciiLetter[letter] = list;
+    }
   }
 
-  /** Regex {@code k} can only match where the whole word is the lower-case {@code word}. */
+  /** Regex {@code k} can only match where the whole word is the lower-case ASCII {@code word}. */
   void addWord(String word, int k) {
-    byWord.computeIfAbsent(word, x -> new ArrayList<>()).add(k);
+    if (word.isEmpty() || word.charAt(0) >= 128) {
+      throw new IllegalArgumentException("a regex's first word is indexed only when it is ASCII: '" + word + "'");
+    }
+    List<Integer> list = byWord.computeIfAbsent(word, x -> new ArrayList<>());
+    if (list.isEmpty()) {
+      char first = word.charAt(0);
+      String[] words = wordsByAsciiLetter[first] == null ? new String[0] : wordsByAsciiLetter[first];
+      words = Arrays.copyOf(words, words.length + 1);
+      words[words.length - 1] = word;
+      wordsByAsciiLetter[first] = words;
+    }
+    list.add(k);
   }
 
   /** The regexes to try at {@code i} (a word start): the letter's, then the word's; null when none. */
   List<Integer> at(String text, int i) {
-    List<Integer> letter = byLetter.get(fold(text.charAt(i)));
-    List<Integer> word = byWord.isEmpty() ? null : byWord.get(wordAt(text, i));
+    char first = fold(text.charAt(i));
+    List<Integer> letter = first < 128 ? byAsciiLetter[first] : byLetter.get(first);
+    // A folded word can only be an (ASCII) first word if its first letter is ASCII.
+    List<Integer> word = first < 128 && wordsByAsciiLetter[first] != null ? wordAt(text, i, wordsByAsciiLetter[first])
+        : null;
     if (letter == null || word == null) {
       return letter == null ? word : letter;
     }
@@ -36,21 +60,33 @@ final class RegexStarts {
     return both;
   }
 
-  /** A character case-folded as the regexes' case-insensitive matching folds it. */
-  static char fold(char c) {
-    return Character.toLowerCase(Character.toUpperCase(c));
-  }
-
-  /** The run of letters at {@code i} (at most 24), case-folded. */
-  private static String wordAt(String text, int i) {
+  /**
+   * The regexes of the first word among {@code words} that the run of letters at {@code i} (at most
+   * 24, case-folded) spells, compared in place rather than copied into a string.
+   */
+  private List<Integer> wordAt(String text, int i, String[] words) {
     int j = i;
     while (j < text.length() && Character.isLetter(text.charAt(j)) && j - i < 24) {
       j++;
     }
-    char[] word = new char[j - i];
-    for (int k = i; k < j; k++) {
-      word[k - i] = fold(text.charAt(k));
+    int length = j - i;
+    for (String w : words) {
+      if (w.length() != length) {
+        continue;
+      }
+      int q = 0;
+      while (q < length && fold(text.charAt(i + q)) == w.charAt(q)) {
+        q++;
+      }
+      if (q == length) {
+        return byWord.get(w);
+      }
     }
-    return new String(word);
+    return null;
+  }
+
+  /** A character case-folded as the regexes' case-insensitive matching folds it. */
+  static char fold(char c) {
+    return Character.toLowerCase(Character.toUpperCase(c));
   }
 }
