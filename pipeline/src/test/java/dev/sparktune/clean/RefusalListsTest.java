@@ -47,6 +47,52 @@ class RefusalListsTest {
   }
 
   @Test
+  void asciiShortcutsFoldAndSplitAsTheUnicodeTables() {
+    for (char c = 0; c < Character.MAX_VALUE; c++) {
+      char folded = c == '\u2019' || c == '\u2018' || c == '\u02BC' || c == '`' ? '\'' : Character.toLowerCase(c);
+      assertEquals(folded, RefusalDetector.fold(c), "fold of U+" + Integer.toHexString(c));
+      assertEquals(Character.isWhitespace(c), RefusalDetector.isSpace(c), "space U+" + Integer.toHexString(c));
+    }
+  }
+
+  /**
+   * The detector's double-array phrase trie reports exactly the occurrences (overlapping ones too)
+   * that org.ahocorasick's trie reports, over folded texts stitched from the shipped phrases' pieces.
+   */
+  @Test
+  void phraseTrieFindsWhatTheReferenceTrieFinds() throws IOException {
+    List<String> normalized = phrases().stream().map(RefusalDetector::normalizePhrase).distinct().toList();
+    java.util.TreeMap<String, String> keyed = new java.util.TreeMap<>();
+    normalized.forEach(p -> keyed.put(p, p));
+    com.hankcs.algorithm.AhoCorasickDoubleArrayTrie<String> trie = new com.hankcs.algorithm.AhoCorasickDoubleArrayTrie<>();
+    trie.build(keyed);
+    org.ahocorasick.trie.Trie reference = org.ahocorasick.trie.Trie.builder().addKeywords(normalized).build();
+    java.util.Random random = new java.util.Random(8);
+    int found = 0;
+    for (int t = 0; t < 3_000; t++) {
+      StringBuilder text = new StringBuilder();
+      for (int w = random.nextInt(8); w >= 0; w--) {
+        String p = normalized.get(random.nextInt(normalized.size()));
+        int from = random.nextInt(3) == 0 ? random.nextInt(p.length()) : 0;
+        int to = random.nextInt(3) == 0 ? from + random.nextInt(p.length() - from) + 1 : p.length();
+        text.append(p, from, to).append(random.nextInt(4) == 0 ? "" : random.nextBoolean() ? " " : ", é ");
+      }
+      List<String> expected = new java.util.ArrayList<>();
+      for (org.ahocorasick.trie.Emit e : reference.parseText(text)) {
+        expected.add(e.getStart() + "-" + e.getEnd() + ":" + e.getKeyword());
+      }
+      List<String> actual = new java.util.ArrayList<>();
+      trie.parseText(text, (com.hankcs.algorithm.AhoCorasickDoubleArrayTrie.IHit<String>) (begin, end, p) ->
+          actual.add(begin + "-" + (end - 1) + ":" + p));
+      java.util.Collections.sort(expected);
+      java.util.Collections.sort(actual);
+      assertEquals(expected, actual, text.toString());
+      found += expected.size();
+    }
+    assertTrue(found > 5_000, "occurrences compared: " + found);
+  }
+
+  @Test
   void regexesCompileAndAreDistinct() throws IOException {
     List<String> rs = regexes();
     assertTrue(rs.size() >= 10);
