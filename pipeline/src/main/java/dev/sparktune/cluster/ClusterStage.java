@@ -156,7 +156,11 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     Dataset<Row> placeable = featured.filter(col("_nnz").gt(0));
     // The k-means input: each partition's vectors packed once into primitive arrays (from the
     // featurize cache), then only these blocks are read by the iterations.
-    Dataset<Row> vectors = placeable.select("id", "_features");
+    // Hash-partitioned by id into one part per core and sorted: the iterations' work is even across
+    // cores whatever the upstream files' sizes, and the blocks (so the sums' rounding) do not depend
+    // on the upstream layout or on shuffle fetch order.
+    int parts = context.spark().sparkContext().defaultParallelism();
+    Dataset<Row> vectors = placeable.select("id", "_features").repartition(parts, col("id")).sortWithinPartitions("id");
     long seed = config.seed();
     JavaRDD<SparseKMeans.Block> blocks = vectors.javaRDD()
         .mapPartitions(rows -> java.util.List.of(SparseKMeans.Block.of(rows, 0, 1, seed)).iterator())
