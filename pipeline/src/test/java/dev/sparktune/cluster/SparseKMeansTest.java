@@ -100,16 +100,16 @@ class SparseKMeansTest {
       }
     }
     float[] centersT = SparseKMeans.transpose(seeds, DIM);
-    List<SparseKMeans.Partial> partials = new ArrayList<>();
+    List<KMeansPartial> partials = new ArrayList<>();
     for (int part = 0; part < 3; part++) {
       List<Row> slice = new ArrayList<>();
       for (int r = part; r < rows.size(); r += 3) {
         slice.add(rows.get(r));
       }
-      partials.add(SparseKMeans.Partial.of(SparseKMeans.Block.of(slice.iterator(), 0, 1, 3L), centersT, new float[k], k,
+      partials.add(KMeansPartial.of(SparseKMeans.Block.of(slice.iterator(), 0, 1, 3L), centersT, new float[k], k,
           DIM, true));
     }
-    SparseKMeans.Partial total = partials.get(0).merge(partials.get(1)).merge(partials.get(2));
+    KMeansPartial total = partials.get(0).merge(partials.get(1)).merge(partials.get(2));
 
     double[][] sums = new double[k][DIM];
     long[] counts = new long[k];

@@ -1,0 +1,107 @@
+package dev.sparktune.cluster;
+
+import java.io.Serializable;
+import java.util.Arrays;
+
+/**
+ * What one partition contributes to an iteration: per-center sums, counts, and its cost. The sums
+ * are sparse (ascending {@code center * dim + term} positions with their values): a center's sum
+ * touches only the terms of its rows, a few hundred of the 2^14, so a partial is a few MB where the
+ * dense k x dim array was 39 MB (k = 298) to serialize, fetch and merge per partition and iteration.
+ * (One of {@link SparseKMeans}' iterations; in its own file only for size.)
+ */
+final class KMeansPartial implements Serializable {
+  private static final long serialVersionUID = 1L;
+  int[] positions;
+  double[] sums;
+  final long[] counts;
+  double cost;
+
+  private KMeansPartial(int[] positions, double[] sums, long[] counts, double cost) {
+    this.positions = positions;
+    this.sums = sums;
+    this.counts = counts;
+    this.cost = cost;
+  }
+
+  static KMeansPartial of(SparseKMeans.Block b, float[] centersT, float[] penalty, int k, int dim, boolean cosine) {
+    double[] dense = new double[k * dim];
+    long[] counts = new long[k];
+    double cost = 0;
+    float[] acc = new float[k];
+    for (int r = 0; r < b.rows(); r++) {
+      int best = SparseKMeans.nearest(b.index, b.value, b.start[r], b.start[r + 1], centersT, penalty, cosine, acc);
+      float bestScore = cosine ? acc[best] : 2 * acc[best] - penalty[best];
+      double norm = 0;
+      for (int p = b.start[r]; p < b.start[r + 1]; p++) {
+        norm += (double) b.value[p] * b.value[p];
+      }
+      if (cosine) {
+        double len = Math.sqrt(norm);
+        cost += len == 0 ? 1.0 : 1.0 - bestScore / len;
+      } else {
+        cost += Math.max(0, norm - bestScore);
+      }
+      counts[best]++;
+      int row = best * dim;
+      double scale = cosine && norm > 0 ? 1.0 / Math.sqrt(norm) : 1.0;
+      for (int p = b.start[r]; p < b.start[r + 1]; p++) {
+        dense[row + b.index[p]] += b.value[p] * scale;
+      }
+    }
+    // An entry left at 0 (or summed to 0) adds nothing when merged: 0.0 + x is x, bit for bit.
+    int n = 0;
+    for (double v : dense) {
+      if (v != 0) {
+        n++;
+      }
+    }
+    int[] positions = new int[n];
+    double[] sums = new double[n];
+    for (int i = 0, j = 0; i < dense.length; i++) {
+      if (dense[i] != 0) {
+        positions[j] = i;
+        sums[j++] = dense[i];
+      }
+    }
+    return new KMeansPartial(positions, sums, counts, cost);
+  }
+
+  /** Adds {@code o} to this partial (this side first, as the dense sum did) and returns it. */
+  KMeansPartial merge(KMeansPartial o) {
+    int[] p = new int[positions.length + o.positions.length];
+    double[] v = new double[p.length];
+    int i = 0;
+    int j = 0;
+    int n = 0;
+    while (i < positions.length || j < o.positions.length) {
+      if (j == o.positions.length || i < positions.length && positions[i] < o.positions[j]) {
+        p[n] = positions[i];
+        v[n++] = sums[i++];
+      } else if (i == positions.length || o.positions[j] < positions[i]) {
+        p[n] = o.positions[j];
+        v[n++] = o.sums[j++];
+      } else {
+        p[n] = positions[i];
+        v[n++] = sums[i++] + o.sums[j++];
+      }
+    }
+    positions = Arrays.copyOf(p, n);
+    sums = Arrays.copyOf(v, n);
+    for (int c = 0; c < counts.length; c++) {
+      counts[c] += o.counts[c];
+    }
+    cost += o.cost;
+    return this;
+  }
+
+  /** The means of the non-empty centers (rows of zeros for empty ones), dense. */
+  float[][] centers(int k, int dim) {
+    float[][] out = new float[k][dim];
+    for (int i = 0; i < positions.length; i++) {
+      int c = positions[i] / dim;
+      out[c][positions[i] % dim] = (float) (sums[i] * (1.0 / counts[c]));
+    }
+    return out;
+  }
+}
