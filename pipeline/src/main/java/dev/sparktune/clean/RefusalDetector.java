@@ -77,8 +77,9 @@ public final class RefusalDetector implements Serializable {
     for (String p : phraseList) {
       keyed.put(p, p);
     }
-    phraseTrie = keyed.isEmpty() ? null : new AhoCorasickDoubleArrayTrie<>();
-    if (phraseTrie != null) {
+    phraseTrie = null; // no phrases: nothing to fold or search for
+    if (!keyed.isEmpty()) {
+      phraseTrie = new AhoCorasickDoubleArrayTrie<>();
       phraseTrie.build(keyed);
     }
     List<Pattern> compiled = new ArrayList<>();
@@ -256,6 +257,9 @@ public final class RefusalDetector implements Serializable {
   private Match[] phraseMatches(String text) {
     int n = text.length();
     Match[] out = new Match[n];
+    if (phraseTrie == null) {
+      return out;
+    }
     char[] folded = new char[n];
     int[] start = new int[n + 1];
     int[] end = new int[n + 1];
@@ -276,9 +280,6 @@ public final class RefusalDetector implements Serializable {
         end[m] = ++i;
         folded[m++] = fold(c);
       }
-    }
-    if (phraseTrie == null) {
-      return out;
     }
     phraseTrie.parseText(m == n ? folded : Arrays.copyOf(folded, m), (first, afterLast, p) -> {
       int s = start[first];

@@ -18,7 +18,7 @@ import org.apache.spark.unsafe.hash.Murmur3_x86_32;
  * and their hashed term counts as {@code HashingTF} gives them — in one pass over the characters,
  * with no array crossing between Spark's rows and Scala collections three times per record. (The
  * hash is Spark's own MurmurHash3; nothing else here touches Spark.)
- * ClusterStage's test of this class compares it with that MLlib chain.
+ * DocumentTermsTest compares it with that MLlib chain.
  */
 final class DocumentTerms implements Serializable {
   private static final long serialVersionUID = 1L;
