@@ -114,11 +114,19 @@ public final class MinHasher implements Serializable {
   public long[] bandKeys(long[] shingles) {
     long[] signature = new long[salts.length];
     Arrays.fill(signature, Long.MAX_VALUE);
+    long[] values = new long[salts.length];
     for (long s : shingles) {
-      for (int i = 0; i < salts.length; i++) {
-        long v = mix(s ^ salts[i]);
-        if (v < signature[i]) {
-          signature[i] = v;
+      // mix(s ^ salt) for every salt in a loop of its own, which the JIT vectorizes (the minimum
+      // beside it would keep it scalar); then the running minima.
+      for (int i = 0; i < values.length; i++) {
+        long z = s ^ salts[i];
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        values[i] = z ^ (z >>> 31);
+      }
+      for (int i = 0; i < values.length; i++) {
+        if (values[i] < signature[i]) {
+          signature[i] = values[i];
         }
       }
     }

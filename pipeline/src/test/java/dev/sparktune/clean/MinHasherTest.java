@@ -53,4 +53,45 @@ class MinHasherTest {
       assertArrayEquals(reference(text, 3), hasher.shingles(text), text);
     }
   }
+
+  /** The signature as first written: one loop, the minimum of mix(shingle ^ salt) per hash function. */
+  static long[] referenceBandKeys(long[] shingles, int bands, int rows) {
+    long[] salts = new long[bands * rows];
+    long s = 0x5DEECE66DL;
+    for (int i = 0; i < salts.length; i++) {
+      s = MinHasher.mix(s + 0x9E3779B97F4A7C15L);
+      salts[i] = s;
+    }
+    long[] signature = new long[salts.length];
+    Arrays.fill(signature, Long.MAX_VALUE);
+    for (long sh : shingles) {
+      for (int i = 0; i < salts.length; i++) {
+        signature[i] = Math.min(signature[i], MinHasher.mix(sh ^ salts[i]));
+      }
+    }
+    long[] keys = new long[bands];
+    for (int b = 0; b < bands; b++) {
+      long h = b;
+      for (int r = 0; r < rows; r++) {
+        h = MinHasher.mix(h ^ signature[b * rows + r]) + r;
+      }
+      keys[b] = h;
+    }
+    return keys;
+  }
+
+  @Test
+  void bandKeysAreThoseOfThePlainMinimum() {
+    Random random = new Random(5);
+    for (int[] shape : new int[][] {{20, 5}, {1, 1}, {3, 7}, {16, 8}}) {
+      MinHasher hasher = new MinHasher(5, shape[0], shape[1]);
+      for (int t = 0; t < 300; t++) {
+        long[] shingles = new long[1 + random.nextInt(400)];
+        for (int i = 0; i < shingles.length; i++) {
+          shingles[i] = random.nextInt(4) == 0 ? random.nextInt(50) - 25 : random.nextLong();
+        }
+        assertArrayEquals(referenceBandKeys(shingles, shape[0], shape[1]), hasher.bandKeys(shingles));
+      }
+    }
+  }
 }
