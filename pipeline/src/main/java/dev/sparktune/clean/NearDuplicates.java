@@ -1,5 +1,6 @@
 package dev.sparktune.clean;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.expr;
@@ -51,29 +52,14 @@ final class NearDuplicates {
       long[] bands = sh.length == 0 ? new long[0] : hasher.bandKeys(sh);
       return RowFactory.create(sh, bands); // primitive arrays: no boxing on the way into Spark
     };
-    Dataset<Row> sketched = keyed.select(col("_rk"), udf(sketch, sketchType)
+    // Nondeterministic only so that the filter below is not pushed under the projection, which would
+    // compute every sketch twice (once for the filter, once for the column).
+    Dataset<Row> sketched = keyed.select(col("_rk"), udf(sketch, sketchType).asNondeterministic()
         .apply(concat_ws(" ", col("instruction"), col("input"), col("output"), col("text"),
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"));
-    Dataset<Row> banded = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}));
-    int max = dd.maxBucketSize();
-    Dataset<Row> pairs = banded.groupBy("_band", "_bucket").agg(expr("sort_array(collect_set(_rk))").as("_ids"))
-        .filter(expr("size(_ids) > 1"))
-        .select(expr("explode(CASE WHEN size(_ids) <= " + max
-            + " THEN flatten(transform(sequence(0, size(_ids) - 2), i -> transform(sequence(i + 1, size(_ids) - 1),"
-            + " j -> named_struct('a', _ids[i], 'b', _ids[j])))) "
-            + "ELSE transform(sequence(1, size(_ids) - 1), j -> named_struct('a', _ids[0], 'b', _ids[j])) END)")
-            .as("_p"))
-        .select(col("_p.a").as("a"), col("_p.b").as("b")).distinct();
-    Dataset<Row> sa = shingled.select(col("_rk").as("a"), col("_sh").as("sa"));
-    Dataset<Row> sb = shingled.select(col("_rk").as("b"), col("_sh").as("sb"));
-    Dataset<Row> edges = pairs.join(sa, "a").join(sb, "b")
-        .withColumn("jaccard", expr("size(array_intersect(sa, sb)) / size(array_union(sa, sb))"))
-        .filter(col("jaccard").geq(dd.threshold()))
-        .select("a", "b", "jaccard")
-        .localCheckpoint();
+    Dataset<Row> edges = verifiedPairs(sketched, dd);
 
     long edgeCount = edges.count();
     Dataset<Row> labels = edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges);
@@ -85,6 +71,50 @@ final class NearDuplicates {
     Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit("near_duplicate"),
         concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
     return new DedupSplit(kept, dropped, sketched::unpersist);
+  }
+
+  /**
+   * The candidate pairs (a, b, jaccard) of the sketched records ({@code _rk}, {@code _s}) whose
+   * Jaccard similarity reaches the threshold, checkpointed.
+   */
+  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, CleanConfig.Dedup dd) {
+    // Only band buckets that two or more records share make candidates; nearly all buckets hold one
+    // record. The shared buckets are found from the bucket values alone (a fixed-width count, no
+    // record keys in the shuffle), then the records' keys and shingles are joined to those few.
+    Dataset<Row> shared = sketched.select(expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
+        .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
+        .join(small(shared), new String[] {"_band", "_bucket"})
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    int max = dd.maxBucketSize();
+    Dataset<Row> pairs = members.groupBy("_band", "_bucket").agg(expr("sort_array(collect_set(_rk))").as("_ids"))
+        .select(expr("explode(CASE WHEN size(_ids) <= " + max
+            + " THEN flatten(transform(sequence(0, size(_ids) - 2), i -> transform(sequence(i + 1, size(_ids) - 1),"
+            + " j -> named_struct('a', _ids[i], 'b', _ids[j])))) "
+            + "ELSE transform(sequence(1, size(_ids) - 1), j -> named_struct('a', _ids[0], 'b', _ids[j])) END)")
+            .as("_p"))
+        .select(col("_p.a").as("a"), col("_p.b").as("b")).distinct();
+    Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"))
+        .join(small(members.select("_rk").distinct()), "_rk");
+    Dataset<Row> sa = shingled.select(col("_rk").as("a"), col("_sh").as("sa"));
+    Dataset<Row> sb = shingled.select(col("_rk").as("b"), col("_sh").as("sb"));
+    Dataset<Row> edges = pairs.join(sa, "a").join(sb, "b")
+        .withColumn("jaccard", expr("size(array_intersect(sa, sb)) / size(array_union(sa, sb))"))
+        .filter(col("jaccard").geq(dd.threshold()))
+        .select("a", "b", "jaccard")
+        .localCheckpoint();
+    shared.unpersist();
+    members.unpersist();
+    return edges;
+  }
+
+  /** Up to this many rows, a table is broadcast to the records' tasks rather than joined by a shuffle. */
+  static final long BROADCAST_ROWS = 1_000_000;
+
+  /** {@code table} with a broadcast hint when it has at most {@link #BROADCAST_ROWS} rows (it is counted: cache it). */
+  private static Dataset<Row> small(Dataset<Row> table) {
+    return table.count() <= BROADCAST_ROWS ? broadcast(table) : table;
   }
 
   /** Up to this many verified pairs, components are found with union-find on the driver. */
