@@ -96,7 +96,8 @@ final class NearDuplicates {
             .as("_p"))
         .select(col("_p.a").as("a"), col("_p.b").as("b")).distinct();
     Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"))
-        .join(small(members.select("_rk").distinct()), "_rk");
+        .join(small(members.select("_rk").distinct()), "_rk")
+        .persist(StorageLevel.MEMORY_AND_DISK()); // the candidates only; both sides of the pairs read it
     Dataset<Row> sa = shingled.select(col("_rk").as("a"), col("_sh").as("sa"));
     Dataset<Row> sb = shingled.select(col("_rk").as("b"), col("_sh").as("sb"));
     Dataset<Row> edges = pairs.join(sa, "a").join(sb, "b")
@@ -106,6 +107,7 @@ final class NearDuplicates {
         .localCheckpoint();
     shared.unpersist();
     members.unpersist();
+    shingled.unpersist();
     return edges;
   }
 
