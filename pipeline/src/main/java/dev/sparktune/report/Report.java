@@ -218,8 +218,11 @@ public final class Report {
         + "max_length; median %s tokens, longest %d.</p>", t.examples(), t.examples() - t.validation(),
         t.validation(), t.truncated(), num(t.median()), t.longest()));
     html.append("<h3>What the model is trained on</h3>");
+    // The first candidates of the table's first partition, not the smallest ids: a limit without an
+    // order reads only the first row batches instead of every example's token arrays (1.5-3.8 s at
+    // 200,000 examples). The same table gives the same candidates.
     List<Row> examples = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
-        .filter("split = 'train'").orderBy("id").select("id", "input_ids", "labels")
+        .filter("split = 'train'").select("id", "input_ids", "labels")
         .limit(TrainedExample.CANDIDATES).collectAsList();
     try {
       html.append(TrainedExample.html(ws, config.tokenize().tokenizer(), examples));
