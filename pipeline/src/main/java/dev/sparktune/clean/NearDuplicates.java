@@ -38,6 +38,12 @@ final class NearDuplicates {
   private NearDuplicates() {}
 
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
+    return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS);
+  }
+
+  /** {@link #split(Dataset, CleanConfig.Dedup, SparkSession)} with the broadcast limits given (tests: 0, the shuffle joins). */
+  static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
+      long maxBroadcastKeys) {
     int k = dd.shingleWords();
     int hashes = dd.bands() * dd.rows();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
@@ -59,7 +65,7 @@ final class NearDuplicates {
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> edges = verifiedPairs(sketched, dd);
+    Dataset<Row> edges = verifiedPairs(sketched, dd, maxBroadcastBuckets, maxBroadcastKeys);
 
     long edgeCount = edges.count();
     Dataset<Row> labels = edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges);
@@ -77,7 +83,8 @@ final class NearDuplicates {
    * The candidate pairs (a, b, jaccard) of the sketched records ({@code _rk}, {@code _s}) whose
    * Jaccard similarity reaches the threshold, checkpointed.
    */
-  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, CleanConfig.Dedup dd) {
+  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, CleanConfig.Dedup dd, long maxBroadcastBuckets,
+      long maxBroadcastKeys) {
     // Only band buckets that two or more records share make candidates; nearly all buckets hold one
     // record. The shared buckets are found from the bucket values alone (a fixed-width count, no
     // record keys in the shuffle), then the records' keys and shingles are joined to those few.
@@ -85,7 +92,7 @@ final class NearDuplicates {
         .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
-        .join(small(shared), new String[] {"_band", "_bucket"})
+        .join(small(shared, maxBroadcastBuckets), new String[] {"_band", "_bucket"})
         .persist(StorageLevel.MEMORY_AND_DISK());
     int max = dd.maxBucketSize();
     Dataset<Row> pairs = members.groupBy("_band", "_bucket").agg(expr("sort_array(collect_set(_rk))").as("_ids"))
@@ -96,7 +103,7 @@ final class NearDuplicates {
             .as("_p"))
         .select(col("_p.a").as("a"), col("_p.b").as("b")).distinct();
     Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"))
-        .join(small(members.select("_rk").distinct()), "_rk")
+        .join(small(members.select("_rk").distinct(), maxBroadcastKeys), "_rk")
         .persist(StorageLevel.MEMORY_AND_DISK()); // the candidates only; both sides of the pairs read it
     Dataset<Row> sa = shingled.select(col("_rk").as("a"), col("_sh").as("sa"));
     Dataset<Row> sb = shingled.select(col("_rk").as("b"), col("_sh").as("sb"));
@@ -111,12 +118,15 @@ final class NearDuplicates {
     return edges;
   }
 
-  /** Up to this many rows, a table is broadcast to the records' tasks rather than joined by a shuffle. */
-  static final long BROADCAST_ROWS = 1_000_000;
+  /** Up to this many shared buckets (an int and a long each, ~16 MB) are broadcast to the records' tasks. */
+  static final long BROADCAST_BUCKETS = 1_000_000;
 
-  /** {@code table} with a broadcast hint when it has at most {@link #BROADCAST_ROWS} rows (it is counted: cache it). */
-  private static Dataset<Row> small(Dataset<Row> table) {
-    return table.count() <= BROADCAST_ROWS ? broadcast(table) : table;
+  /** Up to this many candidate record keys (id, source, uri, locator: ~100 bytes each) are broadcast. */
+  static final long BROADCAST_KEYS = 200_000;
+
+  /** {@code table} with a broadcast hint when it has at most {@code maxRows} rows, else as it is (joined by a shuffle). */
+  private static Dataset<Row> small(Dataset<Row> table, long maxRows) {
+    return table.count() <= maxRows ? broadcast(table) : table;
   }
 
   /** Up to this many verified pairs, components are found with union-find on the driver. */

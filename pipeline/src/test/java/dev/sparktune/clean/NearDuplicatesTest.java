@@ -154,16 +154,20 @@ class NearDuplicatesTest {
     Map<String, String> expected = reference(recs, DEDUP);
     assertTrue(expected.size() >= 30, "the fixture makes many near duplicates: " + expected.size());
 
-    DedupSplit split = NearDuplicates.split(records, DEDUP, spark);
-    Map<String, String> dropped = new TreeMap<>();
-    for (Row r : split.dropped().collectAsList()) {
-      String key = r.getAs("id") + "\u001f" + r.getAs("source") + "\u001f" + r.getAs("uri") + "\u001f" + r.getAs("locator");
-      dropped.put(key, r.getAs("reason") + ": " + r.getAs("detail"));
-    }
     Map<String, String> want = new TreeMap<>();
     expected.forEach((k, v) -> want.put(k, "near_duplicate: " + v));
-    assertEquals(want, dropped);
-    assertEquals(recs.size() - expected.size(), split.kept().count());
-    split.release().run();
+    // With the broadcast hints (the defaults at this size), then without them (the planner chooses).
+    for (long limit : new long[] {NearDuplicates.BROADCAST_KEYS, 0}) {
+      DedupSplit split = NearDuplicates.split(records, DEDUP, spark, limit, limit);
+      Map<String, String> dropped = new TreeMap<>();
+      for (Row r : split.dropped().collectAsList()) {
+        String key = r.getAs("id") + "\u001f" + r.getAs("source") + "\u001f" + r.getAs("uri") + "\u001f"
+            + r.getAs("locator");
+        dropped.put(key, r.getAs("reason") + ": " + r.getAs("detail"));
+      }
+      assertEquals(want, dropped, "broadcast limit " + limit);
+      assertEquals(recs.size() - expected.size(), split.kept().count());
+      split.release().run();
+    }
   }
 }
