@@ -119,10 +119,7 @@ public final class MinHasher implements Serializable {
       // mix(s ^ salt) for every salt in a loop of its own, which the JIT vectorizes (the minimum
       // beside it would keep it scalar); then the running minima.
       for (int i = 0; i < values.length; i++) {
-        long z = s ^ salts[i];
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        values[i] = z ^ (z >>> 31);
+        values[i] = mix(s ^ salts[i]); // inlined by the JIT: the loop still vectorizes
       }
       for (int i = 0; i < values.length; i++) {
         if (values[i] < signature[i]) {

@@ -45,7 +45,6 @@ final class NearDuplicates {
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
       long maxBroadcastKeys) {
     int k = dd.shingleWords();
-    int hashes = dd.bands() * dd.rows();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
     Dataset<Row> keyed = records.withColumn("_rk", concat_ws("\u001f", col("id"), col("source"), col("uri"),
         col("locator")));
