@@ -4,16 +4,20 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BaseFixedWidthVector;
+import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.TinyIntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.ListVector;
-import org.apache.arrow.vector.complex.impl.UnionListWriter;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -81,77 +85,87 @@ public final class ArrowShardWriter {
         VectorSchemaRoot root = VectorSchemaRoot.create(schema(packed), allocator);
         ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
       writer.start();
-      ListVector ids = (ListVector) root.getVector("input_ids");
-      ListVector mask = (ListVector) root.getVector("attention_mask");
-      ListVector labels = (ListVector) root.getVector("labels");
-      VarCharVector idCol = (VarCharVector) root.getVector("id");
-      IntVector numTokens = (IntVector) root.getVector("num_tokens");
-      int row = 0;
-      UnionListWriter idsWriter = ids.getWriter();
-      UnionListWriter maskWriter = mask.getWriter();
-      UnionListWriter labelsWriter = labels.getWriter();
-      ListVector positions = packed ? (ListVector) root.getVector("position_ids") : null;
-      UnionListWriter positionsWriter = packed ? positions.getWriter() : null;
+      List<Example> batch = new ArrayList<>(BATCH_ROWS);
       while (examples.hasNext()) {
-        Example e = examples.next();
-        writeInts(idsWriter, row, e.inputIds());
-        maskWriter.setPosition(row);
-        maskWriter.startList();
-        for (int i = 0; i < e.inputIds().length; i++) {
-          maskWriter.writeTinyInt((byte) 1);
-        }
-        maskWriter.endList();
-        labelsWriter.setPosition(row);
-        labelsWriter.startList();
-        for (long v : e.labels()) {
-          labelsWriter.writeBigInt(v);
-        }
-        labelsWriter.endList();
-        if (packed) {
-          writeInts(positionsWriter, row, e.positionIds());
-        }
-        idCol.setSafe(row, e.id().getBytes(StandardCharsets.UTF_8));
-        numTokens.setSafe(row, e.inputIds().length);
-        row++;
-        n++;
-        if (row == BATCH_ROWS) {
-          flush(root, writer, row);
-          row = 0;
-          idsWriter = ids.getWriter();
-          maskWriter = mask.getWriter();
-          labelsWriter = labels.getWriter();
-          positionsWriter = packed ? positions.getWriter() : null;
+        batch.add(examples.next());
+        if (batch.size() == BATCH_ROWS) {
+          n += writeBatch(root, writer, batch, packed);
         }
       }
-      if (row > 0 || n == 0) {
-        flush(root, writer, row);
+      if (!batch.isEmpty() || n == 0) {
+        n += writeBatch(root, writer, batch, packed);
       }
       writer.end();
     }
     return n;
   }
 
-  /** Row {@code row} of an int32 list column. */
-  private static void writeInts(UnionListWriter writer, int row, long[] values) {
-    writer.setPosition(row);
-    writer.startList();
-    for (long v : values) {
-      writer.writeInt((int) v);
-    }
-    writer.endList();
-  }
-
-  private static void flush(VectorSchemaRoot root, ArrowStreamWriter writer, int rows) throws IOException {
-    for (String list : new String[] {"input_ids", "attention_mask", "labels", "position_ids"}) {
-      if (root.getVector(list) != null) {
-        ((ListVector) root.getVector(list)).setValueCount(rows);
-      }
-    }
-    root.getVector("id").setValueCount(rows);
-    root.getVector("num_tokens").setValueCount(rows);
-    root.setRowCount(rows);
-    writer.writeBatch();
+  /**
+   * One record batch. The list columns are filled straight into their buffers, sized once per batch
+   * (Arrow's list writers resolve a writer and check the capacity per value, which took longer than
+   * the rest of the Arrow pass).
+   */
+  private static int writeBatch(VectorSchemaRoot root, ArrowStreamWriter writer, List<Example> batch, boolean packed)
+      throws IOException {
+    int rows = batch.size();
     root.clear();
     root.allocateNew();
+    fill((ListVector) root.getVector("input_ids"), batch, Example::inputIds);
+    fill((ListVector) root.getVector("attention_mask"), batch, e -> null);
+    fill((ListVector) root.getVector("labels"), batch, Example::labels);
+    if (packed) {
+      fill((ListVector) root.getVector("position_ids"), batch, Example::positionIds);
+    }
+    VarCharVector idCol = (VarCharVector) root.getVector("id");
+    IntVector numTokens = (IntVector) root.getVector("num_tokens");
+    for (int row = 0; row < rows; row++) {
+      Example e = batch.get(row);
+      idCol.setSafe(row, e.id().getBytes(StandardCharsets.UTF_8));
+      numTokens.setSafe(row, e.inputIds().length);
+    }
+    idCol.setValueCount(rows);
+    numTokens.setValueCount(rows);
+    root.setRowCount(rows);
+    writer.writeBatch();
+    batch.clear();
+    return rows;
+  }
+
+  /**
+   * Fills a list column with each example's values; a null from {@code values} is the attention
+   * mask: a 1 per input id.
+   */
+  private static void fill(ListVector list, List<Example> batch, Function<Example, long[]> values) {
+    int total = 0;
+    for (Example e : batch) {
+      long[] v = values.apply(e);
+      total += v == null ? e.inputIds().length : v.length;
+    }
+    BaseFixedWidthVector data = (BaseFixedWidthVector) list.getDataVector();
+    data.allocateNew(Math.max(total, 1));
+    int at = 0;
+    for (int row = 0; row < batch.size(); row++) {
+      Example e = batch.get(row);
+      long[] v = values.apply(e);
+      int size = v == null ? e.inputIds().length : v.length;
+      list.startNewValue(row);
+      if (data instanceof IntVector ints) {
+        for (int k = 0; k < size; k++) {
+          ints.set(at + k, (int) v[k]);
+        }
+      } else if (data instanceof BigIntVector longs) {
+        for (int k = 0; k < size; k++) {
+          longs.set(at + k, v[k]);
+        }
+      } else {
+        TinyIntVector bytes = (TinyIntVector) data;
+        for (int k = 0; k < size; k++) {
+          bytes.set(at + k, (byte) 1);
+        }
+      }
+      list.endValue(row, size);
+      at += size;
+    }
+    list.setValueCount(batch.size());
   }
 }
