@@ -29,6 +29,7 @@ public final class Tokenization implements AutoCloseable {
   private final HuggingFaceTokenizer plain;
   private final long eosId;
   private final boolean trainOnInputs;
+  private final PromptSplit split;
 
   public Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs) throws IOException {
     // Never HuggingFaceTokenizer.newInstance(String): that one goes to the hub.
@@ -38,6 +39,7 @@ public final class Tokenization implements AutoCloseable {
         "addSpecialTokens", "false", "padding", "false", "truncation", "false"));
     this.eosId = eosId;
     this.trainOnInputs = trainOnInputs;
+    this.split = PromptSplit.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile()));
   }
 
   /**
@@ -81,41 +83,59 @@ public final class Tokenization implements AutoCloseable {
 
   /**
    * Encodes many items with batched tokenizer calls (the Rust library works on a batch in
-   * parallel); a text over {@link #PIECE_CHARS} is encoded on its own, in pieces.
+   * parallel); a text over {@link #PIECE_CHARS} is encoded on its own, in pieces. Where
+   * {@link PromptSplit} allows, an instruction item is its prompt's ids followed by its response's
+   * (the prompt encoded once); otherwise prompt + response is encoded, and the prompt again for the
+   * mask length.
    */
   public java.util.List<Example> encodeAll(java.util.List<Item> items) {
     java.util.List<String> batch = new java.util.ArrayList<>();
+    java.util.List<String> responses = new java.util.ArrayList<>();
     int[] full = new int[items.size()];
     int[] prompt = new int[items.size()];
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
       String whole = it.prompt() == null ? it.response() : it.prompt() + it.response();
-      full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
+      if (it.prompt() != null && whole.length() <= PIECE_CHARS && split.applies(it.prompt(), it.response())) {
+        full[i] = -3 - add(responses, it.response());
+      } else {
+        full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
+      }
       prompt[i] = it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
     }
-    long[][] encoded = batchIds(batch);
+    long[][] encoded = batchIds(true, batch);
+    long[][] encodedResponses = batchIds(false, responses);
     java.util.List<Example> out = new java.util.ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
+      long[] promptIds = prompt[i] >= 0 ? encoded[prompt[i]] : null;
       long[] body = full[i] >= 0 ? encoded[full[i]]
+          : full[i] <= -3 ? concat(promptIds, encodedResponses[-3 - full[i]])
           : encode(it.prompt() == null ? it.response() : it.prompt() + it.response());
       int promptLength = prompt[i] == -2 ? 0
-          : Math.min(prompt[i] >= 0 ? encoded[prompt[i]].length : encode(it.prompt()).length, body.length);
+          : Math.min(promptIds != null ? promptIds.length : encode(it.prompt()).length, body.length);
       out.add(finish(body, it.prompt() == null ? 0 : promptLength, it.prompt() == null));
     }
     return out;
   }
 
+  private static long[] concat(long[] a, long[] b) {
+    long[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   /**
-   * The ids of a batch, with the tokenizer's special tokens. Calls DJL's JNI binding directly and
+   * The ids of a batch, with or without the tokenizer's special tokens. Calls DJL's JNI binding directly and
    * reads only the ids: {@code HuggingFaceTokenizer.batchEncode} also copies every encoding's token
    * strings, offsets, type ids and masks into Java objects, which took longer than the encoding.
    */
-  private long[][] batchIds(java.util.List<String> batch) {
+  private long[][] batchIds(boolean specials, java.util.List<String> batch) {
     if (batch.isEmpty()) {
       return new long[0][];
     }
-    long[] handles = TokenizersLibrary.LIB.batchEncode(tokenizer.getHandle(), batch.toArray(String[]::new), true);
+    long[] handles = TokenizersLibrary.LIB.batchEncode((specials ? tokenizer : plain).getHandle(),
+        batch.toArray(String[]::new), specials);
     long[][] ids = new long[handles.length][];
     try {
       for (int i = 0; i < handles.length; i++) {

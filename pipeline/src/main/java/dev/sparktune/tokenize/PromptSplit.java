@@ -1,0 +1,99 @@
+package dev.sparktune.tokenize;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * When an instruction example's ids can be had as encode(prompt) followed by encode(response)
+ * without special tokens, instead of encode(prompt + response) plus encode(prompt) again for the
+ * mask length: the same ids, a third fewer tokens encoded (the prompt once, not twice).
+ *
+ * <p>It holds for a byte-level BPE tokenizer that pre-tokenizes with GPT-2's regex (ByteLevel,
+ * {@code use_regex}, no prefix space), has no normalizer, no BPE dropout, and whose post-processor
+ * adds special tokens only before the text; and for a prompt that ends in exactly one newline, tab or
+ * carriage return after a non-space character, followed by a response that starts with a
+ * non-space character. Then the regex ends a pre-token at the prompt's end in the joined text as in
+ * the prompt alone (the one whitespace character is matched by {@code \s+}, as a lone trailing one
+ * is by {@code \s+(?!\S)}, and no other alternative reaches it), everything before it is split
+ * alike, the response is split as on its own, and BPE works within a pre-token. Added tokens must
+ * not contain whitespace or strip it on their left, so none can reach across the prompt's end.
+ * Anything else is encoded twice, as before.
+ */
+final class PromptSplit {
+  private final boolean tokenizerFits;
+
+  private PromptSplit(boolean tokenizerFits) {
+    this.tokenizerFits = tokenizerFits;
+  }
+
+  /** Reads the conditions on the tokenizer from its tokenizer.json. */
+  static PromptSplit of(JsonNode tokenizer) {
+    return new PromptSplit(fits(tokenizer));
+  }
+
+  /** Whether the tokenizer is one the split is exact for (see the class comment). */
+  boolean tokenizerFits() {
+    return tokenizerFits;
+  }
+
+  private static boolean fits(JsonNode t) {
+    JsonNode model = t.path("model");
+    JsonNode pre = t.path("pre_tokenizer");
+    boolean bpe = "BPE".equals(model.path("type").asText()) && (model.path("dropout").isMissingNode()
+        || model.path("dropout").isNull());
+    boolean byteLevel = "ByteLevel".equals(pre.path("type").asText())
+        && !pre.path("add_prefix_space").asBoolean(false) && pre.path("use_regex").asBoolean(true);
+    boolean noNormalizer = t.path("normalizer").isMissingNode() || t.path("normalizer").isNull();
+    return bpe && byteLevel && noNormalizer && specialsOnlyBefore(t.path("post_processor"))
+        && addedTokensStayPut(t.path("added_tokens"));
+  }
+
+  /** No post-processor, the ByteLevel one (offsets only), or a template with its specials before $A. */
+  private static boolean specialsOnlyBefore(JsonNode post) {
+    if (post.isMissingNode() || post.isNull() || "ByteLevel".equals(post.path("type").asText())) {
+      return true;
+    }
+    if (!"TemplateProcessing".equals(post.path("type").asText())) {
+      return false;
+    }
+    JsonNode single = post.path("single");
+    if (!single.isArray() || single.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < single.size() - 1; i++) {
+      if (!single.get(i).has("SpecialToken")) {
+        return false;
+      }
+    }
+    return single.get(single.size() - 1).has("Sequence");
+  }
+
+  private static boolean addedTokensStayPut(JsonNode added) {
+    for (JsonNode a : added) {
+      String content = a.path("content").asText();
+      if (a.path("lstrip").asBoolean(false) || content.isEmpty() || content.chars().anyMatch(PromptSplit::mayBeSpace)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether prompt + response may be encoded as the prompt followed by the response. */
+  boolean applies(String prompt, String response) {
+    int n = prompt.length();
+    if (!tokenizerFits || n < 2 || response.isEmpty()) {
+      return false;
+    }
+    char last = prompt.charAt(n - 1);
+    return (last == '\n' || last == '\t' || last == '\r') && !mayBeSpace(prompt.codePointBefore(n - 1))
+        && !mayBeSpace(response.codePointAt(0));
+  }
+
+  /**
+   * True for every character the regex's {@code \s} matches (Unicode White_Space), and for more:
+   * controls, format characters and anything Java calls a space, so a doubt means the slow path.
+   */
+  static boolean mayBeSpace(int cp) {
+    return cp <= 0x20 || cp >= 0x7F && cp <= 0xA0 || Character.isWhitespace(cp) || Character.isSpaceChar(cp)
+        || Character.getType(cp) == Character.FORMAT || cp == 0x180E;
+  }
+}

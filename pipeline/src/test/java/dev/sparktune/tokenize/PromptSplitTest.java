@@ -1,0 +1,106 @@
+package dev.sparktune.tokenize;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The prompt encoded once ({@link PromptSplit}) gives the ids and mask of encode(prompt + response)
+ * and len(encode(prompt)) with the real byte-level BPE tokenizer, on prompt ends and response starts
+ * chosen to sit next to the rule's edges; and the rule turns itself off for tokenizers it does not hold for.
+ */
+class PromptSplitTest {
+  private static final Path TOKENIZER = Path.of("src/test/resources/tokenize/tokenizer.json");
+  private static final long EOS = 2;
+
+  @Test
+  void promptOnceGivesTheIdsOfEncodingTwice() throws IOException {
+    String alpaca = PromptTemplate.of("alpaca").render("Name a colour.", "", "x").prompt();
+    List<String> prompts = List.of(alpaca, "Q:\n", "Q:\n\n", "Q: ", "Q:\t", "Q:\r", "Q:\r\n", "Q\u00a0\n",
+        "Q:\u2028", "x<s>\n", "ab \n", "Frage zu Äpfeln?\n", "数字は3\n", "'\n", "\n");
+    List<String> responses = List.of("foo", " foo", "  foo", "\nfoo", "\n\nfoo", "    code", "\n  - item", "'s good",
+        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "3 apples", "-- dash", "");
+    List<Tokenization.Item> items = new ArrayList<>();
+    for (String p : prompts) {
+      for (String r : responses) {
+        items.add(new Tokenization.Item(p, r));
+      }
+    }
+    int fast = 0;
+    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
+    try (Tokenization t = new Tokenization(TOKENIZER, EOS, false)) {
+      List<Tokenization.Example> got = t.encodeAll(items);
+      for (int i = 0; i < items.size(); i++) {
+        Tokenization.Item it = items.get(i);
+        long[] body = t.encode(it.prompt() + it.response());
+        int promptLength = Math.min(t.encode(it.prompt()).length, body.length);
+        long[] ids = java.util.Arrays.copyOf(body, body.length + 1);
+        ids[body.length] = EOS;
+        String what = "prompt " + escaped(it.prompt()) + " response " + escaped(it.response());
+        assertArrayEquals(ids, got.get(i).inputIds(), what);
+        assertEquals(promptLength, got.get(i).promptLength(), what);
+        for (int k = 0; k < ids.length; k++) {
+          assertEquals(k < promptLength ? Tokenization.IGNORE : ids[k], got.get(i).labels()[k], what + " label " + k);
+        }
+        fast += split.applies(it.prompt(), it.response()) ? 1 : 0;
+      }
+    }
+    assertTrue(fast >= 60, "the fast path ran for " + fast + " items");
+  }
+
+  @Test
+  void theRuleFollowsThePromptEndAndTheResponseStart() throws IOException {
+    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
+    assertTrue(split.tokenizerFits());
+    assertTrue(split.applies("### Response:\n", "Blue."));
+    assertTrue(split.applies("Q:\t", "'s"));
+    assertFalse(split.applies("Q:\n\n", "foo"), "two whitespace characters end the prompt");
+    assertFalse(split.applies("Q: ", "foo"), "a space joins the next word");
+    assertFalse(split.applies("Q:", "foo"), "no whitespace at the prompt's end");
+    assertFalse(split.applies("Q:\n", " foo"), "the response starts with a space");
+    assertFalse(split.applies("Q:\n", "\u00a0foo"), "a no-break space is whitespace to the regex");
+    assertFalse(split.applies("Q:\n", ""), "an empty response");
+  }
+
+  @Test
+  void otherTokenizersKeepEncodingTwice() throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode base = (ObjectNode) json.readTree(TOKENIZER.toFile());
+    assertTrue(PromptSplit.of(base).tokenizerFits());
+    List<java.util.function.Consumer<ObjectNode>> changes = List.of(
+        t -> t.set("normalizer", json.createObjectNode().put("type", "NFC")),
+        t -> ((ObjectNode) t.get("pre_tokenizer")).put("add_prefix_space", true),
+        t -> ((ObjectNode) t.get("pre_tokenizer")).put("use_regex", false),
+        t -> t.set("pre_tokenizer", json.createObjectNode().put("type", "Metaspace")),
+        t -> ((ObjectNode) t.get("model")).put("type", "Unigram"),
+        t -> ((ObjectNode) t.get("model")).put("dropout", 0.1),
+        t -> ((com.fasterxml.jackson.databind.node.ArrayNode) t.get("post_processor").get("single"))
+            .add(json.createObjectNode().set("SpecialToken", json.createObjectNode().put("id", "</s>"))),
+        t -> t.set("post_processor", json.createObjectNode().put("type", "RobertaProcessing")),
+        t -> ((ObjectNode) t.get("added_tokens").get(0)).put("lstrip", true),
+        t -> ((ObjectNode) t.get("added_tokens").get(0)).put("content", "<|im end|>"));
+    for (int i = 0; i < changes.size(); i++) {
+      ObjectNode changed = base.deepCopy();
+      changes.get(i).accept(changed);
+      PromptSplit split = PromptSplit.of(changed);
+      assertFalse(split.tokenizerFits(), "change " + i);
+      assertFalse(split.applies("### Response:\n", "Blue."), "change " + i);
+    }
+  }
+
+  private static String escaped(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    s.codePoints().forEach(c -> b.append(c < 0x20 || c > 0x7e ? String.format("\\u%04x", c)
+        : String.valueOf((char) c)));
+    return b.append('"').toString();
+  }
+}
