@@ -3,6 +3,9 @@ package dev.sparktune.core;
 import static dev.sparktune.core.StageRunner.DATA;
 import static dev.sparktune.core.StageRunner.DROPPED;
 import static dev.sparktune.core.StageRunner.REJECTS;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +16,7 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Counts a stage's staged output tables: records in, out, rejected and dropped (by reason, and per
@@ -26,35 +30,72 @@ final class StageAccounting {
     this.spark = spark;
   }
 
-  /** The counts of the tables written under {@code staging}; each table's row count goes into {@code tables}. */
+  /**
+   * The counts of the tables written under {@code staging}; each table's row count goes into
+   * {@code tables}. One aggregation counts them all (and what entered) by table, source and reason:
+   * a query per table cost a few Spark jobs each, which added up to seconds per stage.
+   */
   Manifest.Counts count(StageOutput output, Path staging, Map<String, Long> tables) {
-    Map<String, long[]> bySource = new TreeMap<>();
-    long out = countTable(new Path(staging, DATA), tables, DATA, bySource, 1, null);
-    Map<String, Long> rejectedBy = new TreeMap<>();
-    Map<String, Long> droppedBy = new TreeMap<>();
-    long rejected = output.rejected() == null ? 0
-        : countTable(new Path(staging, REJECTS), tables, REJECTS, bySource, 2, rejectedBy);
-    long dropped = output.dropped() == null ? 0
-        : countTable(new Path(staging, DROPPED), tables, DROPPED, bySource, 3, droppedBy);
-    for (String extra : output.extras().keySet()) {
-      tables.put(extra, spark.read().parquet(new Path(staging, extra).toString()).count());
-    }
-    long in = 0;
     Dataset<Row> entered = output.entered();
     boolean perSource = List.of(entered.columns()).contains("source")
         && List.of(output.data().columns()).contains("source");
-    if (perSource) {
-      for (Row r : entered.groupBy("source").count().collectAsList()) {
-        long n = r.getLong(1);
-        bySource.computeIfAbsent(String.valueOf(r.get(0)), k -> new long[4])[0] = n;
-        in += n;
-      }
-    } else {
-      in = entered.count();
+    List<String> names = new ArrayList<>();
+    names.add(DATA);
+    if (output.rejected() != null) {
+      names.add(REJECTS);
     }
+    if (output.dropped() != null) {
+      names.add(DROPPED);
+    }
+    names.addAll(output.extras().keySet());
+    Dataset<Row> all = keyed(entered, -1, perSource, false);
+    for (int t = 0; t < names.size(); t++) {
+      Dataset<Row> table = StageTables.readWritten(spark, output, staging, names.get(t));
+      String name = names.get(t);
+      all = all.unionAll(keyed(table, t, List.of(table.columns()).contains("source"),
+          name.equals(REJECTS) || name.equals(DROPPED)));
+    }
+    Map<String, long[]> bySource = new TreeMap<>();
+    Map<String, Long> rejectedBy = new TreeMap<>();
+    Map<String, Long> droppedBy = new TreeMap<>();
+    long in = 0;
+    for (String name : names) {
+      tables.put(name, 0L);
+    }
+    for (Row r : all.groupBy("_t", "_s", "_r").count().collectAsList()) {
+      int t = r.getInt(0);
+      long n = r.getLong(3);
+      String name = t < 0 ? null : names.get(t);
+      int slot = t < 0 ? 0 : name.equals(DATA) ? 1 : name.equals(REJECTS) ? 2 : name.equals(DROPPED) ? 3 : -1;
+      if (t < 0) {
+        in += n;
+      } else {
+        tables.merge(name, n, Long::sum);
+      }
+      if (slot >= 0 && !r.isNullAt(1)) {
+        bySource.computeIfAbsent(r.getString(1), k -> new long[4])[slot] += n;
+      }
+      if (slot == 2 || slot == 3) {
+        (slot == 2 ? rejectedBy : droppedBy).merge(String.valueOf(r.get(2)), n, Long::sum);
+      }
+    }
+    long out = tables.get(DATA);
+    long rejected = tables.getOrDefault(REJECTS, 0L);
+    long dropped = tables.getOrDefault(DROPPED, 0L);
     Map<String, Manifest.SourceCounts> sources = perSource ? sourceCounts(bySource) : new TreeMap<>();
     checkAccounted(in, out, rejected, dropped, sources);
     return new Manifest.Counts(in, out, rejected, dropped, rejectedBy, droppedBy, sources);
+  }
+
+  /**
+   * A table's rows as (table, source, reason); table -1 is what entered. A null source counts under
+   * "null", as {@code String.valueOf} names it.
+   */
+  private static Dataset<Row> keyed(Dataset<Row> table, int t, boolean source, boolean reason) {
+    Column nullText = lit(null).cast(DataTypes.StringType);
+    return table.select(lit(t).as("_t"),
+        source ? coalesce(col("source").cast(DataTypes.StringType), lit("null")).as("_s") : nullText.as("_s"),
+        reason ? col("reason").cast(DataTypes.StringType).as("_r") : nullText.as("_r"));
   }
 
   private static Map<String, Manifest.SourceCounts> sourceCounts(Map<String, long[]> bySource) {
@@ -83,35 +124,5 @@ final class StageAccounting {
       throw new IllegalStateException("records unaccounted for (in != out + rejected + dropped): "
           + String.join("; ", broken));
     }
-  }
-
-  private long countTable(Path path, Map<String, Long> tables, String name, Map<String, long[]> bySource, int slot,
-      Map<String, Long> byReason) {
-    Dataset<Row> df = spark.read().parquet(path.toString());
-    List<String> cols = List.of(df.columns());
-    long total = 0;
-    List<String> keys = new ArrayList<>();
-    if (cols.contains("source")) {
-      keys.add("source");
-    }
-    if (byReason != null) {
-      keys.add("reason");
-    }
-    if (keys.isEmpty()) {
-      total = df.count();
-    } else {
-      for (Row r : df.groupBy(keys.stream().map(df::col).toArray(Column[]::new)).count().collectAsList()) {
-        long n = r.getLong(keys.size());
-        total += n;
-        if (cols.contains("source")) {
-          bySource.computeIfAbsent(String.valueOf(r.get(0)), k -> new long[4])[slot] += n;
-        }
-        if (byReason != null) {
-          byReason.merge(String.valueOf(r.get(keys.size() - 1)), n, Long::sum);
-        }
-      }
-    }
-    tables.put(name, total);
-    return total;
   }
 }

@@ -254,7 +254,7 @@ public final class StageRunner {
       String fingerprint, StageTables.Upstream upstream, List<InputFile> files) throws IOException {
     Map<String, Long> tableCounts = new TreeMap<>();
     Manifest.Counts counts = accounting.count(output, staging, tableCounts);
-    Function<String, Dataset<Row>> written = table -> spark.read().parquet(new Path(staging, table).toString());
+    Function<String, Dataset<Row>> written = table -> StageTables.readWritten(spark, output, staging, table);
     Map<String, Map<String, Long>> breakdowns = stage.breakdowns(written);
     stage.writeFiles(new StageContext(spark, workspace), written, staging);
     Instant finished = Instant.now();

@@ -94,6 +94,17 @@ final class StageTables {
     return losses;
   }
 
+  /**
+   * A table written under {@code staging}, read with the schema it was written with, which spares
+   * Spark the job that reads a footer to learn it.
+   */
+  static Dataset<Row> readWritten(SparkSession spark, StageOutput output, Path staging, String table) {
+    Dataset<Row> source = table.equals(DATA) ? output.data() : losses(output).containsKey(table)
+        ? losses(output).get(table) : output.extras().get(table);
+    String path = new Path(staging, table).toString();
+    return source == null ? spark.read().parquet(path) : spark.read().schema(source.schema()).parquet(path);
+  }
+
   private static void write(Dataset<Row> table, Path path) {
     table.write().mode(SaveMode.ErrorIfExists).parquet(path.toString());
   }
