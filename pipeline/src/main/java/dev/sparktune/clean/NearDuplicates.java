@@ -38,12 +38,15 @@ final class NearDuplicates {
   private NearDuplicates() {}
 
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
-    return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS);
+    return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT);
   }
 
-  /** {@link #split(Dataset, CleanConfig.Dedup, SparkSession)} with the broadcast limits given (tests: 0, the shuffle joins). */
+  /**
+   * {@link #split(Dataset, CleanConfig.Dedup, SparkSession)} with the broadcast limits and the limit
+   * of the driver path given (tests: 0, the shuffle joins and the distributed pairs).
+   */
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
-      long maxBroadcastKeys) {
+      long maxBroadcastKeys, long maxDriverMembers) {
     int k = dd.shingleWords();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
     Dataset<Row> keyed = records.withColumn("_rk", concat_ws("\u001f", col("id"), col("source"), col("uri"),
@@ -64,10 +67,20 @@ final class NearDuplicates {
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> edges = verifiedPairs(sketched, dd, maxBroadcastBuckets, maxBroadcastKeys);
-
-    long edgeCount = edges.count();
-    Dataset<Row> labels = edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges);
+    Members shared = members(sketched, maxBroadcastBuckets);
+    Dataset<Row> members = shared.rows();
+    Dataset<Row> labels;
+    long edgeCount;
+    if (shared.count() <= maxDriverMembers) {
+      NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(sketched, members, dd, spark);
+      labels = r.labels();
+      edgeCount = r.edges();
+    } else {
+      Dataset<Row> edges = verifiedPairs(sketched, members, dd, maxBroadcastKeys);
+      edgeCount = edges.count();
+      labels = edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges);
+    }
+    members.unpersist();
     LOG.info("near duplicates: {} verified pairs", edgeCount);
     Dataset<Row> dupes = labels.filter(col("label").notEqual(col("v")));
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
@@ -79,20 +92,32 @@ final class NearDuplicates {
   }
 
   /**
-   * The candidate pairs (a, b, jaccard) of the sketched records ({@code _rk}, {@code _s}) whose
-   * Jaccard similarity reaches the threshold, checkpointed.
+   * The (key, band, bucket) rows of the sketched records ({@code _rk}, {@code _s}) in band buckets
+   * that two or more records share, cached and computed. Nearly all buckets hold one record; the
+   * shared ones are found from the bucket values alone (a fixed-width count, no record keys in the
+   * shuffle), then the records' keys are joined to those few.
    */
-  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, CleanConfig.Dedup dd, long maxBroadcastBuckets,
-      long maxBroadcastKeys) {
-    // Only band buckets that two or more records share make candidates; nearly all buckets hold one
-    // record. The shared buckets are found from the bucket values alone (a fixed-width count, no
-    // record keys in the shuffle), then the records' keys and shingles are joined to those few.
+  private static Members members(Dataset<Row> sketched, long maxBroadcastBuckets) {
     Dataset<Row> shared = sketched.select(expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
         .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
         .join(small(shared, maxBroadcastBuckets), new String[] {"_band", "_bucket"})
         .persist(StorageLevel.MEMORY_AND_DISK());
+    long count = members.count();
+    shared.unpersist();
+    return new Members(members, count);
+  }
+
+  /** The members of shared buckets, cached, and how many rows they are. */
+  private record Members(Dataset<Row> rows, long count) {}
+
+  /**
+   * The candidate pairs (a, b, jaccard) of the members' records whose Jaccard similarity reaches
+   * the threshold, checkpointed.
+   */
+  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, Dataset<Row> members, CleanConfig.Dedup dd,
+      long maxBroadcastKeys) {
     int max = dd.maxBucketSize();
     Dataset<Row> pairs = members.groupBy("_band", "_bucket").agg(expr("sort_array(collect_set(_rk))").as("_ids"))
         .select(expr("explode(CASE WHEN size(_ids) <= " + max
@@ -111,8 +136,6 @@ final class NearDuplicates {
         .filter(col("jaccard").geq(dd.threshold()))
         .select("a", "b", "jaccard")
         .localCheckpoint();
-    shared.unpersist();
-    members.unpersist();
     shingled.unpersist();
     return edges;
   }
@@ -145,7 +168,7 @@ final class NearDuplicates {
     return spark.createDataFrame(rows, schema);
   }
 
-  private static String find(java.util.Map<String, String> parent, String v) {
+  static String find(java.util.Map<String, String> parent, String v) {
     String root = v;
     while (!parent.get(root).equals(root)) {
       root = parent.get(root);
@@ -159,7 +182,7 @@ final class NearDuplicates {
   }
 
   /** Links the two components under the smaller root, so every root is its component's minimum. */
-  private static void union(java.util.Map<String, String> parent, String a, String b) {
+  static void union(java.util.Map<String, String> parent, String a, String b) {
     parent.putIfAbsent(a, a);
     parent.putIfAbsent(b, b);
     String ra = find(parent, a);
