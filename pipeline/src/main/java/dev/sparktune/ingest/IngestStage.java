@@ -113,6 +113,19 @@ public final class IngestStage implements Stage {
     return substring(sha2(when(col("messages").isNull(), fields).otherwise(withMessages), 256), 1, 32);
   }
 
+  /**
+   * The sources in the order their tasks should start: the one with the biggest file first. A file
+   * that cannot be split is one task, and Spark starts tasks in partition order, so a big one started
+   * last would run alone at the end of the stage (the 200k peer corpus: its SQL dump, 4.6 s of a
+   * 12 s job on the second core's idle time). Ties keep the configured order; JDBC sources go last.
+   */
+  private List<SourceConfig> biggestFileFirst(List<SourceConfig> sources) {
+    List<SourceConfig> order = new ArrayList<>(sources);
+    order.sort(java.util.Comparator.comparingLong((SourceConfig s) -> -files.getOrDefault(s.name(), List.of())
+        .stream().mapToLong(InputFile::size).max().orElse(0)));
+    return order;
+  }
+
   @Override
   public StageOutput apply(StageContext context, Map<String, Dataset<Row>> inputs) {
     if (files.isEmpty()) {
@@ -124,7 +137,7 @@ public final class IngestStage implements Stage {
     }
     HadoopConf conf = new HadoopConf(context.hadoopConf());
     Dataset<Row> parsed = null;
-    for (SourceConfig s : config.sources()) {
+    for (SourceConfig s : biggestFileFirst(config.sources())) {
       List<InputFile> sourceFiles = files.get(s.name());
       Dataset<Row> one;
       if (s.type() == SourceConfig.SourceType.JDBC) {

@@ -186,6 +186,19 @@ class IngestStageTest {
   }
 
   @Test
+  void theSourceWithTheBiggestFileIsReadFirst() throws java.io.IOException {
+    // Spark starts tasks in partition order: the first part file is the first task's output, and it
+    // holds the source with the biggest file (pages: article.html), not the first one configured.
+    Workspace ws = new Workspace(work.toString(), work, spark.sparkContext().hadoopConfiguration());
+    org.apache.hadoop.fs.Path dir = ws.table("ingest", "data");
+    String first = java.util.Arrays.stream(dir.getFileSystem(spark.sparkContext().hadoopConfiguration())
+            .listStatus(dir))
+        .map(f -> f.getPath().toString()).filter(f -> f.contains("/part-")).sorted().findFirst().orElseThrow();
+    assertEquals(List.of("pages"), spark.read().parquet(first).select("source").distinct()
+        .as(org.apache.spark.sql.Encoders.STRING()).collectAsList(), first);
+  }
+
+  @Test
   void eachFileIsReadByItsOwnTask() throws java.io.IOException {
     IngestConfig cfg = config(FIXTURES);
     Workspace ws = new Workspace(work.toString(), work, spark.sparkContext().hadoopConfiguration());
