@@ -67,11 +67,17 @@ final class NearDuplicates {
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Members shared = members(sketched, maxBroadcastBuckets);
-    Dataset<Row> members = shared.rows();
+    Members candidates = members(sketched, maxBroadcastBuckets);
+    Dataset<Row> members = candidates.rows();
     Dataset<Row> labels;
     long edgeCount;
-    if (shared.count() <= maxDriverMembers) {
+    // The candidates' shingles, each record once: what the driver path would hold.
+    long shingles = candidates.count() > maxDriverMembers ? -1
+        : members.select("_rk", "_n").distinct().agg(expr("coalesce(sum(cast(_n as bigint)), 0L)")).first().getLong(0);
+    boolean onDriver = shingles >= 0 && shingles <= NearDuplicatesOnDriver.SHINGLE_LIMIT;
+    LOG.info("near duplicates: {} rows in shared band buckets, candidates checked {}", candidates.count(),
+        onDriver ? "on the driver (" + shingles + " shingles)" : "by Spark");
+    if (onDriver) {
       NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(sketched, members, dd, spark);
       labels = r.labels();
       edgeCount = r.edges();
@@ -101,7 +107,8 @@ final class NearDuplicates {
     Dataset<Row> shared = sketched.select(expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
         .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
+    Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}),
+            expr("size(_s.sh)").as("_n"))
         .join(small(shared, maxBroadcastBuckets), new String[] {"_band", "_bucket"})
         .persist(StorageLevel.MEMORY_AND_DISK());
     long count = members.count();
@@ -109,7 +116,7 @@ final class NearDuplicates {
     return new Members(members, count);
   }
 
-  /** The members of shared buckets, cached, and how many rows they are. */
+  /** The members of shared buckets (key, band, bucket, the key's number of shingles), cached, and how many rows they are. */
   private record Members(Dataset<Row> rows, long count) {}
 
   /**

@@ -21,7 +21,7 @@ import org.apache.spark.sql.types.StructType;
 
 /**
  * The candidate pairs, their Jaccard check and the components on the driver, for when the records
- * in shared band buckets are few (as they are when near duplicates are a few percent of a corpus).
+ * in shared band buckets and their shingles are few (as they are when near duplicates are a few percent of a corpus).
  * The same rules as the distributed plan of {@link NearDuplicates}: a bucket's keys in binary
  * (UTF-8) order as {@code sort_array} sorts them, all pairs of a bucket up to
  * {@code max_bucket_size} keys and its smallest key with each other beyond, set Jaccard of the
@@ -31,6 +31,12 @@ import org.apache.spark.sql.types.StructType;
 final class NearDuplicatesOnDriver {
   /** Up to this many (key, band, bucket) member rows (~100 bytes each) are collected. */
   static final long MEMBER_LIMIT = 200_000;
+
+  /**
+   * Up to this many shingles of the candidate records (each record once) are held, 8 bytes each
+   * (64 MB at most); they stream in a partition at a time, so long texts cannot fill the driver heap.
+   */
+  static final long SHINGLE_LIMIT = 8_000_000;
 
   private NearDuplicatesOnDriver() {}
 
@@ -46,8 +52,10 @@ final class NearDuplicatesOnDriver {
           b -> new TreeSet<>(NearDuplicatesOnDriver::binaryOrder)).add(r.getString(0));
     }
     Map<String, long[]> shingles = new HashMap<>();
-    for (Row r : sketched.select(col("_rk"), col("_s.sh")).join(broadcast(members.select("_rk").distinct()), "_rk")
-        .collectAsList()) {
+    java.util.Iterator<Row> shingled = sketched.select(col("_rk"), col("_s.sh"))
+        .join(broadcast(members.select("_rk").distinct()), "_rk").toLocalIterator();
+    while (shingled.hasNext()) {
+      Row r = shingled.next();
       shingles.put(r.getString(0), distinctSorted(r.<Long>getList(1)));
     }
     Set<List<String>> pairs = new HashSet<>();
