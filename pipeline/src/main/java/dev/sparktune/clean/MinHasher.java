@@ -82,14 +82,19 @@ public final class MinHasher implements Serializable {
       }
       out[i] = h;
     }
-    Arrays.sort(out);
+    return sortedDistinct(out);
+  }
+
+  /** {@code values} sorted (in place), then the distinct ones as a new array. */
+  static long[] sortedDistinct(long[] values) {
+    Arrays.sort(values);
     int unique = 0;
-    for (int i = 0; i < out.length; i++) {
-      if (i == 0 || out[i] != out[i - 1]) {
-        out[unique++] = out[i];
+    for (int i = 0; i < values.length; i++) {
+      if (i == 0 || values[i] != values[i - 1]) {
+        values[unique++] = values[i];
       }
     }
-    return Arrays.copyOf(out, unique);
+    return Arrays.copyOf(values, unique);
   }
 
   private static long[] append(long[] a, int at, long v) {

@@ -108,14 +108,7 @@ final class NearDuplicatesOnDriver {
     for (int i = 0; i < out.length; i++) {
       out[i] = values.get(i);
     }
-    Arrays.sort(out);
-    int n = 0;
-    for (int i = 0; i < out.length; i++) {
-      if (n == 0 || out[i] != out[n - 1]) {
-        out[n++] = out[i];
-      }
-    }
-    return Arrays.copyOf(out, n);
+    return MinHasher.sortedDistinct(out); // shingles come sorted and distinct; the Jaccard relies on it
   }
 
   /** Code point order, which is the byte order of UTF-8 (Spark's string order). */
