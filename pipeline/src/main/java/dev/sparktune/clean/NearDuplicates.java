@@ -167,6 +167,11 @@ final class NearDuplicates {
     for (Row r : edges.select("a", "b").collectAsList()) {
       union(parent, r.getString(0), r.getString(1));
     }
+    return labels(parent, spark);
+  }
+
+  /** The union-find forest as a table: (v, label = the root of v's component), for every linked v. */
+  static Dataset<Row> labels(java.util.Map<String, String> parent, SparkSession spark) {
     java.util.List<Row> rows = new java.util.ArrayList<>(parent.size());
     for (String v : parent.keySet()) {
       rows.add(RowFactory.create(v, find(parent, v)));
@@ -175,7 +180,7 @@ final class NearDuplicates {
     return spark.createDataFrame(rows, schema);
   }
 
-  static String find(java.util.Map<String, String> parent, String v) {
+  private static String find(java.util.Map<String, String> parent, String v) {
     String root = v;
     while (!parent.get(root).equals(root)) {
       root = parent.get(root);

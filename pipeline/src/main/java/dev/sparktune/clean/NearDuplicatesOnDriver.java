@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 
 import dev.sparktune.config.CleanConfig;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -14,10 +13,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 
 /**
  * The candidate pairs, their Jaccard check and the components on the driver, for when the records
@@ -76,12 +72,7 @@ final class NearDuplicatesOnDriver {
         edges++;
       }
     }
-    List<Row> rows = new ArrayList<>(parent.size());
-    for (String v : parent.keySet()) {
-      rows.add(RowFactory.create(v, NearDuplicates.find(parent, v)));
-    }
-    StructType schema = new StructType().add("v", DataTypes.StringType, false).add("label", DataTypes.StringType, false);
-    return new Result(spark.createDataFrame(rows, schema), edges);
+    return new Result(NearDuplicates.labels(parent, spark), edges);
   }
 
   /** |a ∩ b| / |a ∪ b| of two sorted arrays without repeats, as Spark's array_intersect / array_union sizes. */
