@@ -65,9 +65,7 @@ public final class Tokenization implements AutoCloseable {
         end = cut > start + PIECE_CHARS / 2 ? cut : end;
       }
       long[] ids = (first ? tokenizer : plain).encode(text.substring(start, end)).getIds();
-      long[] joined = Arrays.copyOf(out, out.length + ids.length);
-      System.arraycopy(ids, 0, joined, out.length, ids.length);
-      out = joined;
+      out = concat(out, ids);
       first = false;
       start = end;
     }
