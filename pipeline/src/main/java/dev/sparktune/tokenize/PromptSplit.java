@@ -18,7 +18,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * not contain whitespace or strip it on their left, so none can reach across the prompt's end.
  * Anything else is encoded twice, as before.
  */
-final class PromptSplit {
+final class PromptSplit implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
   private final boolean tokenizerFits;
 
   private PromptSplit(boolean tokenizerFits) {

@@ -32,6 +32,12 @@ public final class Tokenization implements AutoCloseable {
   private final PromptSplit split;
 
   public Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs) throws IOException {
+    this(tokenizerJson, eosId, trainOnInputs,
+        PromptSplit.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile())));
+  }
+
+  /** With the prompt-once rule already read from the tokenizer.json (the stage reads it on the driver). */
+  Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs, PromptSplit split) throws IOException {
     // Never HuggingFaceTokenizer.newInstance(String): that one goes to the hub.
     this.tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson, Map.of(
         "addSpecialTokens", "true", "padding", "false", "truncation", "false"));
@@ -39,7 +45,7 @@ public final class Tokenization implements AutoCloseable {
         "addSpecialTokens", "false", "padding", "false", "truncation", "false"));
     this.eosId = eosId;
     this.trainOnInputs = trainOnInputs;
-    this.split = PromptSplit.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile()));
+    this.split = split;
   }
 
   /**

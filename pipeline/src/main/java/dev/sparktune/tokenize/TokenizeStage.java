@@ -55,6 +55,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   private byte[] tokenizerBytes;
   private long eosId = -1;
   private ChatTemplate chatTemplate;
+  private PromptSplit promptSplit;
 
   /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
   public TokenizeStage(TokenizeConfig config, String upstream) {
@@ -82,6 +83,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     com.fasterxml.jackson.databind.JsonNode tokenizerTree = new com.fasterxml.jackson.databind.ObjectMapper()
         .readTree(tokenizerBytes);
     eosId = config.eosId() != null ? config.eosId() : SpecialTokens.eosId(fs, tokenizer, tokenizerTree);
+    promptSplit = PromptSplit.of(tokenizerTree); // read once here, not again in every task
     for (String beside : List.of("tokenizer_config.json", "chat_template.jinja")) {
       Path p = new Path(tokenizer.getParent(), beside);
       if (fs.exists(p)) { // the chat template and its special tokens are inputs too
@@ -132,7 +134,7 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     RecordEncoder.Settings settings = new RecordEncoder.Settings(model ? null : PromptTemplate.of(config.template()),
         chatTemplate, model, config.maxLength(), config.overflow() == TokenizeConfig.Overflow.DROP,
         config.minResponseTokens(), config.turnOverflow() == TokenizeConfig.TurnOverflow.DROP_OLDEST);
-    MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eosId, config.trainOnInputs(), settings,
+    MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eosId, config.trainOnInputs(), promptSplit, settings,
         withSplit.schema().fieldIndex("split"));
     Dataset<Row> tokenized = withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK)))
         .persist(StorageLevel.MEMORY_AND_DISK());
@@ -153,11 +155,11 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
   /** Built in a static method so the task closure does not capture the stage. */
   private static MapPartitionsFunction<Row, Row> tokenizer(Broadcast<byte[]> bytes, long eos, boolean trainOnInputs,
-      RecordEncoder.Settings settings, int splitIndex) {
+      PromptSplit promptSplit, RecordEncoder.Settings settings, int splitIndex) {
     return rows -> {
       java.nio.file.Path local = Files.createTempFile("sparktune-tokenizer", ".json");
       Files.write(local, bytes.value());
-      Tokenization t = new Tokenization(local, eos, trainOnInputs);
+      Tokenization t = new Tokenization(local, eos, trainOnInputs, promptSplit);
       TaskContext task = TaskContext.get();
       if (task != null) {
         task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> {
