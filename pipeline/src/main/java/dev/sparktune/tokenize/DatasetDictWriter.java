@@ -1,6 +1,7 @@
 package dev.sparktune.tokenize;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.udf;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.sparktune.config.TokenizeConfig;
@@ -9,19 +10,15 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
-import org.apache.spark.TaskContext;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.catalyst.InternalRow;
-import scala.Tuple2;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Writes the tokenize stage's {@code dataset/}, a Hugging Face DatasetDict on disk: dataset_dict.json
@@ -40,7 +37,7 @@ final class DatasetDictWriter {
       int shards = (int) Math.max(1, (n + config.shardRecords() - 1) / config.shardRecords());
       Path dir = new Path(dataset, split);
       fs.mkdirs(dir);
-      writeShards(rows, conf, dir.toString(), shards, config.packing(), config.maxLength());
+      writeShards(rows, fs, conf, dir.toString(), shards, config.packing(), config.maxLength());
       List<Map<String, String>> files = new ArrayList<>();
       for (int s = 0; s < shards; s++) {
         files.add(Map.of("filename", shardName(s, shards)));
@@ -61,87 +58,113 @@ final class DatasetDictWriter {
     writeJson(fs, new Path(dataset, "dataset_dict.json"), "{\"splits\": [\"train\", \"validation\"]}");
   }
 
-  /** Writes one split's shards: shard i of N is written by the task of partition i. */
-  private static void writeShards(Dataset<Row> rows, HadoopConf conf, String dirName, int shards, boolean packing,
-      int maxLength) {
-    // Spark's internal rows (UnsafeRow: id and the two arrays as bytes) are shuffled as they are;
-    // external Rows would box every token id and go through Kryo field by field.
-    JavaPairRDD<Tuple2<Integer, String>, InternalRow> keyed = rows.queryExecution().toRdd().toJavaRDD()
-        .mapToPair(r -> {
-          String id = r.getUTF8String(0).toString();
-          return new Tuple2<>(new Tuple2<>(Math.floorMod(id.hashCode(), shards), id), r.copy());
-        });
-    keyed.repartitionAndSortWithinPartitions(new ShardPartitioner(shards), new ShardOrder())
-        .foreachPartition(it -> writeShard(it, conf, dirName, TaskContext.getPartitionId(), shards, packing,
-            maxLength));
+  /**
+   * Writes one split's shards: an example goes to shard {@code floorMod(id.hashCode(), shards)}.
+   * Spark SQL shuffles the rows by shard and sorts them by (shard, id) as bytes (its own row
+   * serializer and sorter; ids are ASCII hex, where that order is String order); a task writes each
+   * shard its partition holds, and the driver then writes the shards no row went to, empty.
+   */
+  private static void writeShards(Dataset<Row> rows, FileSystem fs, HadoopConf conf, String dirName, int shards,
+      boolean packing, int maxLength) throws IOException {
+    org.apache.spark.sql.api.java.UDF1<String, Integer> shardOf = id -> Math.floorMod(id.hashCode(), shards);
+    // Labels fit in int32 (token ids and -100): half the bytes through the shuffle; widened again below.
+    Dataset<Row> sorted = rows.select(udf(shardOf, DataTypes.IntegerType).apply(col("id")).as("_shard"), col("id"),
+            col("input_ids"), col("labels").cast("array<int>").as("labels"))
+        .repartition(shards, col("_shard")).sortWithinPartitions("_shard", "id");
+    sorted.queryExecution().toRdd().toJavaRDD()
+        .foreachPartition(it -> writePartition(it, conf, dirName, shards, packing, maxLength));
+    for (int s = 0; s < shards; s++) {
+      Path file = new Path(dirName, shardName(s, shards));
+      if (!fs.exists(file)) {
+        try (OutputStream out = fs.create(file, true)) {
+          ArrowShardWriter.write(java.util.Collections.emptyIterator(), out, packing);
+        }
+      }
+    }
   }
 
   static String shardName(int shard, int shards) {
     return String.format("data-%05d-of-%05d.arrow", shard, shards);
   }
 
-  private static void writeShard(Iterator<Tuple2<Tuple2<Integer, String>, InternalRow>> rows, HadoopConf conf, String dir,
-      int shard, int shards, boolean packing, int maxLength) throws IOException {
-    Path file = new Path(dir, shardName(shard, shards));
-    FileSystem fs = file.getFileSystem(conf.get());
-    Iterator<ArrowShardWriter.Example> examples = new Iterator<>() {
-      @Override
-      public boolean hasNext() {
-        return rows.hasNext();
+  /** Writes the shards of one partition, whose rows come sorted by (shard, id). */
+  private static void writePartition(Iterator<InternalRow> rows, HadoopConf conf, String dir, int shards,
+      boolean packing, int maxLength) throws IOException {
+    ShardRows shard = new ShardRows(rows);
+    while (shard.nextShard()) {
+      Path file = new Path(dir, shardName(shard.current, shards));
+      FileSystem fs = file.getFileSystem(conf.get());
+      try (OutputStream out = fs.create(file, true)) {
+        ArrowShardWriter.write(packing ? new Packer(shard, maxLength) : shard, out, packing);
       }
+    }
+  }
 
-      @Override
-      public ArrowShardWriter.Example next() {
-        Tuple2<Tuple2<Integer, String>, InternalRow> t = rows.next();
-        InternalRow r = t._2();
-        int[] ids = r.getArray(1).toIntArray();
-        long[] idArray = new long[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-          idArray[i] = ids[i];
-        }
-        return new ArrowShardWriter.Example(t._1()._2(), idArray, r.getArray(2).toLongArray());
+  /**
+   * The examples of one shard at a time, from rows sorted by shard. A row is turned into an example
+   * as soon as it is read: the sorter hands out the same row object again for the next one.
+   */
+  private static final class ShardRows implements Iterator<ArrowShardWriter.Example> {
+    private final Iterator<InternalRow> rows;
+    private int current = -1;
+    private int aheadShard = -1;
+    private ArrowShardWriter.Example ahead;
+
+    ShardRows(Iterator<InternalRow> rows) {
+      this.rows = rows;
+      advance();
+    }
+
+    private void advance() {
+      if (!rows.hasNext()) {
+        ahead = null;
+        return;
       }
-    };
-    try (OutputStream out = fs.create(file, true)) {
-      ArrowShardWriter.write(packing ? new Packer(examples, maxLength) : examples, out, packing);
+      InternalRow r = rows.next();
+      aheadShard = r.getInt(0);
+      ahead = new ArrowShardWriter.Example(r.getUTF8String(1).toString(), widen(r.getArray(2).toIntArray()),
+          widen(r.getArray(3).toIntArray()));
+    }
+
+    /** Moves to the next shard present; false when the rows are done. */
+    boolean nextShard() {
+      while (ahead != null && aheadShard == current) {
+        advance(); // rows of the current shard left unread (none when the writer read them all)
+      }
+      if (ahead == null) {
+        return false;
+      }
+      current = aheadShard;
+      return true;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return ahead != null && aheadShard == current;
+    }
+
+    @Override
+    public ArrowShardWriter.Example next() {
+      if (!hasNext()) {
+        throw new java.util.NoSuchElementException();
+      }
+      ArrowShardWriter.Example e = ahead;
+      advance();
+      return e;
+    }
+
+    private static long[] widen(int[] values) {
+      long[] out = new long[values.length];
+      for (int i = 0; i < values.length; i++) {
+        out[i] = values[i];
+      }
+      return out;
     }
   }
 
   private static void writeJson(FileSystem fs, Path path, String text) throws IOException {
     try (OutputStream out = fs.create(path, true)) {
       out.write(text.getBytes(StandardCharsets.UTF_8));
-    }
-  }
-
-  /** Shard i of N is partition i. */
-  static final class ShardPartitioner extends Partitioner {
-    private static final long serialVersionUID = 1L;
-    private final int shards;
-
-    ShardPartitioner(int shards) {
-      this.shards = shards;
-    }
-
-    @Override
-    public int numPartitions() {
-      return shards;
-    }
-
-    @SuppressWarnings("unchecked")
-    @Override
-    public int getPartition(Object key) {
-      return ((Tuple2<Integer, String>) key)._1();
-    }
-  }
-
-  /** Within a shard, examples are in id order, so the shard bytes are the same every run. */
-  static final class ShardOrder implements Comparator<Tuple2<Integer, String>>, java.io.Serializable {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public int compare(Tuple2<Integer, String> a, Tuple2<Integer, String> b) {
-      int c = Integer.compare(a._1(), b._1());
-      return c != 0 ? c : a._2().compareTo(b._2());
     }
   }
 }

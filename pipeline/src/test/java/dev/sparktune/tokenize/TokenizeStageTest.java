@@ -146,6 +146,46 @@ class TokenizeStageTest {
   }
 
   @Test
+  void eachExampleIsInItsIdsShardInIdOrderAndEmptyShardsAreWritten() throws IOException {
+    Path work = dir.resolve("shards");
+    // One record a shard: with 25 shards for 25 examples, some shards get two ids and some none.
+    run(work, input("shards.jsonl", 24), "val_ratio: 0.0\nshard_records: 1\n");
+    Path train = work.resolve("tokenize/dataset/train");
+    int shards = 25;
+    int empty = 0;
+    int examples = 0;
+    for (int s = 0; s < shards; s++) {
+      Path file = train.resolve(DatasetDictWriter.shardName(s, shards));
+      assertTrue(Files.isRegularFile(file), "state.json lists " + file.getFileName() + ", so it must exist");
+      List<String> ids = shardIds(file);
+      for (String id : ids) {
+        assertEquals(s, Math.floorMod(id.hashCode(), shards), id + " is in shard " + s);
+      }
+      assertEquals(ids.stream().sorted().toList(), ids, "ids in order within shard " + s);
+      empty += ids.isEmpty() ? 1 : 0;
+      examples += ids.size();
+    }
+    assertEquals(25, examples);
+    assertTrue(empty > 0, "the fixture is meant to leave a shard empty");
+    assertTrue(Files.readString(train.resolve("state.json")).contains(DatasetDictWriter.shardName(shards - 1, shards)));
+  }
+
+  /** The ids of one Arrow shard, in file order. */
+  static List<String> shardIds(Path file) throws IOException {
+    List<String> ids = new java.util.ArrayList<>();
+    try (InputStream in = Files.newInputStream(file); RootAllocator a = new RootAllocator();
+        ArrowStreamReader reader = new ArrowStreamReader(in, a)) {
+      VectorSchemaRoot root = reader.getVectorSchemaRoot();
+      while (reader.loadNextBatch()) {
+        for (int r = 0; r < root.getRowCount(); r++) {
+          ids.add(new String(((VarCharVector) root.getVector("id")).get(r), java.nio.charset.StandardCharsets.UTF_8));
+        }
+      }
+    }
+    return ids;
+  }
+
+  @Test
   void sameInputSameBytesAndMoreDataKeepsSplits() throws IOException {
     Path small = input("small.jsonl", 40);
     Path work = dir.resolve("b");
