@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.not;
@@ -88,6 +87,8 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
 
     Dataset<Row> kept = unique;
     Dataset<Row> dropped = semanticDrops;
+    // Every record with whether it is kept, for the clusters table.
+    Dataset<Row> flagged = deduped.withColumn("_kept", col("_dup_of").isNull());
     if (config.maxPerCluster() != null) {
       int max = config.maxPerCluster();
       Dataset<Row> split = splitAtQuota(context.spark(), unique, max, config.keep(), config.seed());
@@ -95,9 +96,14 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       dropped = dropped.unionByName(split.filter(col("_over")).select(Schemas.withColumns(Schemas.recordColumns(),
           lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
               lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
+      String[] fields = {"cluster_id", "_terms", "centroid_distance", "id"};
+      flagged = split.select(col("cluster_id"), col("_terms"), col("centroid_distance"), col("id"),
+          not(col("_over")).as("_kept")).unionByName(deduped.filter(col("_dup_of").isNotNull())
+          .selectExpr(fields).withColumn("_kept", lit(false)));
     }
     Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
-    return new StageOutput(data, null, dropped, Map.of(CLUSTERS, clusterTable(deduped, kept)), in.select("source"),
+    return new StageOutput(data, null, dropped, Map.of(CLUSTERS,
+        ClusterTable.of(flagged, config.topTerms(), context.spark().sparkContext().defaultParallelism())), in.select("source"),
         () -> {
           featured.cached().unpersist();
           deduped.unpersist();
@@ -261,25 +267,5 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
     }
     columns.add(not(within).as("_over"));
     return keyed.join(broadcast(cutoffs), on, "left").select(columns.toArray(Column[]::new));
-  }
-
-  /** One row per cluster: sizes, top terms (by document frequency), three examples nearest the centroid. */
-  private Dataset<Row> clusterTable(Dataset<Row> deduped, Dataset<Row> kept) {
-    Dataset<Row> sizes = deduped.groupBy("cluster_id").agg(count(lit(1)).as("size_before"));
-    Dataset<Row> after = kept.groupBy("cluster_id").agg(count(lit(1)).as("size_after"),
-        expr("transform(slice(sort_array(collect_list(struct(coalesce(centroid_distance, 0d) AS d, id AS id))), 1, 3),"
-            + " x -> x.id)").as("example_ids"));
-    Dataset<Row> terms = deduped.select(col("cluster_id"), expr("explode(array_distinct(_terms))").as("term"))
-        .groupBy("cluster_id", "term").agg(count(lit(1)).as("df"))
-        .withColumn("_r", row_number().over(Window.partitionBy("cluster_id").orderBy(col("df").desc(), col("term"))))
-        .filter(col("_r").leq(config.topTerms()))
-        .groupBy("cluster_id").agg(expr("transform(sort_array(collect_list(struct(_r, term))), x -> x.term)")
-            .as("top_terms"));
-    String[] on = {"cluster_id"};
-    return sizes.join(after, on, "left").join(terms, on, "left")
-        .select(col("cluster_id"), col("size_before"), coalesce(col("size_after"), lit(0L)).as("size_after"),
-            coalesce(col("top_terms"), expr("cast(array() as array<string>)")).as("top_terms"),
-            coalesce(col("example_ids"), expr("cast(array() as array<string>)")).as("example_ids"))
-        .orderBy("cluster_id");
   }
 }
