@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 
 import dev.sparktune.config.CleanConfig;
+import dev.sparktune.core.SqlOrder;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,7 +46,7 @@ final class NearDuplicatesOnDriver {
     Map<Bucket, TreeSet<String>> buckets = new HashMap<>();
     for (Row r : members.select("_rk", "_band", "_bucket").collectAsList()) {
       buckets.computeIfAbsent(new Bucket(r.getInt(1), r.getLong(2)),
-          b -> new TreeSet<>(NearDuplicatesOnDriver::binaryOrder)).add(r.getString(0));
+          b -> new TreeSet<>(SqlOrder::strings)).add(r.getString(0));
     }
     Map<String, long[]> shingles = new HashMap<>();
     java.util.Iterator<Row> shingled = sketched.select(col("_rk"), col("_s.sh"))
@@ -100,21 +101,5 @@ final class NearDuplicatesOnDriver {
       out[i] = values.get(i);
     }
     return MinHasher.sortedDistinct(out); // shingles come sorted and distinct; the Jaccard relies on it
-  }
-
-  /** Code point order, which is the byte order of UTF-8 (Spark's string order). */
-  static int binaryOrder(String a, String b) {
-    int i = 0;
-    int j = 0;
-    while (i < a.length() && j < b.length()) {
-      int ca = a.codePointAt(i);
-      int cb = b.codePointAt(j);
-      if (ca != cb) {
-        return Integer.compare(ca, cb);
-      }
-      i += Character.charCount(ca);
-      j += Character.charCount(cb);
-    }
-    return Boolean.compare(i < a.length(), j < b.length());
   }
 }

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
+import dev.sparktune.core.SqlOrder;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -66,7 +67,7 @@ final class ClusterTable {
     Row row(Integer cluster, int topTerms) {
       List<Map.Entry<String, long[]>> terms = new ArrayList<>(documentFrequency.entrySet());
       terms.sort((a, b) -> a.getValue()[0] != b.getValue()[0] ? Long.compare(b.getValue()[0], a.getValue()[0])
-          : utf8Order(a.getKey(), b.getKey()));
+          : SqlOrder.strings(a.getKey(), b.getKey()));
       String[] top = new String[Math.min(topTerms, terms.size())];
       for (int i = 0; i < top.length; i++) {
         top[i] = terms.get(i).getKey();
@@ -83,7 +84,7 @@ final class ClusterTable {
     @Override
     public int compareTo(Example o) {
       int c = distance == o.distance ? 0 : Double.compare(distance, o.distance); // -0.0 == 0.0, as Spark
-      return c != 0 ? c : utf8Order(id, o.id);
+      return c != 0 ? c : SqlOrder.strings(id, o.id);
     }
   }
 
@@ -124,21 +125,5 @@ final class ClusterTable {
       out.add(c.row(current, topTerms));
     }
     return out.iterator();
-  }
-
-  /** Spark SQL's string order: UTF-8 bytes, which is code point order (Java's compareTo is UTF-16's). */
-  static int utf8Order(String a, String b) {
-    int i = 0;
-    int j = 0;
-    while (i < a.length() && j < b.length()) {
-      int x = a.codePointAt(i);
-      int y = b.codePointAt(j);
-      if (x != y) {
-        return Integer.compare(x, y);
-      }
-      i += Character.charCount(x);
-      j += Character.charCount(y);
-    }
-    return Boolean.compare(i < a.length(), j < b.length());
   }
 }

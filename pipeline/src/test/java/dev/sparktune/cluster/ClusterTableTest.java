@@ -60,7 +60,7 @@ class ClusterTableTest {
       assertEquals(9, expected.size());
       assertEquals(expected, actual, "top " + topTerms);
     }
-    assertTrue(ClusterTable.utf8Order("\uE000x", "\uD834\uDD1Ex") < 0, "U+E000 before U+1D11E");
+    assertTrue(dev.sparktune.core.SqlOrder.strings("\uE000x", "\uD834\uDD1Ex") < 0, "U+E000 before U+1D11E");
   }
 
   /** The clusters table as the stage computed it in Spark SQL before. */
