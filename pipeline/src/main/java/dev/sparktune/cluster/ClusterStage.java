@@ -96,10 +96,9 @@ public final class ClusterStage extends RecordStage<ClusterConfig> {
       dropped = dropped.unionByName(split.filter(col("_over")).select(Schemas.withColumns(Schemas.recordColumns(),
           lit("cluster_quota").as("reason"), concat_ws("", lit("cluster "), col("cluster_id").cast("string"),
               lit(" keeps " + max + " (keep: " + config.keep().name().toLowerCase() + ")")).as("detail"))));
-      String[] fields = {"cluster_id", "_terms", "centroid_distance", "id"};
-      flagged = split.select(col("cluster_id"), col("_terms"), col("centroid_distance"), col("id"),
-          not(col("_over")).as("_kept")).unionByName(deduped.filter(col("_dup_of").isNotNull())
-          .selectExpr(fields).withColumn("_kept", lit(false)));
+      // split holds the unique records (deduped's columns and _over); the semantic drops are not kept.
+      flagged = split.withColumn("_kept", not(col("_over"))).drop("_over")
+          .unionByName(deduped.filter(col("_dup_of").isNotNull()).withColumn("_kept", lit(false)));
     }
     Dataset<Row> data = kept.select(Schemas.withColumns(Schemas.recordColumns(), col("cluster_id"), col("centroid_distance")));
     return new StageOutput(data, null, dropped, Map.of(CLUSTERS,
