@@ -84,9 +84,22 @@ final class PromptSplit implements java.io.Serializable {
     if (!tokenizerFits || n < 2 || response.isEmpty()) {
       return false;
     }
-    char last = prompt.charAt(n - 1);
-    return (last == '\n' || last == '\t' || last == '\r') && !mayBeSpace(prompt.codePointBefore(n - 1))
-        && !mayBeSpace(response.codePointAt(0));
+    return endsAtBoundary(prompt.charAt(n - 1), prompt.codePointBefore(n - 1), response.codePointAt(0));
+  }
+
+  /**
+   * Whether {@code text} may be encoded as its first {@code at} characters followed by the rest (the
+   * same rule as {@link #applies}, at a position inside one string: a template's lead and what follows).
+   */
+  boolean appliesAt(String text, int at) {
+    if (!tokenizerFits || at < 2 || at >= text.length()) {
+      return false;
+    }
+    return endsAtBoundary(text.charAt(at - 1), text.codePointBefore(at - 1), text.codePointAt(at));
+  }
+
+  private static boolean endsAtBoundary(char last, int beforeLast, int next) {
+    return (last == '\n' || last == '\t' || last == '\r') && !mayBeSpace(beforeLast) && !mayBeSpace(next);
   }
 
   /**

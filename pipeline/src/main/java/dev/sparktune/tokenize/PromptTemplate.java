@@ -19,8 +19,16 @@ public final class PromptTemplate implements Serializable {
   static final String ALPACA_NO_INPUT = "Below is an instruction that describes a task. Write a response that "
       + "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n";
 
-  /** A rendered example: the prompt (masked from the loss by default) and the response. */
-  public record Rendered(String prompt, String response) {}
+  /**
+   * A rendered example: the prompt (masked from the loss by default) and the response; {@code lead} is
+   * how many of the prompt's first characters are the template's own text, the same in every example
+   * (0 when none), so the tokenizer can encode them once.
+   */
+  public record Rendered(String prompt, String response, int lead) {
+    public Rendered(String prompt, String response) {
+      this(prompt, response, 0);
+    }
+  }
 
   private final TemplateName builtIn; // null: custom
   private final String custom;
@@ -48,19 +56,32 @@ public final class PromptTemplate implements Serializable {
     boolean hasInput = !in.isEmpty();
     if (builtIn == null) {
       int at = custom.indexOf("{output}");
-      return new Rendered(fill(custom.substring(0, at), instruction, in),
+      String prompt = custom.substring(0, at);
+      return new Rendered(fill(prompt, instruction, in),
           fill(custom.substring(at + "{output}".length()), instruction, in).isEmpty() ? out
-              : out + fill(custom.substring(at + "{output}".length()), instruction, in));
+              : out + fill(custom.substring(at + "{output}".length()), instruction, in), lead(prompt));
     }
+    String chatml = "<|im_start|>user\n";
+    String llama3 = "<|start_header_id|>user<|end_header_id|>\n\n";
     return switch (builtIn) {
-      case ALPACA -> new Rendered(fill(hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT, instruction, in), out);
-      case CHATML -> new Rendered("<|im_start|>user\n" + instruction + (hasInput ? "\n\n" + in : "")
-          + "<|im_end|>\n<|im_start|>assistant\n", out + "<|im_end|>");
-      case LLAMA3 -> new Rendered("<|start_header_id|>user<|end_header_id|>\n\n" + instruction
+      case ALPACA -> {
+        String template = hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT;
+        yield new Rendered(fill(template, instruction, in), out, lead(template));
+      }
+      case CHATML -> new Rendered(chatml + instruction + (hasInput ? "\n\n" + in : "")
+          + "<|im_end|>\n<|im_start|>assistant\n", out + "<|im_end|>", chatml.length());
+      case LLAMA3 -> new Rendered(llama3 + instruction
           + (hasInput ? "\n\n" + in : "") + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
-          out + "<|eot_id|>");
+          out + "<|eot_id|>", llama3.length());
       case MODEL -> throw new IllegalStateException("template 'model' renders records as conversations");
     };
+  }
+
+  /** The template text before its first placeholder: filling leaves it as it is. */
+  private static int lead(String promptTemplate) {
+    int instruction = promptTemplate.indexOf("{instruction}");
+    int input = promptTemplate.indexOf("{input}");
+    return instruction < 0 ? Math.max(input, 0) : input < 0 ? instruction : Math.min(instruction, input);
   }
 
   private static String fill(String template, String instruction, String input) {

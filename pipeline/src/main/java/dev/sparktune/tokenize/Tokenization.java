@@ -78,49 +78,89 @@ public final class Tokenization implements AutoCloseable {
     return out;
   }
 
-  /** What to encode: a rendered instruction example (prompt + response), or a plain text (prompt null). */
-  public record Item(String prompt, String response) {
+  /**
+   * What to encode: a rendered instruction example (prompt + response), or a plain text (prompt null);
+   * {@code lead}: how many of the prompt's first characters are the template's own text (0: none).
+   */
+  public record Item(String prompt, String response, int lead) {
+    public Item(String prompt, String response) {
+      this(prompt, response, 0);
+    }
+
     static Item text(String text) {
       return new Item(null, text == null ? "" : text);
     }
   }
 
+  /** The ids of template leads seen so far (a template has one or two), encoded once per task. */
+  private final java.util.List<Lead> leads = new java.util.ArrayList<>();
+  private static final int MAX_LEADS = 16;
+
+  private record Lead(String text, long[] ids) {}
+
   /**
    * Encodes many items with batched tokenizer calls (the Rust library works on a batch in
    * parallel); a text over {@link #PIECE_CHARS} is encoded on its own, in pieces. Where
    * {@link PromptSplit} allows, an instruction item is its prompt's ids followed by its response's
-   * (the prompt encoded once); otherwise prompt + response is encoded, and the prompt again for the
+   * (the prompt encoded once), and a prompt is its template lead's ids, encoded once per task,
+   * followed by the rest's; otherwise prompt + response is encoded, and the prompt again for the
    * mask length.
    */
   public java.util.List<Example> encodeAll(java.util.List<Item> items) {
     java.util.List<String> batch = new java.util.ArrayList<>();
-    java.util.List<String> responses = new java.util.ArrayList<>();
+    java.util.List<String> plain = new java.util.ArrayList<>();
     int[] full = new int[items.size()];
     int[] prompt = new int[items.size()];
+    long[][] leadIds = new long[items.size()][];
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
       String whole = it.prompt() == null ? it.response() : it.prompt() + it.response();
       if (it.prompt() != null && whole.length() <= PIECE_CHARS && split.applies(it.prompt(), it.response())) {
-        full[i] = -3 - add(responses, it.response());
+        full[i] = -3 - add(plain, it.response());
       } else {
         full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
       }
-      prompt[i] = it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
+      leadIds[i] = it.prompt() == null || it.prompt().length() > PIECE_CHARS ? null : leadIds(it);
+      prompt[i] = leadIds[i] != null ? -3 - add(plain, it.prompt().substring(it.lead()))
+          : it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
     }
     long[][] encoded = batchIds(true, batch);
-    long[][] encodedResponses = batchIds(false, responses);
+    long[][] encodedPlain = batchIds(false, plain);
     java.util.List<Example> out = new java.util.ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
-      long[] promptIds = prompt[i] >= 0 ? encoded[prompt[i]] : null;
+      long[] promptIds = prompt[i] >= 0 ? encoded[prompt[i]]
+          : prompt[i] <= -3 ? concat(leadIds[i], encodedPlain[-3 - prompt[i]]) : null;
       long[] body = full[i] >= 0 ? encoded[full[i]]
-          : full[i] <= -3 ? concat(promptIds, encodedResponses[-3 - full[i]])
+          : full[i] <= -3 ? concat(promptIds, encodedPlain[-3 - full[i]])
           : encode(it.prompt() == null ? it.response() : it.prompt() + it.response());
       int promptLength = prompt[i] == -2 ? 0
           : Math.min(promptIds != null ? promptIds.length : encode(it.prompt()).length, body.length);
       out.add(finish(body, it.prompt() == null ? 0 : promptLength, it.prompt() == null));
     }
     return out;
+  }
+
+  /**
+   * The ids of the item's template lead (with the tokenizer's special tokens) when its prompt may be
+   * encoded as the lead followed by the rest ({@link PromptSplit#appliesAt}); null otherwise.
+   */
+  private long[] leadIds(Item it) {
+    if (it.lead() <= 0 || !split.appliesAt(it.prompt(), it.lead())) {
+      return null;
+    }
+    for (Lead l : leads) {
+      if (l.text().length() == it.lead() && it.prompt().startsWith(l.text())) {
+        return l.ids();
+      }
+    }
+    if (leads.size() == MAX_LEADS) {
+      return null;
+    }
+    String text = it.prompt().substring(0, it.lead());
+    Lead l = new Lead(text, batchIds(true, java.util.List.of(text))[0]);
+    leads.add(l);
+    return l.ids();
   }
 
   private static long[] concat(long[] a, long[] b) {

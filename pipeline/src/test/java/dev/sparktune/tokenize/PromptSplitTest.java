@@ -58,6 +58,43 @@ class PromptSplitTest {
   }
 
   @Test
+  void aTemplateLeadEncodedOnceGivesTheIdsOfEncodingTheWholePrompt() throws IOException {
+    List<String> templates = List.of("alpaca", "chatml", "Q:\n{instruction}\n\nA:\n{output}",
+        "Q:\n\n{instruction}\nA:\n{output}", "ab \n{instruction}\nA:\n{output}", "Q: {instruction}\n{output}",
+        "Q:\t{input}|{instruction}\nA:\n{output}", "x<s>\n{instruction}\n{output}", "数字は3\n{instruction}\n{output}",
+        "{instruction}\n{output}");
+    List<String> instructions = List.of("Name a colour.", " foo", "  foo", "\nfoo", "\n\nfoo", "    code", "'s good",
+        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "-- dash", "");
+    List<Tokenization.Item> items = new ArrayList<>();
+    for (String template : templates) {
+      for (String instruction : instructions) {
+        for (String input : List.of("", "\nctx")) {
+          PromptTemplate.Rendered r = PromptTemplate.of(template).render(instruction, input, "Blue.");
+          items.add(new Tokenization.Item(r.prompt(), r.response(), r.lead()));
+        }
+      }
+    }
+    int leads = 0;
+    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
+    try (Tokenization t = new Tokenization(TOKENIZER, EOS, false)) {
+      for (List<Tokenization.Item> batch : List.of(items, items.subList(7, 40))) { // leads cached across calls
+        List<Tokenization.Example> got = t.encodeAll(batch);
+        for (int i = 0; i < batch.size(); i++) {
+          Tokenization.Item it = batch.get(i);
+          long[] body = t.encode(it.prompt() + it.response());
+          String what = "prompt " + escaped(it.prompt()) + " lead " + it.lead();
+          long[] ids = java.util.Arrays.copyOf(body, body.length + 1);
+          ids[body.length] = EOS;
+          assertArrayEquals(ids, got.get(i).inputIds(), what);
+          assertEquals(Math.min(t.encode(it.prompt()).length, body.length), got.get(i).promptLength(), what);
+          leads += split.appliesAt(it.prompt(), it.lead()) ? 1 : 0;
+        }
+      }
+    }
+    assertTrue(leads >= 90, "the lead was encoded once for " + leads + " items");
+  }
+
+  @Test
   void theRuleFollowsThePromptEndAndTheResponseStart() throws IOException {
     PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
     assertTrue(split.tokenizerFits());
