@@ -21,14 +21,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 final class PromptSplit implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
   private final boolean tokenizerFits;
+  private final boolean beforeSpaceFits;
 
-  private PromptSplit(boolean tokenizerFits) {
+  private PromptSplit(boolean tokenizerFits, boolean beforeSpaceFits) {
     this.tokenizerFits = tokenizerFits;
+    this.beforeSpaceFits = beforeSpaceFits;
   }
 
   /** Reads the conditions on the tokenizer from its tokenizer.json. */
   static PromptSplit of(JsonNode tokenizer) {
-    return new PromptSplit(fits(tokenizer));
+    boolean fits = fits(tokenizer);
+    boolean noRstrip = true;
+    for (JsonNode a : tokenizer.path("added_tokens")) {
+      noRstrip &= !a.path("rstrip").asBoolean(false);
+    }
+    return new PromptSplit(fits, fits && noRstrip);
   }
 
   /** Whether the tokenizer is one the split is exact for (see the class comment). */
@@ -100,6 +107,42 @@ final class PromptSplit implements java.io.Serializable {
 
   private static boolean endsAtBoundary(char last, int beforeLast, int next) {
     return (last == '\n' || last == '\t' || last == '\r') && !mayBeSpace(beforeLast) && !mayBeSpace(next);
+  }
+
+  /**
+   * Whether {@code text} may be encoded as its first {@code at} characters followed by the rest when
+   * the rest starts with a space, tab, newline or carriage return after a non-space character: no
+   * alternative of the regex but the two whitespace ones matches a whitespace character, and neither
+   * matches a non-space one, so a pre-token ends there in the joined text as at the end of the first
+   * part alone; the rest is split as on its own (the regex looks ahead, never behind). An added token
+   * cannot reach across (none contains whitespace), and none may strip whitespace on its right.
+   */
+  boolean appliesBeforeSpace(String text, int at) {
+    if (!beforeSpaceFits || at < 1 || at >= text.length()) {
+      return false;
+    }
+    char next = text.charAt(at);
+    return (next == ' ' || next == '\n' || next == '\t' || next == '\r') && !mayBeSpace(text.codePointBefore(at));
+  }
+
+  /**
+   * Where a prompt may be cut into parts encoded apart: the edges of the template's own text
+   * ({@code literals}, start and end pairs) at which {@link #appliesAt} or {@link #appliesBeforeSpace}
+   * holds, each part at least two characters long, so each rule reads the same characters in a part
+   * as in the whole prompt.
+   */
+  int[] cuts(String prompt, int[] literals) {
+    int[] out = new int[literals.length];
+    int n = 0;
+    int last = 0;
+    for (int edge : literals) {
+      if (edge - last >= 2 && edge <= prompt.length() - 2
+          && (appliesAt(prompt, edge) || appliesBeforeSpace(prompt, edge))) {
+        out[n++] = edge;
+        last = edge;
+      }
+    }
+    return java.util.Arrays.copyOf(out, n);
   }
 
   /**

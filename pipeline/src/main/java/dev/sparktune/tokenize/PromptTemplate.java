@@ -20,13 +20,13 @@ public final class PromptTemplate implements Serializable {
       + "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n";
 
   /**
-   * A rendered example: the prompt (masked from the loss by default) and the response; {@code lead} is
-   * how many of the prompt's first characters are the template's own text, the same in every example
-   * (0 when none), so the tokenizer can encode them once.
+   * A rendered example: the prompt (masked from the loss by default) and the response;
+   * {@code literals}: where the template's own text lies in the prompt, as start, end pairs (the same
+   * text in every example, so the tokenizer can encode it once), empty when not known.
    */
-  public record Rendered(String prompt, String response, int lead) {
+  public record Rendered(String prompt, String response, int[] literals) {
     public Rendered(String prompt, String response) {
-      this(prompt, response, 0);
+      this(prompt, response, new int[0]);
     }
   }
 
@@ -56,32 +56,55 @@ public final class PromptTemplate implements Serializable {
     boolean hasInput = !in.isEmpty();
     if (builtIn == null) {
       int at = custom.indexOf("{output}");
-      String prompt = custom.substring(0, at);
-      return new Rendered(fill(prompt, instruction, in),
-          fill(custom.substring(at + "{output}".length()), instruction, in).isEmpty() ? out
-              : out + fill(custom.substring(at + "{output}".length()), instruction, in), lead(prompt));
+      String after = fill(custom.substring(at + "{output}".length()), instruction, in);
+      return filled(custom.substring(0, at), instruction, in, after.isEmpty() ? out : out + after);
     }
     String chatml = "<|im_start|>user\n";
     String llama3 = "<|start_header_id|>user<|end_header_id|>\n\n";
     return switch (builtIn) {
-      case ALPACA -> {
-        String template = hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT;
-        yield new Rendered(fill(template, instruction, in), out, lead(template));
-      }
+      case ALPACA -> filled(hasInput ? ALPACA_INPUT : ALPACA_NO_INPUT, instruction, in, out);
       case CHATML -> new Rendered(chatml + instruction + (hasInput ? "\n\n" + in : "")
-          + "<|im_end|>\n<|im_start|>assistant\n", out + "<|im_end|>", chatml.length());
+          + "<|im_end|>\n<|im_start|>assistant\n", out + "<|im_end|>", new int[] {0, chatml.length()});
       case LLAMA3 -> new Rendered(llama3 + instruction
           + (hasInput ? "\n\n" + in : "") + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
-          out + "<|eot_id|>", llama3.length());
+          out + "<|eot_id|>", new int[] {0, llama3.length()});
       case MODEL -> throw new IllegalStateException("template 'model' renders records as conversations");
     };
   }
 
-  /** The template text before its first placeholder: filling leaves it as it is. */
-  private static int lead(String promptTemplate) {
-    int instruction = promptTemplate.indexOf("{instruction}");
-    int input = promptTemplate.indexOf("{input}");
-    return instruction < 0 ? Math.max(input, 0) : input < 0 ? instruction : Math.min(instruction, input);
+  /**
+   * The prompt template filled as {@link #fill} does, with the spans of the template's own text in the
+   * result (touching spans joined); no spans where filling placeholder by placeholder would not give
+   * fill's text (an instruction that itself contains {@code {input}}).
+   */
+  private static Rendered filled(String template, String instruction, String input, String response) {
+    String text = fill(template, instruction, input);
+    StringBuilder b = new StringBuilder(text.length());
+    int[] spans = new int[8];
+    int n = 0;
+    int i = 0;
+    while (true) {
+      int a = template.indexOf("{instruction}", i);
+      int c = template.indexOf("{input}", i);
+      int next = a < 0 ? c : c < 0 ? a : Math.min(a, c);
+      int end = next < 0 ? template.length() : next;
+      if (end > i && n > 0 && spans[n - 1] == b.length()) {
+        b.append(template, i, end); // an empty placeholder between: the previous span goes on
+        spans[n - 1] = b.length();
+      } else if (end > i) {
+        spans = n + 2 > spans.length ? java.util.Arrays.copyOf(spans, spans.length * 2) : spans;
+        spans[n++] = b.length();
+        b.append(template, i, end);
+        spans[n++] = b.length();
+      }
+      if (next < 0) {
+        break;
+      }
+      boolean isInstruction = next == a;
+      b.append(isInstruction ? (instruction == null ? "" : instruction) : input);
+      i = next + (isInstruction ? "{instruction}" : "{input}").length();
+    }
+    return new Rendered(text, response, b.toString().equals(text) ? java.util.Arrays.copyOf(spans, n) : new int[0]);
   }
 
   private static String fill(String template, String instruction, String input) {

@@ -108,7 +108,7 @@ final class RecordEncoder {
       return Tokenization.Item.text(text);
     }
     PromptTemplate.Rendered rendered = template.render(instruction, input, output);
-    return new Tokenization.Item(rendered.prompt(), rendered.response(), rendered.lead());
+    return new Tokenization.Item(rendered.prompt(), rendered.response(), rendered.literals());
   }
 
   /**

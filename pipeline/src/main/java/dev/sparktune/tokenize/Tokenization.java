@@ -78,13 +78,18 @@ public final class Tokenization implements AutoCloseable {
     return out;
   }
 
+  /** The ids of {@code text} without the tokenizer's special tokens (one piece, whatever its length). */
+  long[] plainIds(String text) {
+    return batchIds(false, java.util.List.of(text))[0];
+  }
+
   /**
    * What to encode: a rendered instruction example (prompt + response), or a plain text (prompt null);
-   * {@code lead}: how many of the prompt's first characters are the template's own text (0: none).
+   * {@code literals}: where the template's own text lies in the prompt (start, end pairs; may be empty).
    */
-  public record Item(String prompt, String response, int lead) {
+  public record Item(String prompt, String response, int[] literals) {
     public Item(String prompt, String response) {
-      this(prompt, response, 0);
+      this(prompt, response, new int[0]);
     }
 
     static Item text(String text) {
@@ -92,75 +97,103 @@ public final class Tokenization implements AutoCloseable {
     }
   }
 
-  /** The ids of template leads seen so far (a template has one or two), encoded once per task. */
-  private final java.util.List<Lead> leads = new java.util.ArrayList<>();
-  private static final int MAX_LEADS = 16;
-
-  private record Lead(String text, long[] ids) {}
+  /** The ids of template text seen so far (with, and without, the special tokens), encoded once per task. */
+  private final java.util.List<java.util.Map<String, long[]>> literalIds = java.util.List.of(
+      new java.util.HashMap<>(), new java.util.HashMap<>());
+  private static final int MAX_LITERALS = 64;
 
   /**
    * Encodes many items with batched tokenizer calls (the Rust library works on a batch in
    * parallel); a text over {@link #PIECE_CHARS} is encoded on its own, in pieces. Where
    * {@link PromptSplit} allows, an instruction item is its prompt's ids followed by its response's
-   * (the prompt encoded once), and a prompt is its template lead's ids, encoded once per task,
-   * followed by the rest's; otherwise prompt + response is encoded, and the prompt again for the
-   * mask length.
+   * (the prompt encoded once), and a prompt is cut at its template text's edges into parts encoded
+   * apart, the template text's parts once per task; otherwise prompt + response is encoded, and the
+   * prompt again for the mask length.
    */
   public java.util.List<Example> encodeAll(java.util.List<Item> items) {
-    java.util.List<String> batch = new java.util.ArrayList<>();
-    java.util.List<String> plain = new java.util.ArrayList<>();
+    Batch batch = new Batch();
     int[] full = new int[items.size()];
-    int[] prompt = new int[items.size()];
-    long[][] leadIds = new long[items.size()][];
+    Object[][] prompt = new Object[items.size()][];
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
       String whole = it.prompt() == null ? it.response() : it.prompt() + it.response();
       if (it.prompt() != null && whole.length() <= PIECE_CHARS && split.applies(it.prompt(), it.response())) {
-        full[i] = -3 - add(plain, it.response());
+        full[i] = -3 - add(batch.plain, it.response());
       } else {
-        full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch, whole);
+        full[i] = whole.length() > PIECE_CHARS ? -1 : add(batch.special, whole);
       }
-      leadIds[i] = it.prompt() == null || it.prompt().length() > PIECE_CHARS ? null : leadIds(it);
-      prompt[i] = leadIds[i] != null ? -3 - add(plain, it.prompt().substring(it.lead()))
-          : it.prompt() == null ? -2 : it.prompt().length() > PIECE_CHARS ? -1 : add(batch, it.prompt());
+      prompt[i] = it.prompt() == null || it.prompt().length() > PIECE_CHARS ? null : promptParts(it, batch);
     }
-    long[][] encoded = batchIds(true, batch);
-    long[][] encodedPlain = batchIds(false, plain);
+    long[][] encoded = batchIds(true, batch.special);
+    long[][] encodedPlain = batchIds(false, batch.plain);
     java.util.List<Example> out = new java.util.ArrayList<>(items.size());
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
-      long[] promptIds = prompt[i] >= 0 ? encoded[prompt[i]]
-          : prompt[i] <= -3 ? concat(leadIds[i], encodedPlain[-3 - prompt[i]]) : null;
+      long[] promptIds = prompt[i] == null ? null : joined(prompt[i], encoded, encodedPlain);
       long[] body = full[i] >= 0 ? encoded[full[i]]
           : full[i] <= -3 ? concat(promptIds, encodedPlain[-3 - full[i]])
           : encode(it.prompt() == null ? it.response() : it.prompt() + it.response());
-      int promptLength = prompt[i] == -2 ? 0
+      int promptLength = it.prompt() == null ? 0
           : Math.min(promptIds != null ? promptIds.length : encode(it.prompt()).length, body.length);
-      out.add(finish(body, it.prompt() == null ? 0 : promptLength, it.prompt() == null));
+      out.add(finish(body, promptLength, it.prompt() == null));
     }
     return out;
   }
 
+  /** The texts of one call, to encode with and without the tokenizer's special tokens. */
+  private static final class Batch {
+    final java.util.List<String> special = new java.util.ArrayList<>();
+    final java.util.List<String> plain = new java.util.ArrayList<>();
+  }
+
   /**
-   * The ids of the item's template lead (with the tokenizer's special tokens) when its prompt may be
-   * encoded as the lead followed by the rest ({@link PromptSplit#appliesAt}); null otherwise.
+   * The prompt's parts (cut where {@link PromptSplit#cuts} allows): for each, its ids where known (a
+   * part of template text seen before), else its index in the batch's special (the first part, as an
+   * Integer n: n) or plain texts (-1 - n).
    */
-  private long[] leadIds(Item it) {
-    if (it.lead() <= 0 || !split.appliesAt(it.prompt(), it.lead())) {
-      return null;
+  private Object[] promptParts(Item it, Batch batch) {
+    String p = it.prompt();
+    int[] cuts = split.cuts(p, it.literals());
+    Object[] parts = new Object[cuts.length + 1];
+    for (int k = 0, from = 0; k <= cuts.length; k++) {
+      int to = k < cuts.length ? cuts[k] : p.length();
+      boolean first = from == 0;
+      String text = p.substring(from, to);
+      long[] known = literal(it.literals(), from, to) ? literalIds(text, first) : null;
+      parts[k] = known != null ? known : first ? (Object) add(batch.special, text) : (Object) (-1 - add(batch.plain, text));
+      from = to;
     }
-    for (Lead l : leads) {
-      if (l.text().length() == it.lead() && it.prompt().startsWith(l.text())) {
-        return l.ids();
+    return parts;
+  }
+
+  private static long[] joined(Object[] parts, long[][] special, long[][] plain) {
+    long[] out = new long[0];
+    for (Object part : parts) {
+      out = concat(out, part instanceof long[] ids ? ids : (Integer) part >= 0 ? special[(Integer) part]
+          : plain[-1 - (Integer) part]);
+    }
+    return out;
+  }
+
+  /** Whether [from, to) lies inside one span of template text. */
+  private static boolean literal(int[] literals, int from, int to) {
+    for (int k = 0; k + 1 < literals.length; k += 2) {
+      if (literals[k] <= from && to <= literals[k + 1]) {
+        return true;
       }
     }
-    if (leads.size() == MAX_LEADS) {
-      return null;
+    return false;
+  }
+
+  /** The ids of a part of template text, encoded on first sight (null once {@link #MAX_LITERALS} are kept). */
+  private long[] literalIds(String text, boolean specials) {
+    java.util.Map<String, long[]> seen = literalIds.get(specials ? 0 : 1);
+    long[] ids = seen.get(text);
+    if (ids == null && seen.size() < MAX_LITERALS) {
+      ids = batchIds(specials, java.util.List.of(text))[0];
+      seen.put(text, ids);
     }
-    String text = it.prompt().substring(0, it.lead());
-    Lead l = new Lead(text, batchIds(true, java.util.List.of(text))[0]);
-    leads.add(l);
-    return l.ids();
+    return ids;
   }
 
   private static long[] concat(long[] a, long[] b) {

@@ -58,40 +58,58 @@ class PromptSplitTest {
   }
 
   @Test
-  void aTemplateLeadEncodedOnceGivesTheIdsOfEncodingTheWholePrompt() throws IOException {
-    List<String> templates = List.of("alpaca", "chatml", "Q:\n{instruction}\n\nA:\n{output}",
-        "Q:\n\n{instruction}\nA:\n{output}", "ab \n{instruction}\nA:\n{output}", "Q: {instruction}\n{output}",
-        "Q:\t{input}|{instruction}\nA:\n{output}", "x<s>\n{instruction}\n{output}", "数字は3\n{instruction}\n{output}",
-        "{instruction}\n{output}");
+  void templateTextEncodedOnceGivesTheIdsOfEncodingTheWholePrompt() throws IOException {
+    List<String> templates = List.of("alpaca", "chatml", "llama3", "Q:\n{instruction}\n\nA:\n{output}",
+        "Q:\n\n{instruction}\nA:\n{output}", "ab \n{instruction}\nA:\n{output}", "Q: {instruction} A:\n{output}",
+        "Q:\t{input}|{instruction}\nA:\n{output}", "x<s>\n{instruction}\t{input}\r\n{output}",
+        "数字は3\n{instruction}!\n{output}", "{instruction}\n{output}", "Q:\n{instruction}{input}\n{output}",
+        "Q:\n{instruction}\u00a0{input}\n {output}", "Q:\n{instruction}\n<s>\n{output}");
     List<String> instructions = List.of("Name a colour.", " foo", "  foo", "\nfoo", "\n\nfoo", "    code", "'s good",
-        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "-- dash", "");
+        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "-- dash", "", "foo ", "foo\n", "foo'",
+        "x3", "ok \ud83d\ude00", "x\u00a0", "<s>", "don'", "a\u2028");
     List<Tokenization.Item> items = new ArrayList<>();
     for (String template : templates) {
       for (String instruction : instructions) {
-        for (String input : List.of("", "\nctx")) {
+        for (String input : List.of("", "\nctx", "ctx", "t ", "{instruction}")) {
           PromptTemplate.Rendered r = PromptTemplate.of(template).render(instruction, input, "Blue.");
-          items.add(new Tokenization.Item(r.prompt(), r.response(), r.lead()));
+          items.add(new Tokenization.Item(r.prompt(), r.response(), r.literals()));
         }
       }
     }
-    int leads = 0;
+    int cut = 0;
+    int twice = 0;
     PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
     try (Tokenization t = new Tokenization(TOKENIZER, EOS, false)) {
-      for (List<Tokenization.Item> batch : List.of(items, items.subList(7, 40))) { // leads cached across calls
+      for (List<Tokenization.Item> batch : List.of(items, items.subList(7, 400))) { // template text kept across calls
         List<Tokenization.Example> got = t.encodeAll(batch);
         for (int i = 0; i < batch.size(); i++) {
           Tokenization.Item it = batch.get(i);
           long[] body = t.encode(it.prompt() + it.response());
-          String what = "prompt " + escaped(it.prompt()) + " lead " + it.lead();
           long[] ids = java.util.Arrays.copyOf(body, body.length + 1);
           ids[body.length] = EOS;
+          String what = "prompt " + escaped(it.prompt()) + " literals " + java.util.Arrays.toString(it.literals());
           assertArrayEquals(ids, got.get(i).inputIds(), what);
           assertEquals(Math.min(t.encode(it.prompt()).length, body.length), got.get(i).promptLength(), what);
-          leads += split.appliesAt(it.prompt(), it.lead()) ? 1 : 0;
+          int cuts = split.cuts(it.prompt(), it.literals()).length;
+          cut += cuts > 0 ? 1 : 0;
+          twice += cuts > 1 ? 1 : 0;
         }
       }
     }
-    assertTrue(leads >= 90, "the lead was encoded once for " + leads + " items");
+    assertTrue(cut >= 1300 && twice >= 500, "prompts cut: " + cut + ", more than once: " + twice);
+  }
+
+  @Test
+  void templateTextSpansAreWhereTheTemplatePutsIt() {
+    PromptTemplate.Rendered r = PromptTemplate.of("Q:\n{instruction}\n\n{input}\nA:\n{output}").render("Hi.", "", "x");
+    assertEquals("Q:\nHi.\n\n\nA:\n", r.prompt());
+    assertArrayEquals(new int[] {0, 3, 6, 12}, r.literals(), "the empty input joins the spans around it");
+    PromptTemplate.Rendered odd = PromptTemplate.of("Q:\n{instruction}\n{input}\n{output}").render("a {input} b", "c", "x");
+    assertEquals("Q:\na c b\nc\n", odd.prompt(), "as String.replace fills it");
+    assertEquals(0, odd.literals().length, "no spans where filling in order would differ");
+    String alpaca = PromptTemplate.of("alpaca").render("Say hi.", "", "x").prompt();
+    assertArrayEquals(new int[] {0, alpaca.indexOf("Say hi."), alpaca.indexOf("Say hi.") + 7, alpaca.length()},
+        PromptTemplate.of("alpaca").render("Say hi.", "", "x").literals());
   }
 
   @Test
@@ -106,6 +124,32 @@ class PromptSplitTest {
     assertFalse(split.applies("Q:\n", " foo"), "the response starts with a space");
     assertFalse(split.applies("Q:\n", "\u00a0foo"), "a no-break space is whitespace to the regex");
     assertFalse(split.applies("Q:\n", ""), "an empty response");
+  }
+
+  @Test
+  void aCutBeforeSpaceNeedsANonSpaceBeforeItAndNoTokenThatStripsOnItsRight(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws IOException {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode base = (ObjectNode) json.readTree(TOKENIZER.toFile());
+    PromptSplit split = PromptSplit.of(base);
+    assertTrue(split.appliesBeforeSpace("Hi.\n\nA:", 3));
+    assertTrue(split.appliesBeforeSpace("Hi A:", 2));
+    assertFalse(split.appliesBeforeSpace("Hi \nA:", 3), "a space before the cut");
+    assertFalse(split.appliesBeforeSpace("Hi!!", 3), "no space after the cut");
+    assertFalse(split.appliesBeforeSpace("Hi\u00a0A", 2), "a no-break space is not one of the four");
+    ObjectNode stripping = base.deepCopy();
+    ((ObjectNode) stripping.get("added_tokens").get(1)).put("rstrip", true);
+    assertTrue(PromptSplit.of(stripping).tokenizerFits(), "the rule after a newline still holds");
+    assertFalse(PromptSplit.of(stripping).appliesBeforeSpace("x<s>\n\nA:", 4));
+    Path file = dir.resolve("tokenizer.json");
+    json.writeValue(file.toFile(), stripping);
+    try (Tokenization t = new Tokenization(file, EOS, false)) { // why: <s> takes the newlines after it
+      long[] whole = t.encode("x<s>\n\nA:");
+      long[] parts = java.util.Arrays.copyOf(t.encode("x<s>"), whole.length + 8);
+      long[] rest = t.plainIds("\n\nA:");
+      System.arraycopy(rest, 0, parts, t.encode("x<s>").length, rest.length);
+      assertFalse(java.util.Arrays.equals(whole, java.util.Arrays.copyOf(parts, t.encode("x<s>").length + rest.length)));
+    }
   }
 
   @Test
