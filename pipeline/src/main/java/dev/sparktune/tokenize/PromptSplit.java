@@ -16,7 +16,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * is by {@code \s+(?!\S)}, and no other alternative reaches it), everything before it is split
  * alike, the response is split as on its own, and BPE works within a pre-token. Added tokens must
  * not contain whitespace or strip it on their left, so none can reach across the prompt's end.
- * Anything else is encoded twice, as before.
+ * Anything else is encoded twice, as before. The same kind of rules ({@link #appliesAt},
+ * {@link #appliesBeforeSpace}) cut a prompt at the edges of its template's own text ({@link #cuts}).
  */
 final class PromptSplit implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
@@ -111,11 +112,12 @@ final class PromptSplit implements java.io.Serializable {
 
   /**
    * Whether {@code text} may be encoded as its first {@code at} characters followed by the rest when
-   * the rest starts with a space, tab, newline or carriage return after a non-space character: no
-   * alternative of the regex but the two whitespace ones matches a whitespace character, and neither
-   * matches a non-space one, so a pre-token ends there in the joined text as at the end of the first
-   * part alone; the rest is split as on its own (the regex looks ahead, never behind). An added token
-   * cannot reach across (none contains whitespace), and none may strip whitespace on its right.
+   * the rest starts with a space, tab, newline or carriage return after a non-space character: the
+   * regex's alternatives match whitespace only as their first character (the optional space before a
+   * word), except the two whitespace ones, which match nothing else; so the match holding that
+   * non-space character ends with it in the joined text as at the end of the first part alone, and
+   * the rest is split as on its own (the regex looks ahead, never behind). An added token cannot
+   * reach across (none contains whitespace), and none may strip whitespace on its right.
    */
   boolean appliesBeforeSpace(String text, int at) {
     if (!beforeSpaceFits || at < 1 || at >= text.length()) {

@@ -113,7 +113,7 @@ public final class Tokenization implements AutoCloseable {
   public java.util.List<Example> encodeAll(java.util.List<Item> items) {
     Batch batch = new Batch();
     int[] full = new int[items.size()];
-    Object[][] prompt = new Object[items.size()][];
+    Part[][] prompt = new Part[items.size()][];
     for (int i = 0; i < items.size(); i++) {
       Item it = items.get(i);
       String whole = it.prompt() == null ? it.response() : it.prompt() + it.response();
@@ -147,30 +147,32 @@ public final class Tokenization implements AutoCloseable {
   }
 
   /**
-   * The prompt's parts (cut where {@link PromptSplit#cuts} allows): for each, its ids where known (a
-   * part of template text seen before), else its index in the batch's special (the first part, as an
-   * Integer n: n) or plain texts (-1 - n).
+   * One part of a prompt: its ids where already known (template text seen before), else where its
+   * text is in the batch (the first part with the special tokens, the others without).
    */
-  private Object[] promptParts(Item it, Batch batch) {
+  private record Part(long[] known, boolean special, int index) {}
+
+  /** The prompt's parts, cut where {@link PromptSplit#cuts} allows (one part when nowhere). */
+  private Part[] promptParts(Item it, Batch batch) {
     String p = it.prompt();
     int[] cuts = split.cuts(p, it.literals());
-    Object[] parts = new Object[cuts.length + 1];
+    Part[] parts = new Part[cuts.length + 1];
     for (int k = 0, from = 0; k <= cuts.length; k++) {
       int to = k < cuts.length ? cuts[k] : p.length();
       boolean first = from == 0;
       String text = p.substring(from, to);
       long[] known = literal(it.literals(), from, to) ? literalIds(text, first) : null;
-      parts[k] = known != null ? known : first ? (Object) add(batch.special, text) : (Object) (-1 - add(batch.plain, text));
+      parts[k] = known != null ? new Part(known, first, -1)
+          : new Part(null, first, add(first ? batch.special : batch.plain, text));
       from = to;
     }
     return parts;
   }
 
-  private static long[] joined(Object[] parts, long[][] special, long[][] plain) {
+  private static long[] joined(Part[] parts, long[][] special, long[][] plain) {
     long[] out = new long[0];
-    for (Object part : parts) {
-      out = concat(out, part instanceof long[] ids ? ids : (Integer) part >= 0 ? special[(Integer) part]
-          : plain[-1 - (Integer) part]);
+    for (Part part : parts) {
+      out = concat(out, part.known() != null ? part.known() : part.special() ? special[part.index()] : plain[part.index()]);
     }
     return out;
   }
