@@ -32,11 +32,7 @@ final class PromptSplit implements java.io.Serializable {
   /** Reads the conditions on the tokenizer from its tokenizer.json. */
   static PromptSplit of(JsonNode tokenizer) {
     boolean fits = fits(tokenizer);
-    boolean noRstrip = true;
-    for (JsonNode a : tokenizer.path("added_tokens")) {
-      noRstrip &= !a.path("rstrip").asBoolean(false);
-    }
-    return new PromptSplit(fits, fits && noRstrip);
+    return new PromptSplit(fits, fits && noneStripsOnTheRight(tokenizer.path("added_tokens")));
   }
 
   /** Whether the tokenizer is one the split is exact for (see the class comment). */
@@ -80,6 +76,16 @@ final class PromptSplit implements java.io.Serializable {
     for (JsonNode a : added) {
       String content = a.path("content").asText();
       if (a.path("lstrip").asBoolean(false) || content.isEmpty() || content.chars().anyMatch(PromptSplit::mayBeSpace)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** No added token strips the whitespace after it (the condition {@link #appliesBeforeSpace} adds). */
+  private static boolean noneStripsOnTheRight(JsonNode added) {
+    for (JsonNode a : added) {
+      if (a.path("rstrip").asBoolean(false)) {
         return false;
       }
     }

@@ -216,10 +216,9 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     for (int f = 5; f <= 8; f++) { // instruction, input, output, text
       n += r.isNullAt(f) ? 0 : r.getString(f).length();
     }
-    if (!r.isNullAt(Schemas.MESSAGES)) {
-      for (Row m : r.<Row>getList(Schemas.MESSAGES)) {
-        n += m.isNullAt(1) ? 0 : m.getString(1).length();
-      }
+    List<dev.sparktune.core.ChatMessage> messages = Schemas.messagesOf(r, Schemas.MESSAGES);
+    for (dev.sparktune.core.ChatMessage m : messages == null ? List.<dev.sparktune.core.ChatMessage>of() : messages) {
+      n += m.content() == null ? 0 : m.content().length();
     }
     return n;
   }
