@@ -269,13 +269,25 @@ final class KMeansSeeding {
   }
 
 
-  private static float[] dense(Sampled s, int dim, boolean cosine) {
+  /**
+   * The row as a dense vector, unit length for cosine: what {@code normalize} makes of the scattered
+   * row, computed over its non-zeros alone. The indices ascend, so the squared norm adds the same
+   * products in the same order (the zeros in between add nothing), and only non-zeros are divided.
+   */
+  static float[] dense(Sampled s, int dim, boolean cosine) {
     float[] out = new float[dim];
-    for (int p = 0; p < s.index().length; p++) {
-      out[s.index()[p]] = s.value()[p];
-    }
+    int[] index = s.index();
+    float[] value = s.value();
+    double n = 1;
     if (cosine) {
-      normalize(out);
+      double sum = 0;
+      for (float x : value) {
+        sum += (double) x * x;
+      }
+      n = Math.sqrt(sum);
+    }
+    for (int p = 0; p < index.length; p++) {
+      out[index[p]] = cosine && n > 0 ? (float) (value[p] / n) : value[p];
     }
     return out;
   }

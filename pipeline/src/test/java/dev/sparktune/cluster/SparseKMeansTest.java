@@ -234,4 +234,124 @@ class SparseKMeansTest {
       }
     }
   }
+  /**
+   * nearest's sums (four non-zeros a pass) are bit for bit those of one non-zero a pass, for rows of
+   * 0 to 11 non-zeros (every remainder) with signed values, and so is its pick.
+   */
+  @Test
+  void nearestSumsAreThoseOfOneNonZeroAPass() {
+    Random random = new Random(21);
+    int k = 37;
+    int dim = 50;
+    float[][] centers = new float[k][dim];
+    for (float[] c : centers) {
+      for (int j = 0; j < dim; j++) {
+        c[j] = random.nextInt(4) == 0 ? 0f : (float) random.nextGaussian();
+      }
+    }
+    float[] centersT = SparseKMeans.transpose(centers, dim);
+    float[] penalty = new float[k];
+    for (int c = 0; c < k; c++) {
+      penalty[c] = (float) SparseKMeans.squaredNorm(centers[c]);
+    }
+    for (int trial = 0; trial < 600; trial++) {
+      int nnz = trial % 12;
+      java.util.TreeSet<Integer> terms = new java.util.TreeSet<>();
+      while (terms.size() < nnz) {
+        terms.add(random.nextInt(dim));
+      }
+      int[] index = new int[nnz + 2]; // the row sits inside a longer array, as in a block
+      float[] value = new float[nnz + 2];
+      int at = 1;
+      for (int t : terms) {
+        index[at] = t;
+        value[at++] = (float) random.nextGaussian() * 3;
+      }
+      float[] expected = new float[k];
+      for (int p = 1; p < 1 + nnz; p++) {
+        for (int c = 0; c < k; c++) {
+          expected[c] += value[p] * centersT[index[p] * k + c];
+        }
+      }
+      for (boolean cosine : new boolean[] {true, false}) {
+        float[] acc = new float[k];
+        int best = SparseKMeans.nearest(index, value, 1, 1 + nnz, centersT, penalty, cosine, acc);
+        for (int c = 0; c < k; c++) {
+          assertEquals(Float.floatToIntBits(expected[c]), Float.floatToIntBits(acc[c]), "row " + trial + ", center " + c);
+        }
+        int expectedBest = 0;
+        for (int c = 1; c < k; c++) {
+          float score = cosine ? expected[c] : 2 * expected[c] - penalty[c];
+          float bestScore = cosine ? expected[expectedBest] : 2 * expected[expectedBest] - penalty[expectedBest];
+          if (score > bestScore) {
+            expectedBest = c;
+          }
+        }
+        assertEquals(expectedBest, best, "row " + trial);
+      }
+    }
+  }
+
+  /** A sampled row made dense and unit length is exactly the scattered row normalized as the centers are. */
+  @Test
+  void denseSampledRowIsTheScatteredRowNormalized() {
+    Random random = new Random(5);
+    int dim = 300;
+    for (int trial = 0; trial < 200; trial++) {
+      java.util.TreeSet<Integer> terms = new java.util.TreeSet<>();
+      int nnz = 1 + random.nextInt(40);
+      while (terms.size() < nnz) {
+        terms.add(random.nextInt(dim));
+      }
+      int[] index = terms.stream().mapToInt(Integer::intValue).toArray();
+      float[] value = new float[nnz];
+      for (int p = 0; p < nnz; p++) {
+        value[p] = trial % 7 == 0 ? 0f : (float) (random.nextDouble() * (random.nextBoolean() ? 1 : 1e-3));
+      }
+      KMeansSeeding.Sampled s = new KMeansSeeding.Sampled(trial, index, value);
+      for (boolean cosine : new boolean[] {true, false}) {
+        float[] expected = new float[dim];
+        for (int p = 0; p < nnz; p++) {
+          expected[index[p]] = value[p];
+        }
+        if (cosine) {
+          double n = Math.sqrt(SparseKMeans.squaredNorm(expected));
+          for (int j = 0; j < dim; j++) { // normalize as it was: every entry divided
+            expected[j] = n > 0 ? (float) (expected[j] / n) : expected[j];
+          }
+        }
+        float[] dense = KMeansSeeding.dense(s, dim, cosine);
+        for (int j = 0; j < dim; j++) {
+          assertEquals(Float.floatToIntBits(expected[j]), Float.floatToIntBits(dense[j]), "row " + trial + ", term " + j);
+        }
+      }
+    }
+  }
+
+  /** normalize, which divides only the non-zeros, gives what dividing every entry gives, -0.0 included. */
+  @Test
+  void normalizeSkipsOnlyWhatDividingLeavesAsItIs() {
+    Random random = new Random(8);
+    for (int trial = 0; trial < 300; trial++) {
+      float[] v = new float[64];
+      for (int j = 0; j < v.length; j++) {
+        int kind = random.nextInt(5);
+        v[j] = kind == 0 ? -0.0f : kind == 1 ? 0f : (float) random.nextGaussian();
+      }
+      if (trial % 10 == 0) {
+        java.util.Arrays.fill(v, trial % 20 == 0 ? 0f : -0.0f); // a zero vector stays as it is
+      }
+      float[] expected = v.clone();
+      double n = SparseKMeans.norm(expected);
+      if (n > 0) {
+        for (int j = 0; j < expected.length; j++) {
+          expected[j] = (float) (expected[j] / n);
+        }
+      }
+      SparseKMeans.normalize(v);
+      for (int j = 0; j < v.length; j++) {
+        assertEquals(Float.floatToIntBits(expected[j]), Float.floatToIntBits(v[j]), "vector " + trial + ", entry " + j);
+      }
+    }
+  }
 }
