@@ -354,4 +354,66 @@ class SparseKMeansTest {
       }
     }
   }
+  /**
+   * A block's partial (each center's rows summed in a dense row of its own) has the positions, sums,
+   * counts and cost of the k x dim array filled row by row, bit for bit, both metrics, with empty centers.
+   */
+  @Test
+  void partialIsTheRowByRowDenseFill() {
+    List<Row> rows = groups(30, 9);
+    int k = 7;
+    Random random = new Random(17);
+    float[][] centers = new float[k][DIM];
+    for (int c = 0; c < k - 2; c++) { // the last two centers far from every row: empty in cosine
+      Vector v = rows.get(random.nextInt(rows.size())).getAs(1);
+      for (int j = 0; j < DIM; j++) {
+        centers[c][j] = (float) (v.apply(j) + (j % 7 == c ? 0.05 : 0));
+      }
+    }
+    centers[k - 1][999] = -1f;
+    float[] centersT = SparseKMeans.transpose(centers, DIM);
+    SparseKMeans.Block block = SparseKMeans.Block.of(rows.iterator(), 0, 1, 3L);
+    for (boolean cosine : new boolean[] {true, false}) {
+      float[] penalty = new float[k];
+      for (int c = 0; c < k && !cosine; c++) {
+        penalty[c] = (float) SparseKMeans.squaredNorm(centers[c]);
+      }
+      KMeansPartial partial = KMeansPartial.of(block, centersT, penalty, k, DIM, cosine);
+      double[] dense = new double[k * DIM];
+      long[] counts = new long[k];
+      double cost = 0;
+      float[] acc = new float[k];
+      for (int r = 0; r < block.rows(); r++) {
+        int from = block.start[r];
+        int to = block.start[r + 1];
+        int best = SparseKMeans.nearest(block.index, block.value, from, to, centersT, penalty, cosine, acc);
+        float bestScore = cosine ? acc[best] : 2 * acc[best] - penalty[best];
+        double norm = 0;
+        for (int p = from; p < to; p++) {
+          norm += (double) block.value[p] * block.value[p];
+        }
+        cost += cosine ? (norm == 0 ? 1.0 : 1.0 - bestScore / Math.sqrt(norm)) : Math.max(0, norm - bestScore);
+        counts[best]++;
+        double scale = cosine && norm > 0 ? 1.0 / Math.sqrt(norm) : 1.0;
+        for (int p = from; p < to; p++) {
+          dense[best * DIM + block.index[p]] += block.value[p] * scale;
+        }
+      }
+      List<Integer> positions = new ArrayList<>();
+      List<Double> sums = new ArrayList<>();
+      for (int i = 0; i < dense.length; i++) {
+        if (dense[i] != 0) {
+          positions.add(i);
+          sums.add(dense[i]);
+        }
+      }
+      assertArrayEquals(counts, partial.counts);
+      assertTrue(java.util.Arrays.stream(counts).filter(n -> n == 0).count() >= 1, "an empty center");
+      assertEquals(Double.doubleToLongBits(cost), Double.doubleToLongBits(partial.cost));
+      assertArrayEquals(positions.stream().mapToInt(Integer::intValue).toArray(), partial.positions);
+      for (int i = 0; i < sums.size(); i++) {
+        assertEquals(Double.doubleToLongBits(sums.get(i)), Double.doubleToLongBits(partial.sums[i]), "position " + i);
+      }
+    }
+  }
 }
