@@ -14,7 +14,19 @@ public final class Sessions {
    * the command line win; otherwise {@code master} from config is used.
    */
   public static SparkSession start(SparkSettings settings) {
+    return SparkSession.builder().config(conf(settings)).getOrCreate();
+  }
+
+  /**
+   * The properties a session starts with: those given to spark-submit (or as {@code spark.*} system
+   * properties) first, then the config's {@code spark.conf}, then the defaults below for what neither
+   * sets.
+   */
+  static SparkConf conf(SparkSettings settings) {
     SparkConf conf = new SparkConf(true);
+    for (Map.Entry<String, String> e : settings.conf().entrySet()) {
+      conf.setIfMissing(e.getKey(), e.getValue());
+    }
     if (!conf.contains("spark.master")) {
       conf.setMaster(settings.master());
     }
@@ -35,10 +47,7 @@ public final class Sessions {
     // The train stage's rendezvous is one allGather per attempt; Spark's default waits a year for a
     // missing task. Ten minutes covers loading a large model on every rank.
     conf.setIfMissing("spark.barrier.sync.timeout", "600s");
-    for (Map.Entry<String, String> e : settings.conf().entrySet()) {
-      conf.setIfMissing(e.getKey(), e.getValue());
-    }
-    return SparkSession.builder().config(conf).getOrCreate();
+    return conf;
   }
 
   /** The cores of a {@code local[N]} / {@code local[*]} / {@code local} master, or 0 for a cluster. */

@@ -1,0 +1,40 @@
+package dev.sparktune.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.sparktune.config.SparktuneConfig.SparkSettings;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.junit.jupiter.api.Test;
+
+/** The properties a session starts with: spark-submit's, then the config's, then sparktune's defaults. */
+class SessionsTest {
+  @Test
+  void theConfigsPropertiesWinOverTheDefaults() {
+    SparkConf conf = Sessions.conf(new SparkSettings("local[2]", "t", Map.of(
+        "spark.sql.shuffle.partitions", "7", "spark.serializer", "org.apache.spark.serializer.JavaSerializer")));
+    assertEquals("7", conf.get("spark.sql.shuffle.partitions"));
+    assertEquals("org.apache.spark.serializer.JavaSerializer", conf.get("spark.serializer"));
+    assertEquals("local[2]", conf.get("spark.master"));
+  }
+
+  @Test
+  void theDefaultsFillWhatTheConfigLeavesOut() {
+    SparkConf conf = Sessions.conf(new SparkSettings("local[3]", "t", Map.of()));
+    assertEquals("6", conf.get("spark.sql.shuffle.partitions")); // two per core on a local master
+    assertEquals("org.apache.spark.serializer.KryoSerializer", conf.get("spark.serializer"));
+    assertEquals("600s", conf.get("spark.barrier.sync.timeout"));
+  }
+
+  @Test
+  void aSparkSubmitPropertyWinsOverTheConfig() {
+    String key = "spark.barrier.sync.timeout"; // spark-submit --conf arrives as a spark.* system property
+    System.setProperty(key, "30s");
+    try {
+      SparkConf conf = Sessions.conf(new SparkSettings("local[2]", "t", Map.of(key, "120s")));
+      assertEquals("30s", conf.get(key));
+    } finally {
+      System.clearProperty(key);
+    }
+  }
+}
