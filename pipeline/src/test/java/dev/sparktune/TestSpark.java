@@ -18,6 +18,7 @@ public final class TestSpark {
           .config("spark.sql.shuffle.partitions", "2")
           .config("spark.driver.host", "localhost")
           .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+          .config(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, dev.sparktune.core.Sessions.CACHE_BATCH_ROWS)
           .getOrCreate();
     }
     return spark;

@@ -41,6 +41,8 @@ public final class Sessions {
     if (cores > 0) {
       conf.setIfMissing("spark.sql.shuffle.partitions", String.valueOf(Math.max(4, 2 * cores)));
     }
+    // Cached tables in batches of 1,000 rows, not Spark's 10,000: see CACHE_BATCH_ROWS.
+    conf.setIfMissing(CACHE_BATCH_SIZE, String.valueOf(CACHE_BATCH_ROWS));
     // Java serialization keeps every object of a stream reachable until its periodic reset, which
     // runs a small heap out of memory when a large cached partition is read back; Kryo does not.
     conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
@@ -49,6 +51,18 @@ public final class Sessions {
     conf.setIfMissing("spark.barrier.sync.timeout", "600s");
     return conf;
   }
+
+  /** Spark's setting for the rows of one batch of a cached table. */
+  public static final String CACHE_BATCH_SIZE = "spark.sql.inMemoryColumnarStorage.batchSize";
+
+  /**
+   * Rows per batch of a cached table. While a task caches a partition, Spark checks the memory it
+   * holds once every 16 batches, so what a task holds before it is counted grows with the batch: at
+   * 10,000 rows a batch of the tokenize stage's token arrays is 30-60 MB, a task held up to ~1 GB it
+   * had not accounted for, and 1,000,000 records ran a 4 GB heap out of memory. At 1,000 the same run
+   * completes in 2.4 GB, and the 200,000-record runs are as fast as before (docs/benchmarks.md).
+   */
+  public static final int CACHE_BATCH_ROWS = 1_000;
 
   /** The cores of a {@code local[N]} / {@code local[*]} / {@code local} master, or 0 for a cluster. */
   static int localCores(String master) {

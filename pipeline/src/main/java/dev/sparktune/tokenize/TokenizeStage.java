@@ -136,6 +136,12 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         config.minResponseTokens(), config.turnOverflow() == TokenizeConfig.TurnOverflow.DROP_OLDEST);
     MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eosId, config.trainOnInputs(), promptSplit, settings,
         withSplit.schema().fieldIndex("split"));
+    // The cache's batches are built when it is first read (the runner's writes, before release), with
+    // the session's batch size then: fewer rows for longer examples, set back in release.
+    org.apache.spark.sql.RuntimeConfig sessionConf = context.spark().conf();
+    String batchRows = sessionConf.get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
+    sessionConf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE,
+        cacheBatchRows(config.maxLength(), Integer.parseInt(batchRows)));
     Dataset<Row> tokenized = withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK)))
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> data = tokenized.filter(col("reason").isNull()).select(col("id"), col("source"), col("split"),
@@ -150,7 +156,21 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         .withColumn("bucket_end", expr("bucket_start + " + width))
         .select("split", "bucket_start", "bucket_end", "examples", "truncated")
         .orderBy("split", "bucket_start");
-    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), tokenized::unpersist);
+    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), () -> {
+      tokenized.unpersist();
+      sessionConf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, batchRows);
+    });
+  }
+
+  /**
+   * Rows per batch of the stage's cache: at most {@code current}, and few enough that a batch of
+   * examples of {@code maxLength} tokens (input ids and labels, 12 bytes a token) stays within 8 MB
+   * (Spark counts a cached partition's memory once every 16 batches; see Sessions.CACHE_BATCH_ROWS);
+   * at least 64. Max length 512: 1,000 rows (the session's default); 4,096: 170.
+   */
+  static int cacheBatchRows(int maxLength, int current) {
+    long bytesPerRow = 12L * Math.max(1, maxLength);
+    return (int) Math.max(64, Math.min(current, (8L << 20) / bytesPerRow));
   }
 
   /** Built in a static method so the task closure does not capture the stage. */

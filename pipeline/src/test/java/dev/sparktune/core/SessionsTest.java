@@ -24,6 +24,7 @@ class SessionsTest {
     assertEquals("6", conf.get("spark.sql.shuffle.partitions")); // two per core on a local master
     assertEquals("org.apache.spark.serializer.KryoSerializer", conf.get("spark.serializer"));
     assertEquals("600s", conf.get("spark.barrier.sync.timeout"));
+    assertEquals("1000", conf.get(Sessions.CACHE_BATCH_SIZE));
   }
 
   @Test

@@ -295,4 +295,23 @@ class TokenizeStageTest {
     }
     assertTrue(truncate.counts().out() > drop.counts().out());
   }
+  /**
+   * The cache's batches hold at most ~8 MB of token arrays (Spark counts a cached partition's memory
+   * once every 16 batches), never more rows than the session's setting; and the stage sets the
+   * session's setting back when it is done.
+   */
+  @Test
+  void cacheBatchesStaySmallAndTheSessionSettingComesBack() throws IOException {
+    assertEquals(1_000, TokenizeStage.cacheBatchRows(512, 1_000));
+    assertEquals(500, TokenizeStage.cacheBatchRows(512, 500));
+    assertEquals(170, TokenizeStage.cacheBatchRows(4_096, 1_000));
+    assertEquals(64, TokenizeStage.cacheBatchRows(1 << 20, 1_000));
+    for (int maxLength : new int[] {1, 200, 512, 2_048, 8_192, 32_768}) {
+      int rows = TokenizeStage.cacheBatchRows(maxLength, 10_000);
+      assertTrue(rows == 64 || 12L * maxLength * rows <= 8L << 20, maxLength + " tokens: " + rows + " rows");
+    }
+    String before = TestSpark.get().conf().get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
+    run(dir.resolve("g"), input("batch.jsonl", 4, 2), "max_length: 8192\n");
+    assertEquals(before, TestSpark.get().conf().get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE));
+  }
 }
