@@ -60,7 +60,7 @@ public final class Sessions {
    * holds once every 16 batches, so what a task holds before it is counted grows with the batch: at
    * 10,000 rows a batch of the tokenize stage's token arrays is 30-60 MB, a task held up to ~1 GB it
    * had not accounted for, and 1,000,000 records ran a 4 GB heap out of memory. At 1,000 the same run
-   * completes in 2.4 GB, and the 200,000-record runs are as fast as before (docs/benchmarks.md).
+   * completes, and the 200,000-record runs are as fast as before (docs/benchmarks.md, ninth session).
    */
   public static final int CACHE_BATCH_ROWS = 1_000;
 
