@@ -278,14 +278,7 @@ final class KMeansSeeding {
     float[] out = new float[dim];
     int[] index = s.index();
     float[] value = s.value();
-    double n = 1;
-    if (cosine) {
-      double sum = 0;
-      for (float x : value) {
-        sum += (double) x * x;
-      }
-      n = Math.sqrt(sum);
-    }
+    double n = cosine ? Math.sqrt(squaredNorm(value)) : 1;
     for (int p = 0; p < index.length; p++) {
       out[index[p]] = cosine && n > 0 ? (float) (value[p] / n) : value[p];
     }
