@@ -136,14 +136,8 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         config.minResponseTokens(), config.turnOverflow() == TokenizeConfig.TurnOverflow.DROP_OLDEST);
     MapPartitionsFunction<Row, Row> tokenize = tokenizer(bytes, eosId, config.trainOnInputs(), promptSplit, settings,
         withSplit.schema().fieldIndex("split"));
-    // The cache's batches are built when it is first read (the runner's writes, before release), with
-    // the session's batch size then: fewer rows for longer examples, set back in release.
-    org.apache.spark.sql.RuntimeConfig sessionConf = context.spark().conf();
-    String batchRows = sessionConf.get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
-    sessionConf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE,
-        cacheBatchRows(config.maxLength(), Integer.parseInt(batchRows)));
-    Dataset<Row> tokenized = withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK)))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> tokenized = persistInBatches(
+        withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK))), config.maxLength());
     Dataset<Row> data = tokenized.filter(col("reason").isNull()).select(col("id"), col("source"), col("split"),
         col("input_ids"), col("labels"), col("num_tokens"), col("truncated"), col("dropped_messages"));
     Dataset<Row> dropped = tokenized.filter(col("reason").isNotNull())
@@ -156,10 +150,23 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         .withColumn("bucket_end", expr("bucket_start + " + width))
         .select("split", "bucket_start", "bucket_end", "examples", "truncated")
         .orderBy("split", "bucket_start");
-    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), () -> {
-      tokenized.unpersist();
-      sessionConf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, batchRows);
-    });
+    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), tokenized::unpersist);
+  }
+
+  /**
+   * {@code rows} persisted in batches of {@link #cacheBatchRows} rows for {@code maxLength}. Spark takes
+   * a cache's batch size from the session when the cache is declared, so the session's setting is
+   * changed for the {@code persist} call alone and set back at once.
+   */
+  static Dataset<Row> persistInBatches(Dataset<Row> rows, int maxLength) {
+    org.apache.spark.sql.RuntimeConfig conf = rows.sparkSession().conf();
+    String before = conf.get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
+    conf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, cacheBatchRows(maxLength, Integer.parseInt(before)));
+    try {
+      return rows.persist(StorageLevel.MEMORY_AND_DISK());
+    } finally {
+      conf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, before);
+    }
   }
 
   /**

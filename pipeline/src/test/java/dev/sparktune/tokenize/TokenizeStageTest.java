@@ -31,6 +31,7 @@ import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -313,5 +314,17 @@ class TokenizeStageTest {
     String before = TestSpark.get().conf().get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
     run(dir.resolve("g"), input("batch.jsonl", 4, 2), "max_length: 8192\n");
     assertEquals(before, TestSpark.get().conf().get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE));
+    // The cache really is in batches of that size (Spark takes it when the cache is declared).
+    Dataset<Row> rows = TokenizeStage.persistInBatches(TestSpark.get().range(0, 10_000, 1, 1).toDF(), 4_096);
+    try {
+      rows.count();
+      long batches = ((org.apache.spark.sql.classic.SparkSession) TestSpark.get()).sharedState().cacheManager()
+          .lookupCachedData((org.apache.spark.sql.classic.Dataset<?>) rows).get().cachedRepresentation()
+          .cacheBuilder().cachedColumnBuffers().count();
+      assertEquals((10_000 + 169) / 170, batches, "10,000 rows in batches of 170");
+      assertEquals(before, TestSpark.get().conf().get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE));
+    } finally {
+      rows.unpersist();
+    }
   }
 }
