@@ -56,6 +56,12 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   private long eosId = -1;
   private ChatTemplate chatTemplate;
   private PromptSplit promptSplit;
+  /**
+   * The examples of this run's {@link #apply}, in the stage's cache until its release: dataset/ is
+   * written from them rather than from the data table read back from Parquet (the same rows; the
+   * cache's arrays are copied out as they are, where Parquet's reader reassembles them value by value).
+   */
+  private Dataset<Row> examples;
 
   /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
   public TokenizeStage(TokenizeConfig config, String upstream) {
@@ -138,19 +144,24 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
         withSplit.schema().fieldIndex("split"));
     Dataset<Row> tokenized = persistInBatches(
         withSplit.mapPartitions(tokenize, ExpressionEncoder.apply(RowEncoder.encoderFor(WORK))), config.maxLength());
-    Dataset<Row> data = tokenized.filter(col("reason").isNull()).select(col("id"), col("source"), col("split"),
+    Dataset<Row> kept = tokenized.filter(col("reason").isNull());
+    Dataset<Row> data = kept.select(col("id"), col("source"), col("split"),
         col("input_ids"), col("labels"), col("num_tokens"), col("truncated"), col("dropped_messages"));
     Dataset<Row> dropped = tokenized.filter(col("reason").isNotNull())
         .select(Schemas.droppedColumns(col("reason"), col("detail")));
     int width = Math.max(1, config.maxLength() / 16);
-    Dataset<Row> stats = tokenized.filter(col("reason").isNull())
+    Dataset<Row> stats = kept
         .withColumn("bucket_start", expr("cast(floor(num_tokens / " + width + ") * " + width + " as int)"))
         .groupBy("split", "bucket_start").agg(count(lit(1)).as("examples"),
             expr("sum(cast(truncated as int))").as("truncated"))
         .withColumn("bucket_end", expr("bucket_start + " + width))
         .select("split", "bucket_start", "bucket_end", "examples", "truncated")
         .orderBy("split", "bucket_start");
-    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), tokenized::unpersist);
+    examples = kept;
+    return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), () -> {
+      examples = null;
+      tokenized.unpersist();
+    });
   }
 
   /**
@@ -267,11 +278,15 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     return Map.of("splits", splits, "conversations", conversations);
   }
 
-  /** Writes dataset/: dataset_dict.json and, per split, Arrow stream shards, state.json, dataset_info.json. */
+  /**
+   * Writes dataset/: dataset_dict.json and, per split, Arrow stream shards, state.json, dataset_info.json;
+   * from the cached examples when this run applied the stage, else from the data table written.
+   */
   @Override
   public void writeFiles(StageContext context, Function<String, Dataset<Row>> written, Path staging) throws IOException {
     Path dataset = new Path(staging, DATASET);
     FileSystem fs = context.workspace().fs(dataset);
-    DatasetDictWriter.write(config, written.apply("data"), fs, new HadoopConf(context.hadoopConf()), dataset);
+    Dataset<Row> rows = examples != null ? examples : written.apply("data");
+    DatasetDictWriter.write(config, rows, fs, new HadoopConf(context.hadoopConf()), dataset);
   }
 }

@@ -23,9 +23,11 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -289,6 +291,16 @@ class TokenizeStageTest {
     Manifest drop = run(dir.resolve("f"), in, "max_length: 200\noverflow: drop\n");
     assertEquals(10L, drop.counts().droppedByReason().get("too_long"));
     assertEquals(drop.counts().in(), drop.counts().out() + drop.counts().dropped());
+    // The dataset holds the data table's examples and no dropped record.
+    Set<String> inDataset = new HashSet<>();
+    for (String split : TokenizeStage.SPLITS) {
+      inDataset.addAll(readShards(dir.resolve("f/tokenize/dataset").resolve(split)).keySet());
+    }
+    Set<String> inTable = new HashSet<>();
+    TestSpark.get().read().parquet(dir.resolve("f/tokenize/data").toString()).select("id").collectAsList()
+        .forEach(r -> inTable.add(r.getString(0)));
+    assertEquals(inTable, inDataset);
+    assertEquals(drop.counts().out(), inDataset.size());
     // A dropped record keeps its texts (the tokenized rows beside it do not carry theirs).
     for (Row r : TestSpark.get().read().parquet(dir.resolve("f/tokenize/dropped").toString()).collectAsList()) {
       assertTrue(r.getString(r.fieldIndex("instruction")).length() > 0 && r.getString(r.fieldIndex("output")).length() > 0,
