@@ -25,10 +25,8 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -210,7 +208,7 @@ public final class Report {
       html.append("<p class=\"muted\">The tokenize stage has not run.</p>");
       return;
     }
-    TokenLengths t = tokenLengths(spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString()),
+    TokenLengths t = TokenLengths.of(spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString()),
         config.tokenize() == null ? null : config.tokenize().maxLength(), 24);
     html.append(Svg.histogram(t.counts(), t.top(), t.maxLength(), "max_length " + t.maxLength(), "tokens per example",
         WIDTH));
@@ -230,32 +228,6 @@ public final class Report {
       LOG.warn("report: cannot decode a training example: {}", e.toString());
       html.append("<p class=\"muted\">Cannot decode a training example: ").append(esc(e.getMessage())).append("</p>");
     }
-  }
-
-  /** The token-length section's figures; {@code counts} are {@code bins} bins over [0, top) as {@link Svg#bin}. */
-  record TokenLengths(long examples, long validation, long truncated, double median, int longest, int maxLength,
-      double top, long[] counts) {}
-
-  /**
-   * Counts, median and length histogram of a tokenize data table, computed by Spark: the driver gets a
-   * few numbers, never a row per example. {@code maxLength} null: the longest example.
-   */
-  static TokenLengths tokenLengths(Dataset<Row> data, Integer maxLength, int bins) {
-    Row totals = data.agg(functions.count(functions.lit(1)), functions.max("num_tokens"),
-        functions.expr("count_if(truncated)"), functions.expr("count_if(split = 'validation')"),
-        functions.expr("percentile(num_tokens, 0.5)")).first();
-    int longest = totals.isNullAt(1) ? 1 : Math.max(1, totals.getInt(1));
-    int mark = maxLength == null ? longest : maxLength;
-    double top = Math.max(mark, longest) * 1.05;
-    long[] counts = new long[bins];
-    // As Svg.bin, in double (the D suffix: a plain literal would be a decimal).
-    for (Row r : data.groupBy(functions.expr(String.format(Locale.ROOT,
-        "greatest(0, least(%d, cast(floor(num_tokens / %sD * %d) as int)))", bins - 1, Double.toString(top), bins)))
-        .count().collectAsList()) {
-      counts[r.getInt(0)] += r.getLong(1);
-    }
-    return new TokenLengths(totals.getLong(0), totals.getLong(3), totals.getLong(2),
-        totals.isNullAt(4) ? Double.NaN : totals.getDouble(4), longest, mark, top, counts);
   }
 
   private List<StepMetrics> training(boolean ran) throws IOException {

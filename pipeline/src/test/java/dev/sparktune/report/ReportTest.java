@@ -75,7 +75,7 @@ class ReportTest {
         lengths.add(len);
         rows.add(org.apache.spark.sql.RowFactory.create(len, len >= 512, i % 9 == 0 ? "validation" : "train"));
       }
-      Report.TokenLengths t = Report.tokenLengths(TestSpark.get().createDataFrame(rows, schema), 512, 24);
+      TokenLengths t = TokenLengths.of(TestSpark.get().createDataFrame(rows, schema), 512, 24);
       int longest = Math.max(1, lengths.stream().mapToInt(Integer::intValue).max().orElse(1));
       double top = Math.max(512, longest) * 1.05;
       long[] counts = new long[24];
