@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -123,7 +124,10 @@ final class StageCommands {
       Workspace ws = new Workspace(config.workDir(), Paths.get(""), spark.sparkContext().hadoopConfiguration());
       RunSummary.print(spark, ws, outcomes);
       try {
-        System.out.println("report: " + new Report(spark, ws, config).write());
+        // Stages that were all up to date leave the same report to draw: it stays as it is.
+        Report report = new Report(spark, ws, config);
+        Path current = report.current();
+        System.out.println("report: " + (current != null ? current + " (up to date)" : report.write()));
       } catch (Exception e) {
         // The stages succeeded; a report that cannot be drawn must not fail the run.
         System.err.println("sparktune: warning: could not write the report: " + e);
@@ -184,7 +188,7 @@ final class StageCommands {
   @Command(name = "report", mixinStandardHelpOptions = true,
       description = "Write <work_dir>/report/index.html (one self-contained file: stage counts, drop reasons, "
           + "refusal phrases, clusters, token lengths, training curves with a diagnosis, sample generations) "
-          + "from the outputs already in work_dir. `run` writes it too, as its last step.")
+          + "from the outputs already in work_dir. `run` writes it too, as its last step, unless nothing changed.")
   static final class ReportCommand implements Callable<Integer> {
     @Mixin ConfigOptions configOptions = new ConfigOptions();
 

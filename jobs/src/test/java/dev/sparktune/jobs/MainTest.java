@@ -84,6 +84,10 @@ class MainTest {
     Cli.Result second = cli(local("run"));
     assertEquals(0, second.code(), second.err());
     assertTrue(second.out().contains("skipped (up to date)"), second.out());
+    // Nothing ran, so the report stays as it was drawn.
+    assertTrue(second.out().contains("report: file:" + work.resolve("report/index.html") + " (up to date)"),
+        second.out());
+    assertEquals(report, Files.readString(work.resolve("report/index.html")));
 
     Cli.Result status = cli(local("status"));
     assertTrue(status.out().matches("(?s)ingest\\s+up to date\\s+\\[last run .*: 36 out, 7 rejected, 0 dropped\\].*"),
@@ -94,6 +98,8 @@ class MainTest {
     Cli.Result rerun = cli(local("ingest", "--set", "ingest.max_snippet_chars=100"));
     assertEquals(0, rerun.code(), rerun.err());
     assertTrue(rerun.out().matches("(?s).*ingest\\s+ran.*"), rerun.out());
+    assertTrue(rerun.out().contains("report: file:" + work.resolve("report/index.html") + "\n"), rerun.out());
+    assertTrue(!report.equals(Files.readString(work.resolve("report/index.html"))), "drawn again after ingest ran");
   }
 
   @Test

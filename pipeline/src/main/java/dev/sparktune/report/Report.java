@@ -54,15 +54,8 @@ public final class Report {
 
   /** Writes the report and returns its path. */
   public Path write() throws IOException {
-    Map<String, Manifest> manifests = new LinkedHashMap<>();
-    for (String stage : Pipeline.stageNames()) {
-      Path m = ws.manifest(stage);
-      FileSystem fs = ws.fs(m);
-      if (fs.exists(m)) {
-        manifests.put(stage, Manifest.read(fs, m));
-      }
-    }
-    head();
+    Map<String, Manifest> manifests = manifests();
+    head(ReportKey.of(ws, manifests, config));
     funnel(manifests);
     reasons(manifests);
     refusals(manifests.get("clean"));
@@ -82,15 +75,42 @@ public final class Report {
     try (OutputStream out = fs.create(tmp, true)) {
       out.write(html.toString().getBytes(StandardCharsets.UTF_8));
     }
-    Path file = new Path(dir, "index.html");
+    Path file = file();
     fs.delete(file, false);
     fs.rename(tmp, file);
     return file;
   }
 
-  private void head() {
+  /**
+   * The report in place when it was drawn from what work_dir holds now (its {@link ReportKey} is the
+   * same), else null: {@link #write} would draw the same report again.
+   */
+  public Path current() throws IOException {
+    Path file = file();
+    return ReportKey.carries(ws.fs(file), file, ReportKey.of(ws, manifests(), config)) ? file : null;
+  }
+
+  private Path file() {
+    return new Path(new Path(ws.root(), "report"), "index.html");
+  }
+
+  /** The manifests of the stages that have run, in pipeline order. */
+  private Map<String, Manifest> manifests() throws IOException {
+    Map<String, Manifest> manifests = new LinkedHashMap<>();
+    for (String stage : Pipeline.stageNames()) {
+      Path m = ws.manifest(stage);
+      FileSystem fs = ws.fs(m);
+      if (fs.exists(m)) {
+        manifests.put(stage, Manifest.read(fs, m));
+      }
+    }
+    return manifests;
+  }
+
+  private void head(String key) {
+    html.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">").append(ReportKey.meta(key));
     html.append("""
-        <!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+
         <title>sparktune report</title>
         <style>
         body{font-family:sans-serif;margin:0;background:#f6f7f9;color:#1d2329}

@@ -1,6 +1,9 @@
 package dev.sparktune.report;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.sparktune.TestSpark;
@@ -60,6 +63,31 @@ class ReportTest {
     assertTrue(html.contains("Needs a trained adapter"), html);
     assertFalse(html.contains("with the adapter</th>"), html);
   }
+  /**
+   * A report is current while nothing it is drawn from changed; a stage's new manifest, or new training
+   * samples, make it stale, and it is current again once drawn.
+   */
+  @Test
+  void isCurrentUntilAManifestOrTheSamplesChange(@TempDir Path work) throws Exception {
+    report(work, true);
+    Workspace ws = new Workspace(work.toString(), Paths.get(""), new Configuration());
+    Report again = new Report(TestSpark.get(), ws, null);
+    assertEquals(work.resolve("report/index.html").toUri(), Paths.get(again.current().toUri()).toUri());
+
+    Manifest train = Manifest.read(ws.fs(ws.manifest(TrainStage.NAME)), ws.manifest(TrainStage.NAME));
+    ws.fs(ws.manifest(TrainStage.NAME)).delete(ws.manifest(TrainStage.NAME), false);
+    new Manifest(train.stage(), train.fingerprint(), train.sparktuneVersion(), train.stageVersion(), train.config(),
+        train.upstream(), train.inputs(), train.counts(), train.tables(), train.breakdowns(), train.startedAt(),
+        "2026-01-02T00:01:00Z", train.durationSeconds())
+        .write(ws.fs(ws.manifest(TrainStage.NAME)), ws.manifest(TrainStage.NAME));
+    assertNull(again.current(), "the train stage ran again");
+    new Report(TestSpark.get(), ws, null).write();
+    assertNotNull(new Report(TestSpark.get(), ws, null).current());
+
+    Files.writeString(work.resolve(TrainStage.NAME).resolve(Samples.FILE), SAMPLE + SAMPLE);
+    assertNull(new Report(TestSpark.get(), ws, null).current(), "new sample generations");
+  }
+
   /** The token-length figures Spark computes equal those of the examples' lengths counted one by one. */
   @Test
   void tokenLengthsAreThoseOfTheRowsCountedOneByOne() {
