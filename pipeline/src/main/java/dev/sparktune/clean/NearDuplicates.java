@@ -67,7 +67,7 @@ final class NearDuplicates {
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Members candidates = members(sketched, maxBroadcastBuckets);
+    Members candidates = members(spark, sketched, maxBroadcastBuckets);
     Dataset<Row> members = candidates.rows();
     Dataset<Row> labels;
     long edgeCount;
@@ -100,10 +100,17 @@ final class NearDuplicates {
   /**
    * The (key, band, bucket) rows of the sketched records ({@code _rk}, {@code _s}) in band buckets
    * that two or more records share, cached and computed. Nearly all buckets hold one record; the
-   * shared ones are found from the bucket values alone (a fixed-width count, no record keys in the
-   * shuffle), then the records' keys are joined to those few.
+   * shared ones are found from the bucket values alone (no record keys in the shuffle), then the
+   * records in those few are picked out where they lie: by {@link SharedBuckets} when at most
+   * {@code maxBroadcastBuckets} are shared, else by Spark SQL's count and a shuffle join.
    */
-  private static Members members(Dataset<Row> sketched, long maxBroadcastBuckets) {
+  private static Members members(SparkSession spark, Dataset<Row> sketched, long maxBroadcastBuckets) {
+    long[][] sharedBuckets = SharedBuckets.find(sketched, maxBroadcastBuckets);
+    if (sharedBuckets != null) {
+      Dataset<Row> members = SharedBuckets.members(spark, sketched, sharedBuckets)
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      return new Members(members, members.count());
+    }
     Dataset<Row> shared = sketched.select(expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}))
         .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
         .persist(StorageLevel.MEMORY_AND_DISK());
