@@ -57,6 +57,7 @@ public final class Main implements Callable<Integer> {
     cl.addSubcommand("plan", new PlanCommand());
     cl.addSubcommand("bench", BenchCommand.commandLine());
     cl.addSubcommand("demo", new DemoCommand());
+    cl.addSubcommand("aot-cache", new AotCacheCommand());
     DeprecatedSpellings.register(cl);
     cl.setExecutionExceptionHandler(new ErrorHandler());
     return cl;
