@@ -144,6 +144,59 @@ class LauncherTest {
     assertEquals("", l.err());
   }
 
+  /**
+   * The CLI on a real Java 25+, where one is installed (SPARKTUNE_TEST_JAVA25, or a JDK under
+   * /usr/lib/jvm): {@code status} resolves the work directory through Hadoop's FileSystem, which
+   * failed there before Hadoop's client 3.4.3 (Subject.getSubject is refused from Java 24 on).
+   */
+  @Test
+  void theCliStartsOnJava25() throws Exception {
+    Path home = java25();
+    org.junit.jupiter.api.Assumptions.assumeTrue(home != null, "no Java 25+ installed here");
+    List<String> cmd = new ArrayList<>(List.of(home.resolve("bin/java").toString(), "-Xmx512m",
+        "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"));
+    for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (a.startsWith("--add-opens") && !a.contains("sun.security.action")) {
+        cmd.add(a);
+      }
+    }
+    cmd.addAll(List.of("-Dlog4j2.configurationFile=conf/log4j2.properties", "-cp", System.getProperty("java.class.path"),
+        Main.class.getName(), "status", "--config", "conf/local.yaml", "--set", "work_dir=" + tmp.resolve("work")));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    assertTrue(out.contains("ingest") && out.contains("missing"), out);
+    assertFalse(out.contains("getSubject"), out);
+  }
+
+  /** A Java 25 or later: SPARKTUNE_TEST_JAVA25, else the newest under /usr/lib/jvm; null when none. */
+  private static Path java25() throws IOException {
+    String given = System.getenv("SPARKTUNE_TEST_JAVA25");
+    if (given != null && !given.isEmpty()) {
+      return Path.of(given);
+    }
+    Path jvms = Path.of("/usr/lib/jvm");
+    if (!Files.isDirectory(jvms)) {
+      return null;
+    }
+    try (var homes = Files.list(jvms)) {
+      return homes.filter(h -> Files.isExecutable(h.resolve("bin/java")) && feature(h) >= 25).findFirst().orElse(null);
+    }
+  }
+
+  private static int feature(Path home) {
+    try {
+      for (String line : Files.readAllLines(home.resolve("release"))) {
+        if (line.startsWith("JAVA_VERSION=\"")) {
+          return Integer.parseInt(line.substring(14).split("[.\"]")[0]);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      return 0;
+    }
+    return 0;
+  }
+
   @Test
   void theHelpListsAotCacheAndJavaWithoutTheLauncherSaysHowToRunIt() {
     Cli.Result help = Cli.run("--help");
