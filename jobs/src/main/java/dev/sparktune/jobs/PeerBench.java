@@ -82,8 +82,9 @@ final class PeerBench implements Callable<Integer> {
       System.out.printf("generated in %.1f s%n", t.seconds());
     }
     // bin/sparktune starts the runs on this Java, with the AOT cache where it starts this JVM with one.
+    String cacheFlag = "-XX:AOTCache=";
     String aot = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(a -> a.startsWith("-XX:AOTCache=")).findFirst().map(a -> "AOT cache " + a.substring(13))
+        .filter(a -> a.startsWith(cacheFlag)).findFirst().map(a -> "AOT cache " + a.substring(cacheFlag.length()))
         .orElse("no AOT cache");
     System.out.printf("sparktune runs on Java %s (%s)%n", System.getProperty("java.version"), aot);
     List<Map<String, Double>> peerSteps = new ArrayList<>();

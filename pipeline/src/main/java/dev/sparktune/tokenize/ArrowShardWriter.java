@@ -13,7 +13,6 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.BaseFixedWidthVector;
-import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVectorHelper;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
@@ -146,7 +145,7 @@ public final class ArrowShardWriter {
     }
     BaseFixedWidthVector data = (BaseFixedWidthVector) list.getDataVector();
     data.allocateNew(Math.max(total, 1));
-    int width = data instanceof IntVector ? 4 : data instanceof BigIntVector ? 8 : 1;
+    int width = data.getTypeWidth(); // 4: input ids, 8: labels, 1: the attention mask
     java.nio.ByteBuffer out = data.getDataBuffer().nioBuffer(0, Math.max(total, 1) * width)
         .order(java.nio.ByteOrder.nativeOrder());
     java.nio.IntBuffer ints = width == 4 ? out.asIntBuffer() : null;
