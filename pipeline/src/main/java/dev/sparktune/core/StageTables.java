@@ -13,7 +13,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.StructField;
@@ -106,7 +105,7 @@ final class StageTables {
   }
 
   private static void write(Dataset<Row> table, Path path) {
-    table.write().mode(SaveMode.ErrorIfExists).parquet(path.toString());
+    ParquetTables.write(table, path.toString());
   }
 
   private static void checkHasColumns(StructType actual, StructType required, String table) {

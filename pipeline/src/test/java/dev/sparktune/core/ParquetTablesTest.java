@@ -1,0 +1,139 @@
+package dev.sparktune.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.sparktune.TestSpark;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.util.HadoopInputFile;
+import org.apache.parquet.schema.GroupType;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Which list form a table's Parquet files get, and that both read back as the same rows. */
+class ParquetTablesTest {
+  private static final StructType TOKENS = new StructType()
+      .add("id", DataTypes.StringType, false)
+      .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
+      .add("labels", DataTypes.createArrayType(DataTypes.LongType, false), true)
+      .add("truncated", DataTypes.BooleanType, false);
+
+  @TempDir Path dir;
+
+  @Test
+  void listsOfNumbersAreOneRepeatedFieldAndReadBackTheSame() throws IOException {
+    SparkSession spark = TestSpark.get();
+    Dataset<Row> table = tokens(spark);
+    String path = dir.resolve("data").toString();
+    ParquetTables.write(table, path);
+
+    MessageType footer = footer(path);
+    for (String column : List.of("input_ids", "labels")) {
+      Type repeated = footer.getType(column).asGroupType().getType(0);
+      assertTrue(repeated.isPrimitive(), column + ": " + footer);
+      assertTrue(repeated.isRepetition(Type.Repetition.REPEATED), column + ": " + footer);
+    }
+    assertEquals(sorted(table), sorted(spark.read().parquet(path)));
+    assertEquals(sorted(table), sorted(spark.read().schema(TOKENS).parquet(path)));
+    assertFalse(spark.conf().getAll().contains(ParquetTables.LEGACY_FORMAT), "the session's setting is restored");
+  }
+
+  @Test
+  void otherListsKeepTheStandardForm() throws IOException {
+    SparkSession spark = TestSpark.get();
+    StructType schema = new StructType()
+        .add("id", DataTypes.StringType, false)
+        .add("input_ids", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
+        .add("terms", DataTypes.createArrayType(DataTypes.StringType, false), true);
+    Dataset<Row> table = spark.createDataFrame(List.of(
+        RowFactory.create("a", new int[] {1, 2}, new String[] {"x", "y"})), schema);
+    assertFalse(ParquetTables.numberListsOnly(schema));
+    String path = dir.resolve("terms").toString();
+    ParquetTables.write(table, path);
+
+    assertStandardList(footer(path), "input_ids");
+    assertStandardList(footer(path), "terms");
+    assertEquals(sorted(table), sorted(spark.read().parquet(path)));
+  }
+
+  @Test
+  void theUsersSettingHolds() throws IOException {
+    SparkSession spark = TestSpark.get();
+    spark.conf().set(ParquetTables.LEGACY_FORMAT, "false");
+    try {
+      String path = dir.resolve("standard").toString();
+      ParquetTables.write(tokens(spark), path);
+      assertStandardList(footer(path), "input_ids");
+      assertEquals("false", spark.conf().get(ParquetTables.LEGACY_FORMAT));
+    } finally {
+      spark.conf().unset(ParquetTables.LEGACY_FORMAT);
+    }
+  }
+
+  @Test
+  void onlyTablesWhoseListsAreAllNonNullNumbers() {
+    assertTrue(ParquetTables.numberListsOnly(TOKENS));
+    assertFalse(ParquetTables.numberListsOnly(new StructType().add("id", DataTypes.StringType)), "no list");
+    assertFalse(ParquetTables.numberListsOnly(TOKENS.add("ids", DataTypes.createArrayType(DataTypes.IntegerType, true))),
+        "nullable elements");
+    assertFalse(ParquetTables.numberListsOnly(TOKENS.add("price", DataTypes.createDecimalType(10, 2))), "a decimal");
+    assertFalse(ParquetTables.numberListsOnly(TOKENS.add("m", DataTypes.createMapType(DataTypes.StringType,
+        DataTypes.IntegerType))), "a map");
+    assertFalse(ParquetTables.numberListsOnly(TOKENS.add("messages", DataTypes.createArrayType(Schemas.MESSAGE, false))),
+        "a list of structs");
+  }
+
+  private static Dataset<Row> tokens(SparkSession spark) {
+    return spark.createDataFrame(List.of(
+        RowFactory.create("a", new int[] {1, 37, 72}, new long[] {-100, 37, 72}, false),
+        RowFactory.create("b", new int[] {}, new long[] {}, false),
+        RowFactory.create("c", null, null, true),
+        RowFactory.create("d", new int[] {5}, new long[] {Long.MAX_VALUE}, true)), TOKENS);
+  }
+
+  private static void assertStandardList(MessageType footer, String column) {
+    Type repeated = footer.getType(column).asGroupType().getType(0);
+    assertFalse(repeated.isPrimitive(), column + ": " + footer);
+    assertEquals("list", repeated.getName(), column + ": " + footer);
+    assertEquals("element", ((GroupType) repeated).getType(0).getName(), column + ": " + footer);
+  }
+
+  private static MessageType footer(String table) throws IOException {
+    Path file;
+    try (Stream<Path> files = Files.list(Path.of(table))) {
+      file = files.filter(f -> f.toString().endsWith(".parquet")).findFirst().orElseThrow();
+    }
+    try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(
+        new org.apache.hadoop.fs.Path(file.toString()), new Configuration()))) {
+      return reader.getFooter().getFileMetaData().getSchema();
+    }
+  }
+
+  private static List<String> sorted(Dataset<Row> table) {
+    return table.collectAsList().stream().map(ParquetTablesTest::text).sorted().toList();
+  }
+
+  private static String text(Row row) {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < row.length(); i++) {
+      Object v = row.get(i);
+      out.append(v instanceof scala.collection.Seq<?> s ? s.toString() : String.valueOf(v)).append('|');
+    }
+    return out.toString();
+  }
+}
