@@ -11,6 +11,7 @@ import static org.apache.spark.sql.functions.udf;
 
 import dev.sparktune.config.CleanConfig;
 import dev.sparktune.core.Schemas;
+import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -38,15 +39,16 @@ final class NearDuplicates {
   private NearDuplicates() {}
 
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
-    return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT);
+    return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT,
+        NearDuplicatesOnDriver.SHINGLE_LIMIT);
   }
 
   /**
-   * {@link #split(Dataset, CleanConfig.Dedup, SparkSession)} with the broadcast limits and the limit
+   * {@link #split(Dataset, CleanConfig.Dedup, SparkSession)} with the broadcast limits and the limits
    * of the driver path given (tests: 0, the shuffle joins and the distributed pairs).
    */
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
-      long maxBroadcastKeys, long maxDriverMembers) {
+      long maxBroadcastKeys, long maxDriverMembers, long maxDriverShingles) {
     int k = dd.shingleWords();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
     Dataset<Row> keyed = records.withColumn("_rk", concat_ws("\u001f", col("id"), col("source"), col("uri"),
@@ -67,26 +69,33 @@ final class NearDuplicates {
             expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
         .filter(expr("size(_s.sh) > 0"))
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Members candidates = members(spark, sketched, maxBroadcastBuckets);
-    Dataset<Row> members = candidates.rows();
-    Dataset<Row> labels;
-    long edgeCount;
-    // The candidates' shingles, each record once: what the driver path would hold.
-    long shingles = candidates.count() > maxDriverMembers ? -1
-        : members.select("_rk", "_n").distinct().agg(expr("coalesce(sum(cast(_n as bigint)), 0L)")).first().getLong(0);
-    boolean onDriver = shingles >= 0 && shingles <= NearDuplicatesOnDriver.SHINGLE_LIMIT;
-    LOG.info("near duplicates: {} rows in shared band buckets, candidates checked {}", candidates.count(),
-        onDriver ? "on the driver (" + shingles + " shingles)" : "by Spark");
+    SharedBuckets.Shared shared = SharedBuckets.find(sketched, maxBroadcastBuckets);
+    // Few enough candidates for the driver: their rows are collected at once (one job), and their
+    // shingles, each record once, counted from them.
+    List<Row> collected = shared != null && shared.members() <= maxDriverMembers
+        ? SharedBuckets.members(spark, sketched, shared.values()).collectAsList() : null;
+    long shingles = collected == null ? -1 : NearDuplicatesOnDriver.shingles(collected);
+    boolean onDriver = shingles >= 0 && shingles <= maxDriverShingles;
+    Labels found;
     if (onDriver) {
-      NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(sketched, members, dd, spark);
-      labels = r.labels();
-      edgeCount = r.edges();
+      LOG.info("near duplicates: {} rows in shared band buckets, candidates checked on the driver ({} shingles)",
+          collected.size(), shingles);
+      NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(sketched, collected, dd, spark);
+      found = new Labels(r.labels(), r.edges());
     } else {
-      Dataset<Row> edges = verifiedPairs(sketched, members, dd, maxBroadcastKeys);
-      edgeCount = edges.count();
-      labels = edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges);
+      Members candidates = collected != null
+          ? new Members(spark.createDataFrame(collected, SharedBuckets.MEMBERS).persist(StorageLevel.MEMORY_AND_DISK()),
+              collected.size())
+          : members(spark, sketched, shared, maxBroadcastBuckets);
+      LOG.info("near duplicates: {} rows in shared band buckets, candidates checked by Spark", candidates.count());
+      Dataset<Row> edges = verifiedPairs(sketched, candidates.rows(), dd, maxBroadcastKeys);
+      long edgeCount = edges.count();
+      found = new Labels(edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges),
+          edgeCount);
+      candidates.rows().unpersist();
     }
-    members.unpersist();
+    Dataset<Row> labels = found.labels();
+    long edgeCount = found.edges();
     LOG.info("near duplicates: {} verified pairs", edgeCount);
     Dataset<Row> dupes = labels.filter(col("label").notEqual(col("v")));
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
@@ -104,10 +113,10 @@ final class NearDuplicates {
    * records in those few are picked out where they lie: by {@link SharedBuckets} when at most
    * {@code maxBroadcastBuckets} are shared, else by Spark SQL's count and a shuffle join.
    */
-  private static Members members(SparkSession spark, Dataset<Row> sketched, long maxBroadcastBuckets) {
-    long[][] sharedBuckets = SharedBuckets.find(sketched, maxBroadcastBuckets);
-    if (sharedBuckets != null) {
-      Dataset<Row> members = SharedBuckets.members(spark, sketched, sharedBuckets)
+  private static Members members(SparkSession spark, Dataset<Row> sketched, SharedBuckets.Shared found,
+      long maxBroadcastBuckets) {
+    if (found != null) {
+      Dataset<Row> members = SharedBuckets.members(spark, sketched, found.values())
           .persist(StorageLevel.MEMORY_AND_DISK());
       return new Members(members, members.count());
     }
@@ -125,6 +134,9 @@ final class NearDuplicates {
 
   /** The members of shared buckets (key, band, bucket, the key's number of shingles), cached, and how many rows they are. */
   private record Members(Dataset<Row> rows, long count) {}
+
+  /** The (v, label) rows of the records in components, and how many verified pairs linked them. */
+  private record Labels(Dataset<Row> labels, long edges) {}
 
   /**
    * The candidate pairs (a, b, jaccard) of the members' records whose Jaccard similarity reaches

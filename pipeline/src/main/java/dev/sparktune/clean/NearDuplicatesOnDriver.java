@@ -14,7 +14,10 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The candidate pairs, their Jaccard check and the components on the driver, for when the records
@@ -42,15 +45,23 @@ final class NearDuplicatesOnDriver {
   /** The labels (v, label = smallest key of its component) and the number of verified pairs. */
   record Result(Dataset<Row> labels, long edges) {}
 
-  static Result run(Dataset<Row> sketched, Dataset<Row> members, CleanConfig.Dedup dd, SparkSession spark) {
+  /**
+   * The pairs, checks and components of the collected {@code members} rows ({@link SharedBuckets#MEMBERS}:
+   * band, bucket, key, shingle count); the candidates' shingles are read from {@code sketched}.
+   */
+  static Result run(Dataset<Row> sketched, List<Row> members, CleanConfig.Dedup dd, SparkSession spark) {
     Map<Bucket, TreeSet<String>> buckets = new HashMap<>();
-    for (Row r : members.select("_rk", "_band", "_bucket").collectAsList()) {
-      buckets.computeIfAbsent(new Bucket(r.getInt(1), r.getLong(2)),
-          b -> new TreeSet<>(SqlOrder::strings)).add(r.getString(0));
+    Set<String> candidateKeys = new TreeSet<>();
+    for (Row r : members) {
+      buckets.computeIfAbsent(new Bucket(r.getInt(0), r.getLong(1)),
+          b -> new TreeSet<>(SqlOrder::strings)).add(r.getString(2));
+      candidateKeys.add(r.getString(2));
     }
+    Dataset<Row> candidates = spark.createDataFrame(candidateKeys.stream().map(k -> RowFactory.create(k)).toList(),
+        new StructType().add("_rk", DataTypes.StringType, false));
     Map<String, long[]> shingles = new HashMap<>();
     java.util.Iterator<Row> shingled = sketched.select(col("_rk"), col("_s.sh"))
-        .join(broadcast(members.select("_rk").distinct()), "_rk").toLocalIterator();
+        .join(broadcast(candidates), "_rk").toLocalIterator();
     while (shingled.hasNext()) {
       Row r = shingled.next();
       shingles.put(r.getString(0), distinctSorted(r.<Long>getList(1)));
@@ -74,6 +85,19 @@ final class NearDuplicatesOnDriver {
       }
     }
     return new Result(NearDuplicates.labels(parent, spark), edges);
+  }
+
+  /** The shingles the driver would hold for the collected members: each record's count, once. */
+  static long shingles(List<Row> members) {
+    Map<String, Integer> counts = new HashMap<>();
+    for (Row r : members) {
+      counts.put(r.getString(2), r.getInt(3));
+    }
+    long total = 0;
+    for (int n : counts.values()) {
+      total += n;
+    }
+    return total;
   }
 
   /** |a ∩ b| / |a ∪ b| of two sorted arrays without repeats, as Spark's array_intersect / array_union sizes. */

@@ -42,31 +42,51 @@ final class SharedBuckets {
   private SharedBuckets() {}
 
   /**
-   * Per band, the bucket values that two or more records have, sorted; null when they are more than
-   * {@code max} in all (the caller then joins by a shuffle instead).
+   * The bucket values that two or more records have, per band and sorted, and how many (record,
+   * band) rows fall in them: the number of rows {@link #members} gives, known before it runs.
    */
-  static long[][] find(Dataset<Row> sketched, long max) {
+  record Shared(long[][] values, long members) {}
+
+  /**
+   * The shared buckets; null when their values are more than {@code max} in all (the caller then
+   * joins by a shuffle instead).
+   */
+  static Shared find(Dataset<Row> sketched, long max) {
     JavaRDD<InternalRow> bands = sketched.select(col("_s.bands")).queryExecution().toRdd().toJavaRDD();
     int parts = Math.max(1, JavaSparkContext.fromSparkContext(bands.context()).defaultParallelism());
     JavaPairRDD<Integer, long[]> perBand = bands.mapPartitionsToPair(SharedBuckets::byBand)
         .partitionBy(new HashPartitioner(parts));
-    JavaPairRDD<Integer, long[]> shared = perBand.mapPartitionsToPair(SharedBuckets::repeated)
+    JavaPairRDD<Integer, BandValues> shared = perBand.mapPartitionsToPair(SharedBuckets::repeated)
         .persist(StorageLevel.MEMORY_AND_DISK());
     try {
-      long total = shared.map(t -> (long) t._2().length).fold(0L, Long::sum);
+      long total = shared.map(t -> (long) t._2().values.length).fold(0L, Long::sum);
       if (total > max) {
         return null;
       }
-      List<Tuple2<Integer, long[]>> found = shared.collect();
+      List<Tuple2<Integer, BandValues>> found = shared.collect();
       int n = found.stream().mapToInt(t -> t._1() + 1).max().orElse(0);
       long[][] out = new long[n][];
       Arrays.fill(out, new long[0]);
-      for (Tuple2<Integer, long[]> t : found) {
-        out[t._1()] = t._2();
+      long members = 0;
+      for (Tuple2<Integer, BandValues> t : found) {
+        out[t._1()] = t._2().values;
+        members += t._2().rows;
       }
-      return out;
+      return new Shared(out, members);
     } finally {
       shared.unpersist(false);
+    }
+  }
+
+  /** A band's shared values and the rows that have one of them (a class, not a record: Kryo cannot build records). */
+  private static final class BandValues implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    private final long[] values;
+    private final long rows;
+
+    BandValues(long[] values, long rows) {
+      this.values = values;
+      this.rows = rows;
     }
   }
 
@@ -96,25 +116,33 @@ final class SharedBuckets {
     return out.iterator();
   }
 
-  /** Per band of this task, the values that occur twice or more among all partitions' arrays, sorted. */
-  private static Iterator<Tuple2<Integer, long[]>> repeated(Iterator<Tuple2<Integer, long[]>> arrays) {
+  /**
+   * Per band of this task, the values that occur twice or more among all partitions' arrays, sorted,
+   * and how many occurrences they have.
+   */
+  private static Iterator<Tuple2<Integer, BandValues>> repeated(Iterator<Tuple2<Integer, long[]>> arrays) {
     java.util.Map<Integer, List<long[]>> byBand = new java.util.TreeMap<>();
     while (arrays.hasNext()) {
       Tuple2<Integer, long[]> t = arrays.next();
       byBand.computeIfAbsent(t._1(), b -> new ArrayList<>()).add(t._2());
     }
-    List<Tuple2<Integer, long[]>> out = new ArrayList<>();
+    List<Tuple2<Integer, BandValues>> out = new ArrayList<>();
     for (java.util.Map.Entry<Integer, List<long[]>> e : byBand.entrySet()) {
       long[] all = e.getValue().stream().flatMapToLong(Arrays::stream).toArray();
       Arrays.sort(all);
       long[] twice = new long[all.length / 2];
       int n = 0;
+      long rows = 0;
       for (int i = 1; i < all.length; i++) {
-        if (all[i] == all[i - 1] && (n == 0 || twice[n - 1] != all[i])) {
-          twice[n++] = all[i];
+        if (all[i] == all[i - 1]) {
+          boolean first = n == 0 || twice[n - 1] != all[i];
+          if (first) {
+            twice[n++] = all[i];
+          }
+          rows += first ? 2 : 1; // the first repeat counts both occurrences
         }
       }
-      out.add(new Tuple2<>(e.getKey(), Arrays.copyOf(twice, n)));
+      out.add(new Tuple2<>(e.getKey(), new BandValues(Arrays.copyOf(twice, n), rows)));
     }
     return out.iterator();
   }

@@ -156,19 +156,21 @@ class NearDuplicatesTest {
 
     Map<String, String> want = new TreeMap<>();
     expected.forEach((k, v) -> want.put(k, "near_duplicate: " + v));
-    // The defaults at this size (pairs on the driver), then the distributed pairs with the broadcast
+    // The defaults at this size (pairs on the driver), then the collected candidates with too many
+    // shingles for the driver (distributed pairs), then the distributed pairs with the broadcast
     // hints, then without them (the planner chooses).
-    long[][] limits = {{NearDuplicates.BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT},
-        {NearDuplicates.BROADCAST_KEYS, 0}, {0, 0}};
+    long[][] limits = {{NearDuplicates.BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT,
+        NearDuplicatesOnDriver.SHINGLE_LIMIT}, {NearDuplicates.BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT, 0},
+        {NearDuplicates.BROADCAST_KEYS, 0, 0}, {0, 0, 0}};
     for (long[] limit : limits) {
-      DedupSplit split = NearDuplicates.split(records, DEDUP, spark, limit[0], limit[0], limit[1]);
+      DedupSplit split = NearDuplicates.split(records, DEDUP, spark, limit[0], limit[0], limit[1], limit[2]);
       Map<String, String> dropped = new TreeMap<>();
       for (Row r : split.dropped().collectAsList()) {
         String key = r.getAs("id") + "\u001f" + r.getAs("source") + "\u001f" + r.getAs("uri") + "\u001f"
             + r.getAs("locator");
         dropped.put(key, r.getAs("reason") + ": " + r.getAs("detail"));
       }
-      assertEquals(want, dropped, "broadcast limit " + limit[0] + ", driver limit " + limit[1]);
+      assertEquals(want, dropped, "broadcast limit " + limit[0] + ", driver limits " + limit[1] + ", " + limit[2]);
       assertEquals(recs.size() - expected.size(), split.kept().count());
       split.release().run();
     }

@@ -65,7 +65,8 @@ class SharedBucketsTest {
     }
     assertTrue(total > 100 && total < 6 * 300, "many shared buckets, not all: " + total);
 
-    long[][] shared = SharedBuckets.find(sketched, total);
+    SharedBuckets.Shared found = SharedBuckets.find(sketched, total);
+    long[][] shared = found.values();
     assertEquals(BANDS, shared.length);
     for (int b = 0; b < BANDS; b++) {
       assertArrayEquals(want[b], shared[b], "band " + b);
@@ -88,5 +89,6 @@ class SharedBucketsTest {
     expected.sort(null);
     members.sort(null);
     assertEquals(expected, members);
+    assertEquals(expected.size(), found.members(), "the member rows, counted before they are picked out");
   }
 }
