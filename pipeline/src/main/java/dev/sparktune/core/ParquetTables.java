@@ -1,5 +1,6 @@
 package dev.sparktune.core;
 
+import org.apache.spark.sql.DataFrameWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -33,16 +34,15 @@ final class ParquetTables {
   /** Writes {@code table} to {@code path}, which must not exist yet. */
   static void write(Dataset<Row> table, String path) {
     SparkSession spark = table.sparkSession();
-    if (!numberListsOnly(table.schema()) || spark.conf().getAll().contains(LEGACY_FORMAT)) {
-      table.write().mode(SaveMode.ErrorIfExists).parquet(path);
-      return;
-    }
-    // Read when the write is planned, on this thread; the stages' writes run one after the other.
-    spark.conf().set(LEGACY_FORMAT, "true");
-    try {
-      table.write().mode(SaveMode.ErrorIfExists).parquet(path);
-    } finally {
-      spark.conf().unset(LEGACY_FORMAT);
+    DataFrameWriter<Row> writer = table.write().mode(SaveMode.ErrorIfExists);
+    if (numberListsOnly(table.schema()) && !spark.conf().getAll().contains(LEGACY_FORMAT)) {
+      // Read when the write is planned, on this thread.
+      Sessions.withSetting(spark, LEGACY_FORMAT, "true", () -> {
+        writer.parquet(path);
+        return path;
+      });
+    } else {
+      writer.parquet(path);
     }
   }
 

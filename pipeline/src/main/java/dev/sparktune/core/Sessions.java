@@ -2,7 +2,9 @@ package dev.sparktune.core;
 
 import dev.sparktune.config.SparktuneConfig.SparkSettings;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.spark.SparkConf;
+import org.apache.spark.sql.RuntimeConfig;
 import org.apache.spark.sql.SparkSession;
 
 /** Starts (or joins) the Spark session a command runs in. */
@@ -50,6 +52,28 @@ public final class Sessions {
     // missing task. Ten minutes covers loading a large model on every rank.
     conf.setIfMissing("spark.barrier.sync.timeout", "600s");
     return conf;
+  }
+
+  /**
+   * What {@code work} returns, run with the session's property {@code key} at {@code value}; the
+   * property is then as it was (unset again when it was not set). For the properties Spark reads
+   * when a plan is declared or a write planned, this gives one call its own value. It relies on the
+   * stages running one after the other on the driver's thread: a job planned by another thread in
+   * the meantime would see the value too.
+   */
+  public static <T> T withSetting(SparkSession spark, String key, String value, Supplier<T> work) {
+    RuntimeConfig conf = spark.conf();
+    scala.Option<String> before = conf.getAll().get(key);
+    conf.set(key, value);
+    try {
+      return work.get();
+    } finally {
+      if (before.isDefined()) {
+        conf.set(key, before.get());
+      } else {
+        conf.unset(key);
+      }
+    }
   }
 
   /** Spark's setting for the rows of one batch of a cached table. */

@@ -12,6 +12,7 @@ import dev.sparktune.config.TokenizeConfig;
 import dev.sparktune.core.HadoopConf;
 import dev.sparktune.core.InputFile;
 import dev.sparktune.core.Schemas;
+import dev.sparktune.core.Sessions;
 import dev.sparktune.core.RecordStage;
 import dev.sparktune.core.StageContext;
 import dev.sparktune.core.StageOutput;
@@ -167,17 +168,12 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
   /**
    * {@code rows} persisted in batches of {@link #cacheBatchRows} rows for {@code maxLength}. Spark takes
    * a cache's batch size from the session when the cache is declared, so the session's setting is
-   * changed for the {@code persist} call alone and set back at once.
+   * changed for the {@code persist} call alone ({@link Sessions#withSetting}).
    */
   static Dataset<Row> persistInBatches(Dataset<Row> rows, int maxLength) {
-    org.apache.spark.sql.RuntimeConfig conf = rows.sparkSession().conf();
-    String before = conf.get(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE);
-    conf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, cacheBatchRows(maxLength, Integer.parseInt(before)));
-    try {
-      return rows.persist(StorageLevel.MEMORY_AND_DISK());
-    } finally {
-      conf.set(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, before);
-    }
+    int current = Integer.parseInt(rows.sparkSession().conf().get(Sessions.CACHE_BATCH_SIZE));
+    return Sessions.withSetting(rows.sparkSession(), Sessions.CACHE_BATCH_SIZE,
+        String.valueOf(cacheBatchRows(maxLength, current)), () -> rows.persist(StorageLevel.MEMORY_AND_DISK()));
   }
 
   /**

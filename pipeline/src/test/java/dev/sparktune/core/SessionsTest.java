@@ -1,10 +1,14 @@
 package dev.sparktune.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.sparktune.TestSpark;
 import dev.sparktune.config.SparktuneConfig.SparkSettings;
 import java.util.Map;
 import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
 /** The properties a session starts with: spark-submit's, then the config's, then sparktune's defaults. */
@@ -36,6 +40,26 @@ class SessionsTest {
       assertEquals("30s", conf.get(key));
     } finally {
       System.clearProperty(key);
+    }
+  }
+
+  @Test
+  void aSettingHoldsForOneCallThenIsAsItWas() {
+    SparkSession spark = TestSpark.get();
+    String set = "spark.sql.files.maxRecordsPerFile";
+    String unset = "spark.sql.parquet.writeLegacyFormat";
+    spark.conf().set(set, "7");
+    try {
+      assertEquals("9", Sessions.withSetting(spark, set, "9", () -> spark.conf().get(set)));
+      assertEquals("7", spark.conf().get(set), "a value set before is set again");
+      assertEquals("true", Sessions.withSetting(spark, unset, "true", () -> spark.conf().get(unset)));
+      assertFalse(spark.conf().getAll().contains(unset), "a property not set before is unset again");
+      assertThrows(IllegalStateException.class, () -> Sessions.withSetting(spark, set, "11", () -> {
+        throw new IllegalStateException("the call fails");
+      }));
+      assertEquals("7", spark.conf().get(set), "and after a failure too");
+    } finally {
+      spark.conf().unset(set);
     }
   }
 }
