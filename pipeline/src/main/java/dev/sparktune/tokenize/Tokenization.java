@@ -1,6 +1,5 @@
 package dev.sparktune.tokenize;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
 import java.io.IOException;
@@ -13,7 +12,9 @@ import java.util.Map;
  * Hugging Face tokenizers binding, loaded from a local file only): ids = encode(prompt + response)
  * with the tokenizer's own special tokens (e.g. BOS), then the EOS id appended as an id; labels are
  * the ids with -100 on the first len(encode(prompt)) positions unless inputs are trained on. Plain
- * text records are used as they are (labels = ids).
+ * text records are used as they are (labels = ids). For a byte-level BPE tokenizer of GPT-2's family,
+ * {@link ByteLevelBpe} encodes in Java the texts it is exact for, with the library's ids; chat
+ * conversations, which need the tokens' character spans, always go to the library.
  */
 public final class Tokenization implements AutoCloseable {
   /** The label of a position the loss ignores. */
@@ -30,6 +31,8 @@ public final class Tokenization implements AutoCloseable {
   private final long eosId;
   private final boolean trainOnInputs;
   private final PromptSplit split;
+  /** Encodes in Java what it is exact for (null when it is not for this tokenizer); the library the rest. */
+  private final ByteLevelBpe bpe;
 
   public Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs) throws IOException {
     this(tokenizerJson, eosId, trainOnInputs,
@@ -46,6 +49,7 @@ public final class Tokenization implements AutoCloseable {
     this.eosId = eosId;
     this.trainOnInputs = trainOnInputs;
     this.split = split;
+    this.bpe = ByteLevelBpe.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile()));
   }
 
   /**
@@ -55,8 +59,7 @@ public final class Tokenization implements AutoCloseable {
    */
   long[] encode(String text) {
     if (text.length() <= PIECE_CHARS) {
-      Encoding e = tokenizer.encode(text);
-      return e.getIds();
+      return batchIds(true, java.util.List.of(text))[0];
     }
     long[] out = new long[0];
     int start = 0;
@@ -70,7 +73,7 @@ public final class Tokenization implements AutoCloseable {
         }
         end = cut > start + PIECE_CHARS / 2 ? cut : end;
       }
-      long[] ids = (first ? tokenizer : plain).encode(text.substring(start, end)).getIds();
+      long[] ids = batchIds(first, java.util.List.of(text.substring(start, end)))[0];
       out = concat(out, ids);
       first = false;
       start = end;
@@ -205,11 +208,36 @@ public final class Tokenization implements AutoCloseable {
   }
 
   /**
-   * The ids of a batch, with or without the tokenizer's special tokens. Calls DJL's JNI binding directly and
-   * reads only the ids: {@code HuggingFaceTokenizer.batchEncode} also copies every encoding's token
-   * strings, offsets, type ids and masks into Java objects, which took longer than the encoding.
+   * The ids of a batch, with or without the tokenizer's special tokens: in Java where {@link ByteLevelBpe}
+   * takes the text, the rest with the library.
    */
   private long[][] batchIds(boolean specials, java.util.List<String> batch) {
+    if (bpe == null) {
+      return libraryIds(specials, batch);
+    }
+    long[][] ids = new long[batch.size()][];
+    java.util.List<String> rest = new java.util.ArrayList<>();
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = bpe.encode(batch.get(i), specials);
+      if (ids[i] == null) {
+        rest.add(batch.get(i));
+      }
+    }
+    long[][] encoded = libraryIds(specials, rest);
+    for (int i = 0, k = 0; i < ids.length; i++) {
+      if (ids[i] == null) {
+        ids[i] = encoded[k++];
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * The ids of a batch from the library. Calls DJL's JNI binding directly and reads only the ids:
+   * {@code HuggingFaceTokenizer.batchEncode} also copies every encoding's token strings, offsets,
+   * type ids and masks into Java objects, which took longer than the encoding.
+   */
+  long[][] libraryIds(boolean specials, java.util.List<String> batch) {
     if (batch.isEmpty()) {
       return new long[0][];
     }
