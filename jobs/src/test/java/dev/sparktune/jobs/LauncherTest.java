@@ -91,6 +91,7 @@ class LauncherTest {
     Launch l = launch(jdk, Map.of(), "run", "--to", "tokenize");
     assertEquals(0, l.code(), l.err());
     assertTrue(l.command().contains("-XX:AOTCache=" + cache), l.command().toString());
+    assertTrue(l.command().contains("-XX:Tier4InvocationThreshold=15000"), l.command().toString());
     assertTrue(l.command().contains("--enable-native-access=ALL-UNNAMED"), l.command().toString());
     assertFalse(l.command().contains("--add-opens=java.base/sun.security.action=ALL-UNNAMED"), l.command().toString());
     assertEquals(jdk + "/bin/java", l.command().get(0));
@@ -106,7 +107,8 @@ class LauncherTest {
     age(target.resolve("lib/spark-core.jar"), 0); // rebuilt after the cache
     Launch l = launch(jdk, Map.of(), "status");
     assertEquals(0, l.code(), l.err());
-    assertFalse(l.command().stream().anyMatch(a -> a.startsWith("-XX:AOTCache")), l.command().toString());
+    assertFalse(l.command().stream().anyMatch(a -> a.startsWith("-XX:AOTCache") || a.startsWith("-XX:Tier4")),
+        l.command().toString());
     assertTrue(l.err().contains(cache + " is older than the build; not used"), l.err());
     assertTrue(l.err().contains("bin/sparktune aot-cache"), l.err());
   }
