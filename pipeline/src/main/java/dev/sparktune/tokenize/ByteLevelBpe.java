@@ -9,16 +9,18 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A byte-level BPE tokenizer.json (GPT-2's family) encoded in Java, with the same ids as Hugging
- * Face tokenizers: {@link Gpt2Split}'s pre-tokens, each as UTF-8 bytes in GPT-2's byte alphabet,
+ * A byte-level BPE tokenizer.json (GPT-2's family and Llama 3's) encoded in Java, with the same ids as
+ * Hugging Face tokenizers: {@link Gpt2Split}'s or {@link Llama3Split}'s pre-tokens, each as UTF-8 bytes
+ * in GPT-2's byte alphabet,
  * merged by {@link BpeMerges}, and the post-processor's special tokens before the text. A pre-token
  * is merged once per instance and then looked up. The Rust library, called through JNI, spent most
  * of the tokenize stage's time on the same work, and returns the same ids.
  *
  * <p>{@link #of} builds one only for a tokenizer it is exact for: a BPE model without dropout,
  * subword prefix or suffix, with all 256 byte symbols in its vocabulary; the ByteLevel
- * pre-tokenizer with its regex and no prefix space; no normalizer; and no post-processor, the
- * ByteLevel one, or a template whose special tokens all come before the text. {@link #encode}
+ * pre-tokenizer with its regex, or Llama 3's Split and ByteLevel, without a prefix space; no
+ * normalizer; and no post-processor, the ByteLevel one, or a template whose special tokens all come
+ * before the text (alone or in a Sequence with ByteLevel). {@link #encode}
  * returns null for a text it does not take (one holding an added token's text, or code points
  * {@link Gpt2Split#admissible} refuses); the caller encodes those with the library.
  */
@@ -32,11 +34,14 @@ final class ByteLevelBpe {
   private final boolean ignoreMerges;
   private final long[] prefix;
   private final String[] added;
+  /** Llama 3's split (else GPT-2's). */
+  private final boolean llama3;
   private final Map<String, int[]> cache = new HashMap<>();
   private int[] ids = new int[256];
 
   private ByteLevelBpe(BpeMerges merges, int[] byteIds, Map<String, Integer> vocab, boolean ignoreMerges,
-      long[] prefix, String[] added) {
+      long[] prefix, String[] added, boolean llama3) {
+    this.llama3 = llama3;
     this.merges = merges;
     this.byteIds = byteIds;
     this.vocab = vocab;
@@ -48,12 +53,10 @@ final class ByteLevelBpe {
   /** The encoder for {@code tokenizer}, or null where it is not exact for it (see the class comment). */
   static ByteLevelBpe of(JsonNode tokenizer) {
     JsonNode model = tokenizer.path("model");
-    JsonNode pre = tokenizer.path("pre_tokenizer");
+    Boolean llama3 = preTokenizer(tokenizer.path("pre_tokenizer"));
     boolean fits = "BPE".equals(model.path("type").asText()) && absent(model.path("dropout"))
         && absent(model.path("continuing_subword_prefix")) && absent(model.path("end_of_word_suffix"))
-        && !model.path("byte_fallback").asBoolean(false)
-        && "ByteLevel".equals(pre.path("type").asText()) && !pre.path("add_prefix_space").asBoolean(false)
-        && pre.path("use_regex").asBoolean(true) && absent(tokenizer.path("normalizer"));
+        && !model.path("byte_fallback").asBoolean(false) && llama3 != null && absent(tokenizer.path("normalizer"));
     long[] prefix = fits ? prefix(tokenizer.path("post_processor")) : null;
     if (prefix == null) {
       return null;
@@ -76,7 +79,33 @@ final class ByteLevelBpe {
     List<String> added = new ArrayList<>();
     tokenizer.path("added_tokens").forEach(a -> added.add(a.path("content").asText()));
     return new ByteLevelBpe(merges, byteIds, vocab, model.path("ignore_merges").asBoolean(false), prefix,
-        added.toArray(String[]::new));
+        added.toArray(String[]::new), llama3);
+  }
+
+  /**
+   * Which split the pre-tokenizer makes: false for ByteLevel with GPT-2's regex, true for Llama 3's
+   * (a Split with {@link Llama3Split#PATTERN}, Isolated, then ByteLevel without its regex); null for
+   * anything else. Neither may add a prefix space.
+   */
+  private static Boolean preTokenizer(JsonNode pre) {
+    if (byteLevel(pre, true)) {
+      return false;
+    }
+    JsonNode steps = pre.path("pretokenizers");
+    if (!"Sequence".equals(pre.path("type").asText()) || steps.size() != 2) {
+      return null;
+    }
+    JsonNode split = steps.get(0);
+    boolean llama3 = "Split".equals(split.path("type").asText())
+        && Llama3Split.PATTERN.equals(split.path("pattern").path("Regex").asText(null))
+        && "Isolated".equals(split.path("behavior").asText()) && !split.path("invert").asBoolean(false)
+        && byteLevel(steps.get(1), false);
+    return llama3 ? true : null;
+  }
+
+  private static boolean byteLevel(JsonNode pre, boolean regex) {
+    return "ByteLevel".equals(pre.path("type").asText()) && !pre.path("add_prefix_space").asBoolean(false)
+        && pre.path("use_regex").asBoolean(true) == regex;
   }
 
   private static boolean absent(JsonNode node) {
@@ -90,6 +119,17 @@ final class ByteLevelBpe {
   private static long[] prefix(JsonNode post) {
     if (absent(post) || "ByteLevel".equals(post.path("type").asText())) {
       return new long[0];
+    }
+    if ("Sequence".equals(post.path("type").asText())) {
+      long[] out = new long[0];
+      for (JsonNode step : post.path("processors")) {
+        long[] ids = "ByteLevel".equals(step.path("type").asText()) ? new long[0] : prefix(step);
+        if (ids == null || ids.length > 0 && out.length > 0) {
+          return null;
+        }
+        out = ids.length > 0 ? ids : out;
+      }
+      return out;
     }
     JsonNode single = post.path("single");
     if (!"TemplateProcessing".equals(post.path("type").asText()) || !single.isArray() || single.isEmpty()
@@ -123,12 +163,12 @@ final class ByteLevelBpe {
    * null when the library must encode it (see the class comment).
    */
   long[] encode(String text, boolean specials) {
-    if (!Gpt2Split.admissible(text) || holdsAddedToken(text)) {
+    if (!(llama3 ? Llama3Split.admissible(text) : Gpt2Split.admissible(text)) || holdsAddedToken(text)) {
       return null;
     }
     int size = 0;
     for (int i = 0, n = text.length(); i < n; ) {
-      int end = Gpt2Split.end(text, i);
+      int end = llama3 ? Llama3Split.end(text, i) : Gpt2Split.end(text, i);
       int[] word = word(text.substring(i, end));
       if (size + word.length > ids.length) {
         ids = Arrays.copyOf(ids, Math.max(ids.length * 2, size + word.length));

@@ -40,7 +40,7 @@ final class Gpt2Split {
   }
 
   /** {@code \s+(?!\S)}, else {@code \s+} of one character, at a whitespace character. */
-  private static int whitespace(String s, int i) {
+  static int whitespace(String s, int i) {
     int n = s.length();
     int k = i;
     int last = i;
@@ -56,7 +56,7 @@ final class Gpt2Split {
   }
 
   /** The end of the run of code points of {@code kind} from {@code j}. */
-  private static int run(String s, int j, int kind) {
+  static int run(String s, int j, int kind) {
     int k = j;
     while (k < s.length()) {
       int cp = s.codePointAt(k);

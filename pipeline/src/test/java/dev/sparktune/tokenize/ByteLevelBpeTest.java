@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link ByteLevelBpe} against the Hugging Face tokenizers library (DJL's binding) on the same
  * tokenizer.json: the same ids for generated texts of every character class the pre-tokenizer
  * tells apart, with and without special tokens, on the 512-token fixture, a 4,000-token one
- * ({@code bpe4k/make.py}) and that one with {@code ignore_merges}.
+ * ({@code bpe4k/make.py}), that one with {@code ignore_merges}, and a 4,000-token one with Llama 3's
+ * pre-tokenizer, {@code ignore_merges} and post-processor.
  */
 class ByteLevelBpeTest {
   private static final Path DIR = Path.of("src/test/resources/tokenize");
@@ -32,7 +33,8 @@ class ByteLevelBpeTest {
   /** Characters of every class: ASCII, apostrophes for contractions, Unicode spaces, letters, marks, numbers, emoji. */
   private static final String[] POOL = {
     "a", "b", "Z", "e", "s", "t", "re", "ve", "m", "ll", "d", "'", "'s", "'t", "'re", "'ll", "'d", "'S",
-    "0", "7", "42", " ", " ", " ", "  ", "\t", "\n", "\n\n", "\r\n", "\u000b", "\f", "\u0085", "\u00a0",
+    "'LL", "'Re", "'vE", "'M", "'D", "'T", "0", "7", "42", "1234567", " ", " ", " ", "  ", "\t", "\n",
+    "\n\n", "\r\n", "\r", " \n ", "\t\r\n\t", "\u000b", "\f", "\u0085", "\u00a0",
     "\u1680", "\u2003", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\u180e", "\u200b", "\ufeff",
     ".", ",", "!", "?", "-", "(", ")", "\"", "#", "$", "%", "&", "*", "/", ":", ";", "<", "=", ">", "@",
     "[", "\\", "]", "^", "_", "`", "{", "|", "}", "~", "\u001c", "\u001f", "\u0000", "\u007f",
@@ -49,7 +51,8 @@ class ByteLevelBpeTest {
     Path ignoringFile = tmp.resolve("ignore-merges.json");
     JSON.writeValue(ignoringFile.toFile(), ignoring);
     List<String> texts = texts(new Random(7), 3000);
-    for (Path tokenizer : List.of(DIR.resolve("tokenizer.json"), bpe4k, ignoringFile)) {
+    for (Path tokenizer : List.of(DIR.resolve("tokenizer.json"), bpe4k, ignoringFile,
+        DIR.resolve("bpe4k/llama3.json"))) {
       ByteLevelBpe bpe = ByteLevelBpe.of(JSON.readTree(tokenizer.toFile()));
       assertNotNull(bpe, tokenizer + " is a tokenizer the Java encoder is exact for");
       try (Tokenization library = new Tokenization(tokenizer, 2, false)) {
@@ -76,11 +79,13 @@ class ByteLevelBpeTest {
     texts.add("an added token <s> inside, and </s>");
     texts.add("a Unicode 14 letter \u0870 and an unassigned \u0e00");
     texts.add("a lone surrogate \ud800 here");
-    Path tokenizer = DIR.resolve("bpe4k/tokenizer.json");
-    try (Tokenization t = new Tokenization(tokenizer, 2, false)) {
-      long[][] expected = t.libraryIds(true, texts);
-      for (int i = 0; i < texts.size(); i++) {
-        assertArrayEquals(expected[i], t.encode(texts.get(i)), escaped(texts.get(i)));
+    texts.add("a long s: it'\u017f here");
+    for (String name : List.of("bpe4k/tokenizer.json", "bpe4k/llama3.json")) {
+      try (Tokenization t = new Tokenization(DIR.resolve(name), 2, false)) {
+        long[][] expected = t.libraryIds(true, texts);
+        for (int i = 0; i < texts.size(); i++) {
+          assertArrayEquals(expected[i], t.encode(texts.get(i)), name + ": " + escaped(texts.get(i)));
+        }
       }
     }
   }
@@ -93,6 +98,12 @@ class ByteLevelBpeTest {
     assertNull(bpe.encode("x\u0e00", false), "an unassigned code point");
     assertNull(bpe.encode("\udc00x", false), "a lone surrogate");
     assertNotNull(bpe.encode("Zürich 中文 한국어 ①", false));
+    ByteLevelBpe llama3 = ByteLevelBpe.of(JSON.readTree(DIR.resolve("bpe4k/llama3.json").toFile()));
+    assertNull(llama3.encode("it'\u017f", false), "a long s, which case-folds to s");
+    assertNull(llama3.encode("<|begin_of_text|>", false), "an added token's text");
+    ObjectNode otherSplit = (ObjectNode) JSON.readTree(DIR.resolve("bpe4k/llama3.json").toFile());
+    ((ObjectNode) otherSplit.get("pre_tokenizer").get("pretokenizers").get(0).get("pattern")).put("Regex", "\\s+");
+    assertNull(ByteLevelBpe.of(otherSplit), "not exact with another Split pattern");
     for (String edit : List.of("normalizer", "add_prefix_space", "dropout", "post_processor", "byte")) {
       ObjectNode t = (ObjectNode) JSON.readTree(DIR.resolve("bpe4k/tokenizer.json").toFile());
       switch (edit) {
