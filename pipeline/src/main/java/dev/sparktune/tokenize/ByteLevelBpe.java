@@ -87,7 +87,7 @@ final class ByteLevelBpe {
    * (a Split with {@link Llama3Split#PATTERN}, Isolated, then ByteLevel without its regex); null for
    * anything else. Neither may add a prefix space.
    */
-  private static Boolean preTokenizer(JsonNode pre) {
+  static Boolean preTokenizer(JsonNode pre) {
     if (byteLevel(pre, true)) {
       return false;
     }

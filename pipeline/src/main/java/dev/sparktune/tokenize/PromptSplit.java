@@ -18,21 +18,36 @@ import com.fasterxml.jackson.databind.JsonNode;
  * not contain whitespace or strip it on their left, so none can reach across the prompt's end.
  * Anything else is encoded twice, as before. The same kind of rules ({@link #appliesAt},
  * {@link #appliesBeforeSpace}) cut a prompt at the edges of its template's own text ({@link #cuts}).
+ *
+ * <p>With Llama 3's pre-tokenizer (tiktoken's cl100k pattern) it holds for a prompt that ends in
+ * exactly one newline or carriage return after a non-space character: {@code [\r\n]*} ends a run of
+ * symbols with that character, or {@code \s*[\r\n]+} matches it alone, and the one character that may
+ * lead a word ({@code [^\r\n\p{L}\p{N}]?\p{L}+}) is never a CR or LF; a tab may, so a tab does not end
+ * a prompt there. A cut before whitespace holds before a space or tab only, since a run of symbols
+ * takes the line breaks after it.
  */
 final class PromptSplit implements java.io.Serializable {
   private static final long serialVersionUID = 1L;
   private final boolean tokenizerFits;
   private final boolean beforeSpaceFits;
+  /**
+   * Llama 3's split (tiktoken's cl100k pattern) instead of GPT-2's: a tab joins the word after it
+   * (any one non-letter, non-number character but CR and LF may lead a word), and CR and LF join a
+   * run of symbols before them; so a cut holds after a CR or LF only, and before a space or tab only.
+   */
+  private final boolean llama3;
 
-  private PromptSplit(boolean tokenizerFits, boolean beforeSpaceFits) {
+  private PromptSplit(boolean tokenizerFits, boolean beforeSpaceFits, boolean llama3) {
     this.tokenizerFits = tokenizerFits;
     this.beforeSpaceFits = beforeSpaceFits;
+    this.llama3 = llama3;
   }
 
   /** Reads the conditions on the tokenizer from its tokenizer.json. */
   static PromptSplit of(JsonNode tokenizer) {
     boolean fits = fits(tokenizer);
-    return new PromptSplit(fits, fits && noneStripsOnTheRight(tokenizer.path("added_tokens")));
+    boolean llama3 = fits && ByteLevelBpe.preTokenizer(tokenizer.path("pre_tokenizer"));
+    return new PromptSplit(fits, fits && noneStripsOnTheRight(tokenizer.path("added_tokens")), llama3);
   }
 
   /** Whether the tokenizer is one the split is exact for (see the class comment). */
@@ -45,8 +60,7 @@ final class PromptSplit implements java.io.Serializable {
     JsonNode pre = t.path("pre_tokenizer");
     boolean bpe = "BPE".equals(model.path("type").asText()) && (model.path("dropout").isMissingNode()
         || model.path("dropout").isNull());
-    boolean byteLevel = "ByteLevel".equals(pre.path("type").asText())
-        && !pre.path("add_prefix_space").asBoolean(false) && pre.path("use_regex").asBoolean(true);
+    boolean byteLevel = ByteLevelBpe.preTokenizer(pre) != null;
     boolean noNormalizer = t.path("normalizer").isMissingNode() || t.path("normalizer").isNull();
     return bpe && byteLevel && noNormalizer && specialsOnlyBefore(t.path("post_processor"))
         && addedTokensStayPut(t.path("added_tokens"));
@@ -56,6 +70,17 @@ final class PromptSplit implements java.io.Serializable {
   private static boolean specialsOnlyBefore(JsonNode post) {
     if (post.isMissingNode() || post.isNull() || "ByteLevel".equals(post.path("type").asText())) {
       return true;
+    }
+    if ("Sequence".equals(post.path("type").asText())) {
+      int templates = 0;
+      for (JsonNode step : post.path("processors")) {
+        boolean template = "TemplateProcessing".equals(step.path("type").asText());
+        templates += template ? 1 : 0;
+        if (!"ByteLevel".equals(step.path("type").asText()) && !(template && specialsOnlyBefore(step))) {
+          return false;
+        }
+      }
+      return templates <= 1;
     }
     if (!"TemplateProcessing".equals(post.path("type").asText())) {
       return false;
@@ -112,8 +137,8 @@ final class PromptSplit implements java.io.Serializable {
     return endsAtBoundary(text.charAt(at - 1), text.codePointBefore(at - 1), text.codePointAt(at));
   }
 
-  private static boolean endsAtBoundary(char last, int beforeLast, int next) {
-    return (last == '\n' || last == '\t' || last == '\r') && !mayBeSpace(beforeLast) && !mayBeSpace(next);
+  private boolean endsAtBoundary(char last, int beforeLast, int next) {
+    return (last == '\n' || last == '\t' && !llama3 || last == '\r') && !mayBeSpace(beforeLast) && !mayBeSpace(next);
   }
 
   /**
@@ -130,7 +155,8 @@ final class PromptSplit implements java.io.Serializable {
       return false;
     }
     char next = text.charAt(at);
-    return (next == ' ' || next == '\n' || next == '\t' || next == '\r') && !mayBeSpace(text.codePointBefore(at));
+    boolean breaks = next == '\n' || next == '\r';
+    return (next == ' ' || next == '\t' || breaks && !llama3) && !mayBeSpace(text.codePointBefore(at));
   }
 
   /**

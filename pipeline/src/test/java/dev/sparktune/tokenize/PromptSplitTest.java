@@ -20,15 +20,27 @@ import org.junit.jupiter.api.Test;
  */
 class PromptSplitTest {
   private static final Path TOKENIZER = Path.of("src/test/resources/tokenize/tokenizer.json");
+  /** Llama 3's pre-tokenizer and post-processor (bpe4k/make.py). */
+  private static final Path LLAMA3 = Path.of("src/test/resources/tokenize/bpe4k/llama3.json");
   private static final long EOS = 2;
+
+  /** The library's ids of {@code text} with the special tokens: the reference, whatever path the stage takes. */
+  private static long[] reference(Tokenization t, String text) {
+    return t.libraryIds(true, List.of(text))[0];
+  }
 
   @Test
   void promptOnceGivesTheIdsOfEncodingTwice() throws IOException {
+    promptOnceGivesTheIdsOfEncodingTwice(TOKENIZER, 60);
+    promptOnceGivesTheIdsOfEncodingTwice(LLAMA3, 30);
+  }
+
+  private void promptOnceGivesTheIdsOfEncodingTwice(Path tokenizer, int atLeast) throws IOException {
     String alpaca = PromptTemplate.of("alpaca").render("Name a colour.", "", "x").prompt();
     List<String> prompts = List.of(alpaca, "Q:\n", "Q:\n\n", "Q: ", "Q:\t", "Q:\r", "Q:\r\n", "Q\u00a0\n",
         "Q:\u2028", "x<s>\n", "ab \n", "Frage zu Äpfeln?\n", "数字は3\n", "'\n", "\n");
     List<String> responses = List.of("foo", " foo", "  foo", "\nfoo", "\n\nfoo", "    code", "\n  - item", "'s good",
-        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "3 apples", "-- dash", "");
+        "!!", "<s>hi", "Éclair", "\ud83d\ude00 ok", "\u00a0x", "\u200bzero", "3 apples", "-- dash", "if y", "pass", "");
     List<Tokenization.Item> items = new ArrayList<>();
     for (String p : prompts) {
       for (String r : responses) {
@@ -36,16 +48,17 @@ class PromptSplitTest {
       }
     }
     int fast = 0;
-    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
-    try (Tokenization t = new Tokenization(TOKENIZER, EOS, false)) {
+    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(tokenizer.toFile()));
+    try (Tokenization t = new Tokenization(tokenizer, EOS, false)) {
       List<Tokenization.Example> got = t.encodeAll(items);
       for (int i = 0; i < items.size(); i++) {
         Tokenization.Item it = items.get(i);
-        long[] body = t.encode(it.prompt() + it.response());
-        int promptLength = Math.min(t.encode(it.prompt()).length, body.length);
+        long[] body = reference(t, it.prompt() + it.response());
+        int promptLength = Math.min(reference(t, it.prompt()).length, body.length);
         long[] ids = java.util.Arrays.copyOf(body, body.length + 1);
         ids[body.length] = EOS;
-        String what = "prompt " + escaped(it.prompt()) + " response " + escaped(it.response());
+        String what = tokenizer.getFileName() + ": prompt " + escaped(it.prompt()) + " response "
+            + escaped(it.response());
         assertArrayEquals(ids, got.get(i).inputIds(), what);
         assertEquals(promptLength, got.get(i).promptLength(), what);
         for (int k = 0; k < ids.length; k++) {
@@ -54,11 +67,17 @@ class PromptSplitTest {
         fast += split.applies(it.prompt(), it.response()) ? 1 : 0;
       }
     }
-    assertTrue(fast >= 60, "the fast path ran for " + fast + " items");
+    assertTrue(fast >= atLeast, tokenizer + ": the fast path ran for " + fast + " items");
   }
 
   @Test
   void templateTextEncodedOnceGivesTheIdsOfEncodingTheWholePrompt() throws IOException {
+    templateTextEncodedOnceGivesTheIdsOfEncodingTheWholePrompt(TOKENIZER, 1300, 500);
+    templateTextEncodedOnceGivesTheIdsOfEncodingTheWholePrompt(LLAMA3, 1000, 150);
+  }
+
+  private void templateTextEncodedOnceGivesTheIdsOfEncodingTheWholePrompt(Path tokenizer, int atLeast,
+      int twiceAtLeast) throws IOException {
     List<String> templates = List.of("alpaca", "chatml", "llama3", "Q:\n{instruction}\n\nA:\n{output}",
         "Q:\n\n{instruction}\nA:\n{output}", "ab \n{instruction}\nA:\n{output}", "Q: {instruction} A:\n{output}",
         "Q:\t{input}|{instruction}\nA:\n{output}", "x<s>\n{instruction}\t{input}\r\n{output}",
@@ -78,25 +97,27 @@ class PromptSplitTest {
     }
     int cut = 0;
     int twice = 0;
-    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(TOKENIZER.toFile()));
-    try (Tokenization t = new Tokenization(TOKENIZER, EOS, false)) {
+    PromptSplit split = PromptSplit.of(new ObjectMapper().readTree(tokenizer.toFile()));
+    try (Tokenization t = new Tokenization(tokenizer, EOS, false)) {
       for (List<Tokenization.Item> batch : List.of(items, items.subList(7, 400))) { // template text kept across calls
         List<Tokenization.Example> got = t.encodeAll(batch);
         for (int i = 0; i < batch.size(); i++) {
           Tokenization.Item it = batch.get(i);
-          long[] body = t.encode(it.prompt() + it.response());
+          long[] body = reference(t, it.prompt() + it.response());
           long[] ids = java.util.Arrays.copyOf(body, body.length + 1);
           ids[body.length] = EOS;
-          String what = "prompt " + escaped(it.prompt()) + " literals " + java.util.Arrays.toString(it.literals());
+          String what = tokenizer.getFileName() + ": prompt " + escaped(it.prompt()) + " literals "
+              + java.util.Arrays.toString(it.literals());
           assertArrayEquals(ids, got.get(i).inputIds(), what);
-          assertEquals(Math.min(t.encode(it.prompt()).length, body.length), got.get(i).promptLength(), what);
+          assertEquals(Math.min(reference(t, it.prompt()).length, body.length), got.get(i).promptLength(), what);
           int cuts = split.cuts(it.prompt(), it.literals()).length;
           cut += cuts > 0 ? 1 : 0;
           twice += cuts > 1 ? 1 : 0;
         }
       }
     }
-    assertTrue(cut >= 1300 && twice >= 500, "prompts cut: " + cut + ", more than once: " + twice);
+    assertTrue(cut >= atLeast && twice >= twiceAtLeast, tokenizer + ": prompts cut: " + cut + ", more than once: "
+        + twice);
   }
 
   @Test
@@ -124,6 +145,13 @@ class PromptSplitTest {
     assertFalse(split.applies("Q:\n", " foo"), "the response starts with a space");
     assertFalse(split.applies("Q:\n", "\u00a0foo"), "a no-break space is whitespace to the regex");
     assertFalse(split.applies("Q:\n", ""), "an empty response");
+    PromptSplit llama3 = PromptSplit.of(new ObjectMapper().readTree(LLAMA3.toFile()));
+    assertTrue(llama3.tokenizerFits());
+    assertTrue(llama3.applies("### Response:\n", "Blue."));
+    assertTrue(llama3.applies("Q:\r", "foo"));
+    assertFalse(llama3.applies("Q:\t", "foo"), "Llama 3's split joins a tab to the word after it");
+    assertTrue(llama3.appliesBeforeSpace("Q: a", 2), "before a space");
+    assertFalse(llama3.appliesBeforeSpace("Q:\na", 2), "a run of symbols takes the line break after it");
   }
 
   @Test
