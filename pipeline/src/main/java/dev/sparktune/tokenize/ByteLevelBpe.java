@@ -9,24 +9,26 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A byte-level BPE tokenizer.json (GPT-2's family and Llama 3's) encoded in Java, with the same ids as
- * Hugging Face tokenizers: {@link Gpt2Split}'s or {@link Llama3Split}'s pre-tokens, each as UTF-8 bytes
- * in GPT-2's byte alphabet,
- * merged by {@link BpeMerges}, and the post-processor's special tokens before the text. A pre-token
- * is merged once per instance and then looked up. The Rust library, called through JNI, spent most
- * of the tokenize stage's time on the same work, and returns the same ids.
+ * A byte-level BPE tokenizer.json (GPT-2's family and Llama 3's) encoded in Java, with the same ids
+ * as Hugging Face tokenizers: {@link Gpt2Split}'s or {@link Llama3Split}'s pre-tokens, each as UTF-8
+ * bytes in GPT-2's byte alphabet, merged by {@link BpeMerges}, and the post-processor's special
+ * tokens before the text. A pre-token of up to {@value #CACHED_CHARS} characters is merged once per
+ * instance and then looked up. The Rust library, called through JNI, spent most of the tokenize
+ * stage's time on the same work, and returns the same ids.
  *
  * <p>{@link #of} builds one only for a tokenizer it is exact for: a BPE model without dropout,
  * subword prefix or suffix, with all 256 byte symbols in its vocabulary; the ByteLevel
  * pre-tokenizer with its regex, or Llama 3's Split and ByteLevel, without a prefix space; no
  * normalizer; and no post-processor, the ByteLevel one, or a template whose special tokens all come
- * before the text (alone or in a Sequence with ByteLevel). {@link #encode}
- * returns null for a text it does not take (one holding an added token's text, or code points
- * {@link Gpt2Split#admissible} refuses); the caller encodes those with the library.
+ * before the text (alone or in a Sequence with ByteLevel). {@link #encode} returns null for a text
+ * it does not take (one holding an added token's text, or code points {@link Gpt2Split#admissible}
+ * or {@link Llama3Split#admissible} refuses); the caller encodes those with the library.
  */
 final class ByteLevelBpe {
   /** Pre-tokens kept with their ids; past this many the cache starts again. */
-  private static final int CACHE_WORDS = 1 << 17;
+  private static final int CACHE_WORDS = 1 << 16;
+  /** Longer pre-tokens (runs of symbols, encoded blobs) are merged each time: the cache stays small (~25 MB at most). */
+  private static final int CACHED_CHARS = 48;
 
   private final BpeMerges merges;
   private final int[] byteIds;
@@ -222,10 +224,12 @@ final class ByteLevelBpe {
       }
       out = merges.apply(symbols);
     }
-    if (cache.size() >= CACHE_WORDS) {
-      cache.clear();
+    if (word.length() <= CACHED_CHARS) {
+      if (cache.size() >= CACHE_WORDS) {
+        cache.clear();
+      }
+      cache.put(word, out);
     }
-    cache.put(word, out);
     return out;
   }
 
