@@ -130,7 +130,7 @@ class ByteLevelBpeTest {
   }
 
   private static List<String> texts(Random random, int n) {
-    List<String> out = new ArrayList<>();
+    List<String> out = new ArrayList<>(List.of("", " ", "\n", "   ", "a", "'s", "''s"));
     for (int i = 0; i < n; i++) {
       StringBuilder s = new StringBuilder();
       int parts = 1 + random.nextInt(i % 10 == 0 ? 400 : 40);
