@@ -12,9 +12,9 @@ import java.util.Map;
  * Hugging Face tokenizers binding, loaded from a local file only): ids = encode(prompt + response)
  * with the tokenizer's own special tokens (e.g. BOS), then the EOS id appended as an id; labels are
  * the ids with -100 on the first len(encode(prompt)) positions unless inputs are trained on. Plain
- * text records are used as they are (labels = ids). For a byte-level BPE tokenizer of GPT-2's family,
- * {@link ByteLevelBpe} encodes in Java the texts it is exact for, with the library's ids; chat
- * conversations, which need the tokens' character spans, always go to the library.
+ * text records are used as they are (labels = ids). For a byte-level BPE tokenizer of GPT-2's or
+ * Llama 3's family, {@link ByteLevelBpe} encodes in Java the texts it is exact for, with the library's
+ * ids; chat conversations, which need the tokens' character spans, always go to the library.
  */
 public final class Tokenization implements AutoCloseable {
   /** The label of a position the loss ignores. */
