@@ -66,9 +66,8 @@ final class ByteLevelBpe {
     Map<String, Integer> vocab = new HashMap<>();
     model.path("vocab").fields().forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
     int[] byteIds = new int[256];
-    char[] alphabet = alphabet();
     for (int b = 0; b < 256; b++) {
-      Integer id = vocab.get(String.valueOf(alphabet[b]));
+      Integer id = vocab.get(String.valueOf(ALPHABET[b]));
       if (id == null) {
         return null;
       }
@@ -116,20 +115,26 @@ final class ByteLevelBpe {
 
   /**
    * The ids the post-processor puts before the text (none for no post-processor or the ByteLevel
-   * one), or null for any other post-processor or a template with anything after the text.
+   * one, which changes offsets only), or null for any other post-processor, a template with anything
+   * after the text, or a Sequence of anything but ByteLevel steps and at most one such template.
+   * {@link PromptSplit} holds for the same post-processors.
    */
-  private static long[] prefix(JsonNode post) {
+  static long[] prefix(JsonNode post) {
     if (absent(post) || "ByteLevel".equals(post.path("type").asText())) {
       return new long[0];
     }
     if ("Sequence".equals(post.path("type").asText())) {
       long[] out = new long[0];
+      int templates = 0;
       for (JsonNode step : post.path("processors")) {
-        long[] ids = "ByteLevel".equals(step.path("type").asText()) ? new long[0] : prefix(step);
-        if (ids == null || ids.length > 0 && out.length > 0) {
+        boolean template = "TemplateProcessing".equals(step.path("type").asText());
+        if (!template && !"ByteLevel".equals(step.path("type").asText()) || template && ++templates > 1) {
           return null;
         }
-        out = ids.length > 0 ? ids : out;
+        out = template ? prefix(step) : out;
+        if (out == null) {
+          return null;
+        }
       }
       return out;
     }
@@ -140,6 +145,9 @@ final class ByteLevelBpe {
     }
     List<Long> ids = new ArrayList<>();
     for (int i = 0; i < single.size() - 1; i++) {
+      if (!single.get(i).has("SpecialToken")) {
+        return null;
+      }
       JsonNode special = post.path("special_tokens").path(single.get(i).path("SpecialToken").path("id").asText());
       if (!special.path("ids").isArray() || special.path("ids").isEmpty()) {
         return null;
@@ -150,7 +158,7 @@ final class ByteLevelBpe {
   }
 
   /** GPT-2's map of bytes to characters: printable Latin-1 bytes stand for themselves, the rest from U+0100 on. */
-  static char[] alphabet() {
+  private static char[] alphabet() {
     char[] out = new char[256];
     int n = 0;
     for (int b = 0; b < 256; b++) {

@@ -62,39 +62,8 @@ final class PromptSplit implements java.io.Serializable {
         || model.path("dropout").isNull());
     boolean byteLevel = ByteLevelBpe.preTokenizer(pre) != null;
     boolean noNormalizer = t.path("normalizer").isMissingNode() || t.path("normalizer").isNull();
-    return bpe && byteLevel && noNormalizer && specialsOnlyBefore(t.path("post_processor"))
+    return bpe && byteLevel && noNormalizer && ByteLevelBpe.prefix(t.path("post_processor")) != null
         && addedTokensStayPut(t.path("added_tokens"));
-  }
-
-  /** No post-processor, the ByteLevel one (offsets only), or a template with its specials before $A. */
-  private static boolean specialsOnlyBefore(JsonNode post) {
-    if (post.isMissingNode() || post.isNull() || "ByteLevel".equals(post.path("type").asText())) {
-      return true;
-    }
-    if ("Sequence".equals(post.path("type").asText())) {
-      int templates = 0;
-      for (JsonNode step : post.path("processors")) {
-        boolean template = "TemplateProcessing".equals(step.path("type").asText());
-        templates += template ? 1 : 0;
-        if (!"ByteLevel".equals(step.path("type").asText()) && !(template && specialsOnlyBefore(step))) {
-          return false;
-        }
-      }
-      return templates <= 1;
-    }
-    if (!"TemplateProcessing".equals(post.path("type").asText())) {
-      return false;
-    }
-    JsonNode single = post.path("single");
-    if (!single.isArray() || single.isEmpty()) {
-      return false;
-    }
-    for (int i = 0; i < single.size() - 1; i++) {
-      if (!single.get(i).has("SpecialToken")) {
-        return false;
-      }
-    }
-    return single.get(single.size() - 1).has("Sequence");
   }
 
   private static boolean addedTokensStayPut(JsonNode added) {

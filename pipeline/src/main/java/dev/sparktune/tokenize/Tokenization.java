@@ -35,12 +35,16 @@ public final class Tokenization implements AutoCloseable {
   private final ByteLevelBpe bpe;
 
   public Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs) throws IOException {
-    this(tokenizerJson, eosId, trainOnInputs,
-        PromptSplit.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile())));
+    this(tokenizerJson, eosId, trainOnInputs, null);
   }
 
-  /** With the prompt-once rule already read from the tokenizer.json (the stage reads it on the driver). */
+  /**
+   * With the prompt-once rule already read from the tokenizer.json (the stage reads it on the
+   * driver); null reads it here.
+   */
   Tokenization(Path tokenizerJson, long eosId, boolean trainOnInputs, PromptSplit split) throws IOException {
+    com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+        .readTree(tokenizerJson.toFile());
     // Never HuggingFaceTokenizer.newInstance(String): that one goes to the hub.
     this.tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson, Map.of(
         "addSpecialTokens", "true", "padding", "false", "truncation", "false"));
@@ -48,8 +52,8 @@ public final class Tokenization implements AutoCloseable {
         "addSpecialTokens", "false", "padding", "false", "truncation", "false"));
     this.eosId = eosId;
     this.trainOnInputs = trainOnInputs;
-    this.split = split;
-    this.bpe = ByteLevelBpe.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(tokenizerJson.toFile()));
+    this.split = split != null ? split : PromptSplit.of(json);
+    this.bpe = ByteLevelBpe.of(json);
   }
 
   /**
