@@ -29,6 +29,10 @@ class SessionsTest {
     assertEquals("org.apache.spark.serializer.KryoSerializer", conf.get("spark.serializer"));
     assertEquals("600s", conf.get("spark.barrier.sync.timeout"));
     assertEquals("1000", conf.get(Sessions.CACHE_BATCH_SIZE));
+    assertEquals("false", conf.get(Sessions.CACHE_COMPRESSED)); // on one machine, CPU over memory
+    SparkConf cluster = Sessions.conf(new SparkSettings("spark://head:7077", "t", Map.of()));
+    assertFalse(cluster.contains(Sessions.CACHE_COMPRESSED), "a cluster keeps Spark's default");
+    assertFalse(cluster.contains("spark.sql.shuffle.partitions"));
   }
 
   @Test
