@@ -33,6 +33,8 @@ final class SparseKMeans {
   private static final Logger LOG = LoggerFactory.getLogger(SparseKMeans.class);
   /** MLlib's default convergence tolerance (center movement). */
   static final double EPSILON = 1e-4;
+  /** Partials merged at a time: on the driver up to this many parts, else one shuffle per level. */
+  static final int MERGE_FANOUT = 8;
 
   private SparseKMeans() {}
 
@@ -208,8 +210,9 @@ final class SparseKMeans {
         }
       }
       int kk = centers.length;
-      KMeansPartial total = blocks.map(b -> KMeansPartial.of(b, bcT.value(), penalty, kk, dim, cosine))
-          .treeReduce(KMeansPartial::merge, 2);
+      // Merged in partition order: the sums come out the same bit for bit whichever task ends first.
+      KMeansPartial total = InOrder.reduce(blocks.map(b -> KMeansPartial.of(b, bcT.value(), penalty, kk, dim, cosine)),
+          KMeansPartial::merge, MERGE_FANOUT);
       bcT.destroy();
       converged = true;
       float[][] next = total.centers(kk, dim);
