@@ -33,9 +33,29 @@ public final class TextNormalizer implements Serializable {
       return null;
     }
     String text = form == null ? s : Normalizer.normalize(s, form);
-    StringBuilder b = new StringBuilder(text.length());
+    String out = lineBreaksAndInvisibles(text);
+    if (collapse) {
+      out = newlines(trailingSpaces(innerRuns(out)));
+    }
+    out = trim(out);
+    return out.isEmpty() ? null : out;
+  }
+
+  /**
+   * CRLF and lone CR to LF, invisible characters removed; the text itself (no copy) when it has
+   * neither, as most texts do.
+   */
+  private static String lineBreaksAndInvisibles(String text) {
     int n = text.length();
-    for (int i = 0; i < n; i++) {
+    int first = 0;
+    while (first < n && text.charAt(first) != '\r' && !invisible(text.charAt(first))) {
+      first++;
+    }
+    if (first == n) {
+      return text;
+    }
+    StringBuilder b = new StringBuilder(n).append(text, 0, first);
+    for (int i = first; i < n; i++) {
       char c = text.charAt(i);
       if (c == '\r') {
         b.append('\n');
@@ -46,12 +66,7 @@ public final class TextNormalizer implements Serializable {
         b.append(c);
       }
     }
-    String out = b.toString();
-    if (collapse) {
-      out = newlines(trailingSpaces(innerRuns(out)));
-    }
-    out = trim(out);
-    return out.isEmpty() ? null : out;
+    return b.toString();
   }
 
   /** {@code CleanStage.INVISIBLE}: C0/C1 controls but \n, \t (and \r, handled before), U+200B-U+200F, U+2060-U+2064, U+FEFF, U+00AD. */
