@@ -101,7 +101,10 @@ final class ExactDuplicates {
       if (space) {
         b.append(' ');
       }
-      String lowered = b.substring(start).toLowerCase(java.util.Locale.ROOT);
+      // Case mapped as Spark 4's lower() does it (ICU; here in the root locale): Java's toLowerCase
+      // differs from it in a few contexts (a final sigma after a titlecase letter: "ǅΣ " gives ς in
+      // Java, σ in ICU), and the GPU plan's key is that expression's.
+      String lowered = com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT, b.substring(start));
       b.setLength(start);
       b.append(lowered);
     }

@@ -17,10 +17,15 @@ import org.junit.jupiter.api.Test;
 /** The Java key of exact dedup is the SQL expression's key, character for character. */
 class ExactDuplicatesTest {
   /** Letters with case rules of their own, every \s character, NBSP (not \s), a surrogate pair. */
-  private static final String[] PIECES = {"Hello", "WORLD", " ", "  ", "\t", "\n", "\r\n", "\u000B", "\f", "\u00A0",
+  private static final String[] PIECES = {"Hello", "WORLD", " ", "  ", "\t", "\n", "\r\n", "\u000B", "\f", "x.", "\u00A0",
       "ΟΔΟΣ", "Σ", "İstanbul", "STRASSE", "ß", "ǅ", "😀", "Ω", "é", "E\u0301", "x", ".", "\u0000", ""};
 
   private static String text(Random random) {
+    return text(random, PIECES.length);
+  }
+
+  /** From the first {@code pieces} pieces only (the ten ASCII ones when 10). */
+  private static String text(Random random, int pieces) {
     int kind = random.nextInt(10);
     if (kind == 0) {
       return null;
@@ -28,7 +33,7 @@ class ExactDuplicatesTest {
     StringBuilder b = new StringBuilder();
     int n = kind == 1 ? 0 : 1 + random.nextInt(8);
     for (int i = 0; i < n; i++) {
-      b.append(PIECES[random.nextInt(PIECES.length)]);
+      b.append(PIECES[random.nextInt(pieces)]);
     }
     return b.toString();
   }
@@ -43,6 +48,10 @@ class ExactDuplicatesTest {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < 3000; i++) {
       rows.add(RowFactory.create(text(random), text(random), text(random), text(random), null));
+    }
+    for (int i = 0; i < 1000; i++) { // ASCII-only fields, some beside others
+      rows.add(RowFactory.create(text(random, 10), text(random, i % 2 == 0 ? 10 : PIECES.length), text(random, 10),
+          text(random, 10), null));
     }
     Dataset<Row> df = TestSpark.get().createDataFrame(rows, schema);
     List<Row> keys = df.select(col("instruction"), col("input"), col("output"), col("text"),
