@@ -73,43 +73,92 @@ final class ExactDuplicates {
    * form feed, carriage return) as one space and lower-cased (a null field as U+0000), joined by U+001F.
    */
   static String fieldsKey(String instruction, String input, String output, String text) {
-    StringBuilder b = new StringBuilder(256);
     String[] fields = {instruction, input, output, text};
+    int size = fields.length;
+    for (String f : fields) {
+      size += f == null ? 1 : f.length();
+    }
+    // The UTF-8 bytes of the joined key, written field by field: an ASCII field (most of them) byte by
+    // byte, another through the String path (its lower-casing can depend on context or change length).
+    byte[] key = new byte[size];
+    int at = 0;
     for (int f = 0; f < fields.length; f++) {
       if (f > 0) {
-        b.append('\u001f');
+        key[at++] = 0x1f;
       }
       String s = fields[f];
       if (s == null) {
-        b.append('\u0000');
-        continue;
-      }
-      int start = b.length();
-      boolean space = false;
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        if (c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r') {
-          space = true;
-        } else {
-          if (space) {
-            b.append(' ');
-            space = false;
-          }
-          b.append(c);
+        key[at++] = 0;
+      } else if (ascii(s)) {
+        at = asciiField(s, key, at);
+      } else {
+        byte[] bytes = unicodeField(s).getBytes(StandardCharsets.UTF_8);
+        if (at + bytes.length + size > key.length) { // room for this field and all that follow
+          key = java.util.Arrays.copyOf(key, at + bytes.length + size);
         }
+        System.arraycopy(bytes, 0, key, at, bytes.length);
+        at += bytes.length;
       }
-      if (space) {
-        b.append(' ');
-      }
-      // Case mapped as Spark 4's lower() does it (ICU; here in the root locale): Java's toLowerCase
-      // differs from it in a few contexts (a final sigma after a titlecase letter: "ǅΣ " gives ς in
-      // Java, σ in ICU), and the GPU plan's key is that expression's.
-      String lowered = com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT, b.substring(start));
-      b.setLength(start);
-      b.append(lowered);
     }
-    byte[] digest = SHA256.get().digest(b.toString().getBytes(StandardCharsets.UTF_8));
-    return java.util.HexFormat.of().formatHex(digest);
+    MessageDigest sha = SHA256.get();
+    sha.update(key, 0, at);
+    return java.util.HexFormat.of().formatHex(sha.digest());
+  }
+
+  private static boolean ascii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) >= 0x80) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** An ASCII field into {@code key} from {@code at}: runs of \\s as one space, lower-cased. */
+  private static int asciiField(String s, byte[] key, int at) {
+    boolean space = false;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r') {
+        space = true;
+      } else {
+        if (space) {
+          key[at++] = ' ';
+          space = false;
+        }
+        key[at++] = (byte) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+      }
+    }
+    if (space) {
+      key[at++] = ' ';
+    }
+    return at;
+  }
+
+  /**
+   * Any field: runs of \\s as one space, then lower-cased as a whole as Spark 4's {@code lower} does it
+   * (ICU's case mapping, here in the root locale): Java's own {@code toLowerCase} differs from it in a
+   * few contexts (a final sigma after a titlecase letter, "ǅΣ ", becomes ς in Java and σ in ICU).
+   */
+  private static String unicodeField(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    boolean space = false;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r') {
+        space = true;
+      } else {
+        if (space) {
+          b.append(' ');
+          space = false;
+        }
+        b.append(c);
+      }
+    }
+    if (space) {
+      b.append(' ');
+    }
+    return com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT, b.toString());
   }
 
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
