@@ -109,8 +109,9 @@ final class KMeansSeeding {
     // keeps the one that lowers the total distance most, which plain k-means++ often misses on
     // small or unevenly sized sets.
     int trials = 2 + (int) Math.log(centers.length);
-    centers[0] = dense(sample.get(random.nextInt(m)), dim, cosine);
-    double[] closest = distances(sample, centers[0], cosine, null);
+    Sampled firstRow = sample.get(random.nextInt(m));
+    centers[0] = dense(firstRow, dim, cosine);
+    double[] closest = distances(sample, centers[0], firstRow.index(), cosine, null);
     double[] trial = new double[m];
     for (int c = 1; c < centers.length; c++) {
       double total = 0;
@@ -135,7 +136,7 @@ final class KMeansSeeding {
           pick = random.nextInt(m);
         }
         float[] candidate = dense(sample.get(pick), dim, cosine);
-        distances(sample, candidate, cosine, trial);
+        distances(sample, candidate, sample.get(pick).index(), cosine, trial);
         double potential = 0;
         for (int i = 0; i < m; i++) {
           trial[i] = Math.min(trial[i], closest[i]);
@@ -184,40 +185,77 @@ final class KMeansSeeding {
       if (it == iterations) {
         break;
       }
-      double[][] sums = new double[k][];
-      long[] counts = new long[k];
-      for (int i = 0; i < sample.size(); i++) {
-        Sampled s = sample.get(i);
-        int c = assignment[i];
-        if (sums[c] == null) {
-          sums[c] = new double[dim];
-        }
-        counts[c]++;
-        for (int p = 0; p < s.index().length; p++) {
-          sums[c][s.index()[p]] += s.value()[p];
-        }
-      }
-      for (int c = 0; c < k; c++) {
-        if (counts[c] == 0) {
-          continue;
-        }
-        float[] next = new float[dim];
-        for (int j = 0; j < dim; j++) {
-          next[j] = (float) (sums[c][j] / counts[c]);
-        }
-        if (cosine) {
-          normalize(next);
-        }
-        centers[c] = next;
-      }
+      meansInto(sample, assignment, centers, dim, cosine);
     }
     return cost;
   }
 
-  /** Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}. */
-  private static double[] distances(List<Sampled> sample, float[] center, boolean cosine, double[] out) {
+  /**
+   * Each center with rows becomes their mean (unit length for cosine). The rows are taken center by
+   * center, ascending within one (a counting sort), into one scratch row of sums, and only the terms
+   * they touch are divided and cleared: every term gets the same additions in the same order as in a
+   * k x dim array of sums filled row by row, so the centers are the same bit for bit, without
+   * allocating and scanning k x dim doubles per iteration.
+   */
+  private static void meansInto(List<Sampled> sample, int[] assignment, float[][] centers, int dim, boolean cosine) {
+    int k = centers.length;
+    int[] from = new int[k + 1];
+    for (int c : assignment) {
+      from[c + 1]++;
+    }
+    for (int c = 0; c < k; c++) {
+      from[c + 1] += from[c];
+    }
+    int[] order = new int[assignment.length];
+    int[] fill = java.util.Arrays.copyOf(from, k);
+    for (int i = 0; i < assignment.length; i++) {
+      order[fill[assignment[i]]++] = i;
+    }
+    double[] sum = new double[dim];
+    int[] touched = new int[dim];
+    int[] owner = new int[dim];
+    for (int c = 0; c < k; c++) {
+      long count = from[c + 1] - from[c];
+      if (count == 0) {
+        continue;
+      }
+      int n = 0;
+      for (int o = from[c]; o < from[c + 1]; o++) {
+        Sampled s = sample.get(order[o]);
+        for (int p = 0; p < s.index().length; p++) {
+          int j = s.index()[p];
+          if (owner[j] != c + 1) {
+            owner[j] = c + 1;
+            touched[n++] = j;
+          }
+          sum[j] += s.value()[p];
+        }
+      }
+      float[] next = new float[dim];
+      for (int t = 0; t < n; t++) {
+        int j = touched[t];
+        next[j] = (float) (sum[j] / count);
+        sum[j] = 0;
+      }
+      if (cosine) {
+        normalize(next);
+      }
+      centers[c] = next;
+    }
+  }
+
+  /**
+   * Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}.
+   * {@code nonZeros}: the ascending positions of the center's non-zeros (a sampled row's), over which its
+   * squared norm is the dense sum bit for bit (adding 0.0 changes nothing), without a pass over all terms.
+   */
+  private static double[] distances(List<Sampled> sample, float[] center, int[] nonZeros, boolean cosine,
+      double[] out) {
     double[] d = out == null ? new double[sample.size()] : out;
-    double centerNorm = squaredNorm(center);
+    double centerNorm = 0;
+    for (int j : nonZeros) {
+      centerNorm += (double) center[j] * center[j];
+    }
     for (int i = 0; i < d.length; i++) {
       Sampled s = sample.get(i);
       double dot = 0;
