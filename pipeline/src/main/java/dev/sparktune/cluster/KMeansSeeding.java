@@ -2,7 +2,6 @@ package dev.sparktune.cluster;
 
 import static dev.sparktune.cluster.SparseKMeans.normalize;
 import static dev.sparktune.cluster.SparseKMeans.squaredNorm;
-import static dev.sparktune.cluster.SparseKMeans.transpose;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -113,13 +112,14 @@ final class KMeansSeeding {
     centers[0] = dense(firstRow, dim, cosine);
     double[] closest = distances(sample, centers[0], firstRow.index(), cosine, null);
     double[] trial = new double[m];
+    float[] candidate = new float[dim]; // one candidate at a time, its non-zeros set and cleared again
     for (int c = 1; c < centers.length; c++) {
       double total = 0;
       for (double d : closest) {
         total += d;
       }
       double bestPotential = Double.POSITIVE_INFINITY;
-      float[] best = null;
+      Sampled best = null;
       double[] bestDistances = null;
       for (int t = 0; t < trials; t++) {
         int pick = m - 1;
@@ -135,8 +135,12 @@ final class KMeansSeeding {
         } else {
           pick = random.nextInt(m);
         }
-        float[] candidate = dense(sample.get(pick), dim, cosine);
-        distances(sample, candidate, sample.get(pick).index(), cosine, trial);
+        Sampled row = sample.get(pick);
+        scatter(row, candidate, cosine);
+        distances(sample, candidate, row.index(), cosine, trial);
+        for (int j : row.index()) {
+          candidate[j] = 0;
+        }
         double potential = 0;
         for (int i = 0; i < m; i++) {
           trial[i] = Math.min(trial[i], closest[i]);
@@ -144,13 +148,13 @@ final class KMeansSeeding {
         }
         if (potential < bestPotential) {
           bestPotential = potential;
-          best = candidate;
+          best = row;
           double[] swap = bestDistances == null ? new double[m] : bestDistances;
           bestDistances = trial;
           trial = swap;
         }
       }
-      centers[c] = best;
+      centers[c] = dense(best, dim, cosine);
       double[] swap = closest;
       closest = bestDistances;
       trial = swap;
@@ -162,6 +166,10 @@ final class KMeansSeeding {
   private static double refine(List<Sampled> sample, float[][] centers, int dim, boolean cosine, int iterations) {
     int k = centers.length;
     int[] assignment = new int[sample.size()];
+    int[][] support = new int[k][]; // the positions where each center may be non-zero
+    for (int c = 0; c < k; c++) {
+      support[c] = nonZeros(centers[c]);
+    }
     double cost = 0;
     for (int it = 0; it <= iterations; it++) {
       float[] penalty = new float[k];
@@ -169,7 +177,7 @@ final class KMeansSeeding {
         penalty[c] = cosine ? 0 : (float) squaredNorm(centers[c]);
       }
       cost = 0;
-      float[] centersT = transpose(centers, dim); // term-major, as the distributed iterations score
+      float[] centersT = termMajor(centers, support, dim); // as the distributed iterations score
       float[] acc = new float[k];
       for (int i = 0; i < sample.size(); i++) {
         Sampled s = sample.get(i);
@@ -185,7 +193,7 @@ final class KMeansSeeding {
       if (it == iterations) {
         break;
       }
-      meansInto(sample, assignment, centers, dim, cosine);
+      meansInto(sample, assignment, centers, support, dim, cosine);
     }
     return cost;
   }
@@ -197,7 +205,8 @@ final class KMeansSeeding {
    * k x dim array of sums filled row by row, so the centers are the same bit for bit, without
    * allocating and scanning k x dim doubles per iteration.
    */
-  private static void meansInto(List<Sampled> sample, int[] assignment, float[][] centers, int dim, boolean cosine) {
+  private static void meansInto(List<Sampled> sample, int[] assignment, float[][] centers, int[][] support, int dim,
+      boolean cosine) {
     int k = centers.length;
     int[] from = new int[k + 1];
     for (int c : assignment) {
@@ -241,7 +250,37 @@ final class KMeansSeeding {
         normalize(next);
       }
       centers[c] = next;
+      support[c] = java.util.Arrays.copyOf(touched, n);
     }
+  }
+
+  private static int[] nonZeros(float[] v) {
+    int n = 0;
+    int[] out = new int[16];
+    for (int j = 0; j < v.length; j++) {
+      if (v[j] != 0) {
+        if (n == out.length) {
+          out = java.util.Arrays.copyOf(out, 2 * n);
+        }
+        out[n++] = j;
+      }
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
+  /**
+   * {@link SparseKMeans#transpose} from the centers' supports: the same array (an entry outside a
+   * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way).
+   */
+  private static float[] termMajor(float[][] centers, int[][] support, int dim) {
+    int k = centers.length;
+    float[] t = new float[k * dim];
+    for (int c = 0; c < k; c++) {
+      for (int j : support[c]) {
+        t[j * k + c] = centers[c][j];
+      }
+    }
+    return t;
   }
 
   /**
@@ -314,12 +353,17 @@ final class KMeansSeeding {
    */
   static float[] dense(Sampled s, int dim, boolean cosine) {
     float[] out = new float[dim];
+    scatter(s, out, cosine);
+    return out;
+  }
+
+  /** Writes {@code s}'s values (unit length for cosine) at its positions of {@code out}. */
+  private static void scatter(Sampled s, float[] out, boolean cosine) {
     int[] index = s.index();
     float[] value = s.value();
     double n = cosine ? Math.sqrt(squaredNorm(value)) : 1;
     for (int p = 0; p < index.length; p++) {
       out[index[p]] = cosine && n > 0 ? (float) (value[p] / n) : value[p];
     }
-    return out;
   }
 }
