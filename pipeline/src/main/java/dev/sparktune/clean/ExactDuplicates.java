@@ -78,31 +78,47 @@ final class ExactDuplicates {
     for (String f : fields) {
       size += f == null ? 1 : f.length();
     }
-    // The UTF-8 bytes of the joined key, written field by field: an ASCII field (most of them) byte by
-    // byte, another through the String path (its lower-casing can depend on context or change length).
-    byte[] key = new byte[size];
+    // The joined key in one char buffer, field by field. An ASCII field (most of them) is lower-cased
+    // while its spaces are collapsed; another is lower-cased as a whole afterwards, as Spark 4's
+    // lower() does it (ICU's case mapping, here in the root locale): Java's own toLowerCase differs
+    // from it in a few contexts (a final sigma after a titlecase letter, "ǅΣ ", gives ς in Java, σ in
+    // ICU), and the mapping can change the field's length.
+    char[] key = new char[size];
     int at = 0;
+    boolean allAscii = true;
     for (int f = 0; f < fields.length; f++) {
       if (f > 0) {
-        key[at++] = 0x1f;
+        key[at++] = '\u001f';
       }
       String s = fields[f];
       if (s == null) {
-        key[at++] = 0;
-      } else if (ascii(s)) {
-        at = asciiField(s, key, at);
-      } else {
-        byte[] bytes = unicodeField(s).getBytes(StandardCharsets.UTF_8);
-        if (at + bytes.length + size > key.length) { // room for this field and all that follow
-          key = java.util.Arrays.copyOf(key, at + bytes.length + size);
+        key[at++] = '\u0000';
+        continue;
+      }
+      boolean ascii = ascii(s);
+      int start = at;
+      at = collapseSpaces(s, key, at, ascii);
+      if (!ascii) {
+        allAscii = false;
+        String lowered = com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT,
+            new String(key, start, at - start));
+        if (start + lowered.length() + size > key.length) { // room for this field and all that follow
+          key = java.util.Arrays.copyOf(key, start + lowered.length() + size);
         }
-        System.arraycopy(bytes, 0, key, at, bytes.length);
-        at += bytes.length;
+        lowered.getChars(0, lowered.length(), key, start);
+        at = start + lowered.length();
       }
     }
-    MessageDigest sha = SHA256.get();
-    sha.update(key, 0, at);
-    return java.util.HexFormat.of().formatHex(sha.digest());
+    byte[] utf8;
+    if (allAscii) {
+      utf8 = new byte[at];
+      for (int i = 0; i < at; i++) {
+        utf8[i] = (byte) key[i];
+      }
+    } else {
+      utf8 = new String(key, 0, at).getBytes(StandardCharsets.UTF_8);
+    }
+    return java.util.HexFormat.of().formatHex(SHA256.get().digest(utf8));
   }
 
   private static boolean ascii(String s) {
@@ -114,8 +130,11 @@ final class ExactDuplicates {
     return true;
   }
 
-  /** An ASCII field into {@code key} from {@code at}: runs of \\s as one space, lower-cased. */
-  private static int asciiField(String s, byte[] key, int at) {
+  /**
+   * {@code s} into {@code out} from {@code at} with each run of \\s (space, tab, newline, vertical tab,
+   * form feed, carriage return) as one space, A-Z lower-cased when {@code lowerAscii}; returns the end.
+   */
+  private static int collapseSpaces(String s, char[] out, int at, boolean lowerAscii) {
     boolean space = false;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -123,42 +142,16 @@ final class ExactDuplicates {
         space = true;
       } else {
         if (space) {
-          key[at++] = ' ';
+          out[at++] = ' ';
           space = false;
         }
-        key[at++] = (byte) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        out[at++] = lowerAscii && c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
       }
     }
     if (space) {
-      key[at++] = ' ';
+      out[at++] = ' ';
     }
     return at;
-  }
-
-  /**
-   * Any field: runs of \\s as one space, then lower-cased as a whole as Spark 4's {@code lower} does it
-   * (ICU's case mapping, here in the root locale): Java's own {@code toLowerCase} differs from it in a
-   * few contexts (a final sigma after a titlecase letter, "ǅΣ ", becomes ς in Java and σ in ICU).
-   */
-  private static String unicodeField(String s) {
-    StringBuilder b = new StringBuilder(s.length());
-    boolean space = false;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r') {
-        space = true;
-      } else {
-        if (space) {
-          b.append(' ');
-          space = false;
-        }
-        b.append(c);
-      }
-    }
-    if (space) {
-      b.append(' ');
-    }
-    return com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT, b.toString());
   }
 
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
