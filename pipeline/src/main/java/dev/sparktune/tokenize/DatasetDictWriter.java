@@ -28,12 +28,17 @@ import org.apache.spark.sql.types.DataTypes;
 final class DatasetDictWriter {
   private DatasetDictWriter() {}
 
-  static void write(TokenizeConfig config, Dataset<Row> data, FileSystem fs, HadoopConf conf, Path dataset)
-      throws IOException {
+  /**
+   * @param counts examples per split in {@code data} (a split with none may be missing), or null to
+   *     count them here
+   */
+  static void write(TokenizeConfig config, Dataset<Row> data, Map<String, Long> counts, FileSystem fs,
+      HadoopConf conf, Path dataset) throws IOException {
     ObjectMapper json = new ObjectMapper();
+    Map<String, Long> examples = counts != null ? counts : countSplits(data);
     for (String split : TokenizeStage.SPLITS) {
       Dataset<Row> rows = data.filter(col("split").equalTo(split)).select("id", "input_ids", "labels");
-      long n = rows.count();
+      long n = examples.getOrDefault(split, 0L);
       int shards = (int) Math.max(1, (n + config.shardRecords() - 1) / config.shardRecords());
       Path dir = new Path(dataset, split);
       fs.mkdirs(dir);
@@ -56,6 +61,15 @@ final class DatasetDictWriter {
           + ",\n  \"homepage\": \"\",\n  \"license\": \"\"\n}\n");
     }
     writeJson(fs, new Path(dataset, "dataset_dict.json"), "{\"splits\": [\"train\", \"validation\"]}");
+  }
+
+  /** Examples per split, in one query. */
+  private static Map<String, Long> countSplits(Dataset<Row> data) {
+    Map<String, Long> counts = new java.util.TreeMap<>();
+    for (Row r : data.groupBy("split").count().collectAsList()) {
+      counts.put(r.getString(0), r.getLong(1));
+    }
+    return counts;
   }
 
   /**

@@ -63,6 +63,11 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
    * cache's arrays are copied out as they are, where Parquet's reader reassembles them value by value).
    */
   private Dataset<Row> examples;
+  /**
+   * Examples per split in the data table written, from {@link #breakdowns} (which the runner calls
+   * first), so that dataset/ is sized without counting the splits again; null when not known.
+   */
+  private Map<String, Long> splitCounts;
 
   /** @param upstream the stage whose records are tokenized (cluster, or clean when clustering is off) */
   public TokenizeStage(TokenizeConfig config, String upstream) {
@@ -157,10 +162,14 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
             expr("sum(cast(truncated as int))").as("truncated"))
         .withColumn("bucket_end", expr("bucket_start + " + width))
         .select("split", "bucket_start", "bucket_end", "examples", "truncated")
-        .orderBy("split", "bucket_start");
+        // A few dozen rows: sorted in one task, where orderBy would first sample them for its range
+        // partitioning (a job of its own).
+        .coalesce(1).sortWithinPartitions("split", "bucket_start");
     examples = kept;
+    splitCounts = null;
     return new StageOutput(data, null, dropped, Map.of(STATS, stats), in.select("source"), () -> {
       examples = null;
+      splitCounts = null;
       tokenized.unpersist();
     });
   }
@@ -259,18 +268,25 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
 
   @Override
   public Map<String, Map<String, Long>> breakdowns(Function<String, Dataset<Row>> written) {
+    // One query for both maps (per split, then summed over the splits).
     Map<String, Long> splits = new java.util.TreeMap<>();
+    Map<String, Long> examplesBySplit = new java.util.TreeMap<>();
+    long withDroppedTurns = 0;
+    long droppedMessages = 0;
     for (Row r : written.apply("data").groupBy("split").agg(count(lit(1)), expr("sum(cast(truncated as int))"),
-        expr("sum(num_tokens)")).collectAsList()) {
+        expr("sum(num_tokens)"), expr("count_if(dropped_messages > 0)"), expr("sum(dropped_messages)"))
+        .collectAsList()) {
       splits.put(r.getString(0) + "_examples", r.getLong(1));
       splits.put(r.getString(0) + "_truncated", r.isNullAt(2) ? 0 : r.getLong(2));
       splits.put(r.getString(0) + "_tokens", r.isNullAt(3) ? 0 : r.getLong(3));
+      examplesBySplit.put(r.getString(0), r.getLong(1));
+      withDroppedTurns += r.getLong(4);
+      droppedMessages += r.isNullAt(5) ? 0 : r.getLong(5);
     }
-    Row c = written.apply("data").agg(expr("count_if(dropped_messages > 0)"), expr("sum(dropped_messages)"))
-        .first();
+    splitCounts = examplesBySplit;
     Map<String, Long> conversations = new java.util.TreeMap<>();
-    conversations.put("examples_with_dropped_turns", c.isNullAt(0) ? 0 : c.getLong(0));
-    conversations.put("dropped_messages", c.isNullAt(1) ? 0 : c.getLong(1));
+    conversations.put("examples_with_dropped_turns", withDroppedTurns);
+    conversations.put("dropped_messages", droppedMessages);
     return Map.of("splits", splits, "conversations", conversations);
   }
 
@@ -283,6 +299,6 @@ public final class TokenizeStage extends RecordStage<TokenizeConfig> {
     Path dataset = new Path(staging, DATASET);
     FileSystem fs = context.workspace().fs(dataset);
     Dataset<Row> rows = examples != null ? examples : written.apply("data");
-    DatasetDictWriter.write(config, rows, fs, new HadoopConf(context.hadoopConf()), dataset);
+    DatasetDictWriter.write(config, rows, splitCounts, fs, new HadoopConf(context.hadoopConf()), dataset);
   }
 }

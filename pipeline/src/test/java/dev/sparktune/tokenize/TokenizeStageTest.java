@@ -146,6 +146,27 @@ class TokenizeStageTest {
     assertTrue(trainShards >= 2, "split into shards of 20");
     Map<String, Long> splits = m.breakdowns().get("splits");
     assertEquals(61L, splits.get("train_examples") + splits.get("validation_examples"));
+    // 20 examples a shard: the shard count follows the split's size.
+    assertEquals((splits.get("train_examples") + 19) / 20, trainShards);
+    // The length histogram: one file, in (split, bucket) order, its examples adding up per split.
+    Path stats = work.resolve("tokenize/" + TokenizeStage.STATS);
+    try (var files = Files.list(stats)) {
+      assertEquals(1, files.filter(p -> p.toString().endsWith(".parquet")).count());
+    }
+    List<Row> buckets = TestSpark.get().read().parquet(stats.toString()).collectAsList();
+    Map<String, Long> perSplit = new HashMap<>();
+    for (int i = 0; i < buckets.size(); i++) {
+      Row r = buckets.get(i);
+      perSplit.merge(r.getAs("split"), r.<Long>getAs("examples"), Long::sum);
+      if (i > 0) {
+        Row q = buckets.get(i - 1);
+        int order = q.<String>getAs("split").compareTo(r.getAs("split"));
+        assertTrue(order < 0 || order == 0 && q.<Integer>getAs("bucket_start") < r.<Integer>getAs("bucket_start"),
+            "stats rows in (split, bucket_start) order: " + buckets);
+      }
+    }
+    assertEquals(splits.get("train_examples"), perSplit.get("train"));
+    assertEquals(splits.get("validation_examples"), perSplit.get("validation"));
   }
 
   @Test
