@@ -33,11 +33,12 @@ final class StageAccounting {
   /**
    * The counts of the tables written under {@code staging}; each table's row count goes into
    * {@code tables}. One aggregation counts them all (and what entered) by table, source and reason:
-   * a query per table cost a few Spark jobs each, which added up to seconds per stage.
+   * a query per table cost a few Spark jobs each, which added up to seconds per stage. A stage that
+   * creates its records (ingest) gives no {@code entered} table: what entered is what it wrote.
    */
   Manifest.Counts count(StageOutput output, Path staging, Map<String, Long> tables) {
     Dataset<Row> entered = output.entered();
-    boolean perSource = List.of(entered.columns()).contains("source")
+    boolean perSource = (entered == null || List.of(entered.columns()).contains("source"))
         && List.of(output.data().columns()).contains("source");
     List<String> names = new ArrayList<>();
     names.add(DATA);
@@ -48,12 +49,13 @@ final class StageAccounting {
       names.add(DROPPED);
     }
     names.addAll(output.extras().keySet());
-    Dataset<Row> all = keyed(entered, -1, perSource, false);
+    Dataset<Row> all = entered == null ? null : keyed(entered, -1, perSource, false);
     for (int t = 0; t < names.size(); t++) {
       Dataset<Row> table = StageTables.readWritten(spark, output, staging, names.get(t));
       String name = names.get(t);
-      all = all.unionAll(keyed(table, t, List.of(table.columns()).contains("source"),
-          name.equals(REJECTS) || name.equals(DROPPED)));
+      Dataset<Row> rows = keyed(table, t, List.of(table.columns()).contains("source"),
+          name.equals(REJECTS) || name.equals(DROPPED));
+      all = all == null ? rows : all.unionAll(rows);
     }
     Map<String, long[]> bySource = new TreeMap<>();
     Map<String, Long> rejectedBy = new TreeMap<>();
@@ -82,6 +84,10 @@ final class StageAccounting {
     long out = tables.get(DATA);
     long rejected = tables.getOrDefault(REJECTS, 0L);
     long dropped = tables.getOrDefault(DROPPED, 0L);
+    if (entered == null) { // a source stage: what entered is what it wrote
+      in = out + rejected + dropped;
+      bySource.values().forEach(c -> c[0] = c[1] + c[2] + c[3]);
+    }
     Map<String, Manifest.SourceCounts> sources = perSource ? sourceCounts(bySource) : new TreeMap<>();
     checkAccounted(in, out, rejected, dropped, sources);
     return new Manifest.Counts(in, out, rejected, dropped, rejectedBy, droppedBy, sources);

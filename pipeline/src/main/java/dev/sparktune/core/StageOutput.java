@@ -14,7 +14,8 @@ import org.apache.spark.sql.Row;
  * @param dropped records removed on purpose (filters, dedup), or {@code null}; counted as {@code dropped}
  * @param extras further tables written beside {@code data} (e.g. an audit), by folder name
  * @param entered one row per record that entered the stage; with a {@code source} column the count
- *     invariant is also checked per source
+ *     invariant is also checked per source. Null for a stage that creates its records (ingest): what
+ *     entered is then the rows it wrote, each in one of its tables, and the counts say so
  * @param release called after everything is written, e.g. to unpersist a cached input
  */
 public record StageOutput(

@@ -150,14 +150,16 @@ public final class IngestStage implements Stage {
       }
       parsed = parsed == null ? one : parsed.union(one);
     }
-    // Parsed once, read three times (records, rejects, the count of what was read). On disk, not in
-    // memory: one big file is one partition, and the heap stays small however large it is.
+    // Parsed once, read twice (records, rejects). On disk, not in memory: one big file is one
+    // partition, and the heap stays small however large it is. Every parsed row is in exactly one of
+    // the two tables (reason null or not), so what entered is what they hold: no `entered` table,
+    // which cost a third read of the cache, every parsed row deserialized again (0.8 s of 200,000).
     Dataset<Row> cached = parsed.persist(StorageLevel.DISK_ONLY());
     Dataset<Row> data = cached.filter(col("reason").isNull()).select(
         contentId().as("id"), col("source"), col("source_type"), col("uri"), col("locator"),
         col("instruction"), col("input"), col("output"), col("text"), col("meta"), col("messages"));
     Dataset<Row> rejects = cached.filter(col("reason").isNotNull()).select(
         col("source"), col("source_type"), col("uri"), col("locator"), col("reason"), col("detail"), col("raw"));
-    return new StageOutput(data, rejects, null, Map.of(), cached.select("source"), cached::unpersist);
+    return new StageOutput(data, rejects, null, Map.of(), null, cached::unpersist);
   }
 }

@@ -204,6 +204,16 @@ class StageRunnerTest {
   }
 
   @Test
+  void aSourceStageCountsWhatItWroteAsWhatEntered() {
+    // Ingest gives no `entered` table: in is the rows it wrote, in total and per source.
+    Manifest.Counts c = runner(ingest(100)).run(StageRunner.Options.all()).get(0).manifest().counts();
+    assertEquals(4, c.in());
+    assertEquals(3, c.out());
+    assertEquals(1, c.rejected());
+    assertEquals(new Manifest.SourceCounts(4, 3, 1, 0), c.bySource().get("s"));
+  }
+
+  @Test
   void lostRecordsFailTheStage() throws IOException {
     runner(ingest(100)).run(StageRunner.Options.all());
     StageFailedException e = assertThrows(StageFailedException.class,
