@@ -2,6 +2,7 @@ package dev.sparktune.jobs;
 
 import dev.sparktune.cluster.ClusterStage;
 import dev.sparktune.core.Manifest;
+import dev.sparktune.core.ParquetTables;
 import dev.sparktune.core.StageRunner;
 import dev.sparktune.core.Workspace;
 import dev.sparktune.train.MetricsLog;
@@ -47,7 +48,7 @@ final class RunSummary {
   /** After a run that includes the cluster stage, the clusters table: what the selection did. */
   static void printClusters(SparkSession spark, Workspace ws) {
     String path = ws.table(ClusterStage.NAME, ClusterStage.CLUSTERS).toString();
-    List<Row> rows = spark.read().parquet(path).orderBy("cluster_id").limit(20).collectAsList();
+    List<Row> rows = ParquetTables.read(spark, path).orderBy("cluster_id").limit(20).collectAsList();
     System.out.println("clusters (" + path + "):");
     System.out.printf("  %7s %7s %6s  %s%n", "cluster", "before", "after", "top terms");
     for (Row r : rows) {
@@ -63,7 +64,7 @@ final class RunSummary {
    */
   static void printTraining(SparkSession spark, Workspace ws) {
     Path dir = ws.stageDir(TrainStage.NAME);
-    List<Row> last = spark.read().parquet(ws.table(TrainStage.NAME, TrainStage.METRICS).toString())
+    List<Row> last = ParquetTables.read(spark, ws.table(TrainStage.NAME, TrainStage.METRICS).toString())
         .orderBy(functions.col("step").desc()).limit(1).collectAsList();
     if (!last.isEmpty()) {
       Row r = last.get(0);

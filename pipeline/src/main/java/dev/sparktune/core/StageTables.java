@@ -47,7 +47,7 @@ final class StageTables {
         throw new IllegalStateException("needs the output of stage " + up
             + ", which does not exist yet; run `sparktune run --to " + up + "` first");
       }
-      Dataset<Row> df = spark.read().parquet(table.toString());
+      Dataset<Row> df = ParquetTables.read(spark, table.toString());
       StructType required = stage.requiredInputSchemas().get(up);
       if (required != null) {
         checkHasColumns(df.schema(), required, up + "/" + DATA);

@@ -6,6 +6,7 @@ import static dev.sparktune.report.Svg.num;
 import dev.sparktune.Pipeline;
 import dev.sparktune.config.SparktuneConfig;
 import dev.sparktune.core.Manifest;
+import dev.sparktune.core.ParquetTables;
 import dev.sparktune.core.StageRunner;
 import dev.sparktune.core.Version;
 import dev.sparktune.core.Workspace;
@@ -186,7 +187,7 @@ public final class Report {
           .append(Svg.bars(rows, List.of("records"), WIDTH));
     }
     try {
-      List<Row> sample = spark.read().parquet(ws.table("clean", StageRunner.DROPPED).toString())
+      List<Row> sample = ParquetTables.read(spark, ws.table("clean", StageRunner.DROPPED).toString())
           .filter("reason like 'refusal%'").select("id", "reason", "detail", "output", "text").limit(5)
           .collectAsList();
       if (!sample.isEmpty()) {
@@ -210,7 +211,7 @@ public final class Report {
       html.append("<p class=\"muted\">The cluster stage has not run (or is disabled).</p>");
       return;
     }
-    List<Row> rows = spark.read().parquet(ws.table("cluster", "clusters").toString())
+    List<Row> rows = ParquetTables.read(spark, ws.table("cluster", "clusters").toString())
         .orderBy(org.apache.spark.sql.functions.col("size_before").desc()).limit(20).collectAsList();
     Map<String, double[]> bars = new LinkedHashMap<>();
     for (Row r : rows) {
@@ -228,7 +229,7 @@ public final class Report {
       html.append("<p class=\"muted\">The tokenize stage has not run.</p>");
       return;
     }
-    TokenLengths t = TokenLengths.of(spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString()),
+    TokenLengths t = TokenLengths.of(ParquetTables.read(spark, ws.table("tokenize", StageRunner.DATA).toString()),
         config.tokenize() == null ? null : config.tokenize().maxLength(), 24);
     html.append(Svg.histogram(t.counts(), t.top(), t.maxLength(), "max_length " + t.maxLength(), "tokens per example",
         WIDTH));
@@ -239,7 +240,7 @@ public final class Report {
     // The first candidates of the table's first partition, not the smallest ids: a limit without an
     // order reads only the first row batches instead of every example's token arrays (1.5-3.8 s at
     // 200,000 examples). The same table gives the same candidates.
-    List<Row> examples = spark.read().parquet(ws.table("tokenize", StageRunner.DATA).toString())
+    List<Row> examples = ParquetTables.read(spark, ws.table("tokenize", StageRunner.DATA).toString())
         .filter("split = 'train'").select("id", "input_ids", "labels")
         .limit(TrainedExample.CANDIDATES).collectAsList();
     try {

@@ -86,6 +86,52 @@ class ParquetTablesTest {
   }
 
   @Test
+  void readTakesTheSchemaFromTheFooterWithoutAJob() {
+    SparkSession spark = TestSpark.get();
+    Dataset<Row> records = spark.createDataFrame(List.of(RowFactory.create("id1", "s", "json", "f", "1", "Say hi",
+        null, "Hi", null, java.util.Map.of("k", "v"),
+        List.of(RowFactory.create("user", "hi")))), Schemas.RECORD);
+    ParquetTables.write(records, dir.resolve("records").toString());
+    ParquetTables.write(tokens(spark), dir.resolve("tokens").toString()); // the two-level list form
+    for (String table : List.of("records", "tokens")) {
+      String path = dir.resolve(table).toString();
+      assertTrue(ParquetTables.footerSchema(spark, path) != null, table);
+      spark.sparkContext().setJobGroup("footer-" + table, "read", false);
+      Dataset<Row> read = ParquetTables.read(spark, path);
+      spark.sparkContext().setJobGroup("infer-" + table, "read", false);
+      Dataset<Row> inferred = spark.read().parquet(path);
+      spark.sparkContext().clearJobGroup();
+      assertEquals(0, spark.sparkContext().statusTracker().getJobIdsForGroup("footer-" + table).length, table);
+      assertTrue(spark.sparkContext().statusTracker().getJobIdsForGroup("infer-" + table).length > 0,
+          table + ": Spark's inference runs a job (else this test shows nothing)");
+      assertEquals(inferred.schema(), read.schema(), table);
+      assertEquals(sorted(inferred), sorted(read), table);
+    }
+  }
+
+  @Test
+  void aTableWithoutSparksSchemaIsReadAsSparkReadsIt() throws IOException {
+    SparkSession spark = TestSpark.get();
+    Path table = dir.resolve("plain");
+    Files.createDirectories(table);
+    Files.writeString(table.resolve("_SUCCESS"), "");
+    MessageType type = org.apache.parquet.schema.MessageTypeParser.parseMessageType(
+        "message m { required int32 x; optional binary name (STRING); }");
+    Configuration conf = new Configuration();
+    org.apache.parquet.hadoop.example.GroupWriteSupport.setSchema(type, conf);
+    try (var writer = org.apache.parquet.hadoop.example.ExampleParquetWriter.builder(
+        new org.apache.hadoop.fs.Path(table.resolve("part-0.parquet").toString())).withType(type).withConf(conf).build()) {
+      writer.write(new org.apache.parquet.example.data.simple.SimpleGroupFactory(type).newGroup()
+          .append("x", 7).append("name", "seven"));
+    }
+    assertEquals(null, ParquetTables.footerSchema(spark, table.toString()), "no Spark schema in this footer");
+    Dataset<Row> read = ParquetTables.read(spark, table.toString());
+    assertEquals(spark.read().parquet(table.toString()).schema(), read.schema());
+    assertEquals(List.of("7|seven|"), sorted(read));
+    assertEquals(null, ParquetTables.footerSchema(spark, dir.resolve("missing").toString()));
+  }
+
+  @Test
   void onlyTablesWhoseListsAreAllNonNullNumbers() {
     assertTrue(ParquetTables.numberListsOnly(TOKENS));
     assertFalse(ParquetTables.numberListsOnly(new StructType().add("id", DataTypes.StringType)), "no list");
