@@ -31,7 +31,11 @@ class SessionsTest {
     assertEquals("1000", conf.get(Sessions.CACHE_BATCH_SIZE));
     assertEquals("false", conf.get(Sessions.CACHE_COMPRESSED)); // on one machine, CPU over memory
     SparkConf cluster = Sessions.conf(new SparkSettings("spark://head:7077", "t", Map.of()));
+    assertEquals("false", conf.get(Sessions.WHOLE_STAGE_CODEGEN)); // on one machine, no per-query compiling
+    assertEquals("NO_CODEGEN", conf.get(Sessions.CODEGEN_FACTORY_MODE));
     assertFalse(cluster.contains(Sessions.CACHE_COMPRESSED), "a cluster keeps Spark's default");
+    assertFalse(cluster.contains(Sessions.WHOLE_STAGE_CODEGEN), "a cluster keeps Spark's default");
+    assertFalse(cluster.contains(Sessions.CODEGEN_FACTORY_MODE), "a cluster keeps Spark's default");
     assertFalse(cluster.contains("spark.sql.shuffle.partitions"));
   }
 
