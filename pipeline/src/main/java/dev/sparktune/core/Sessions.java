@@ -53,6 +53,11 @@ public final class Sessions {
       // less wall, ~3.3 s less CPU (docs/benchmarks.md, fifteenth session).
       conf.setIfMissing(WHOLE_STAGE_CODEGEN, "false");
       conf.setIfMissing(CODEGEN_FACTORY_MODE, "NO_CODEGEN");
+      // Adaptive execution off: it plans each query again at every shuffle, with jobs of its own,
+      // to coalesce partitions and pick joins, where here the shuffles already have a few partitions
+      // per core (above) and the stages hint their broadcasts. 200k corpus: ~0.6 s less wall, ~0.8 s
+      // with near dedup; the same outputs (docs/benchmarks.md, fifteenth session).
+      conf.setIfMissing(ADAPTIVE, "false");
     }
     // Cached tables in batches of 1,000 rows, not Spark's 10,000: see CACHE_BATCH_ROWS.
     conf.setIfMissing(CACHE_BATCH_SIZE, String.valueOf(CACHE_BATCH_ROWS));
@@ -89,6 +94,9 @@ public final class Sessions {
 
   /** Spark's setting for whether cached tables are compressed (true unless set; false on local masters). */
   public static final String CACHE_COMPRESSED = "spark.sql.inMemoryColumnarStorage.compressed";
+
+  /** Spark's setting for adaptive query execution (true unless set; false on local masters). */
+  public static final String ADAPTIVE = "spark.sql.adaptive.enabled";
 
   /** Spark's setting for whole-stage code generation (true unless set; false on local masters). */
   public static final String WHOLE_STAGE_CODEGEN = "spark.sql.codegen.wholeStage";

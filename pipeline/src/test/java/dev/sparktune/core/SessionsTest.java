@@ -36,6 +36,8 @@ class SessionsTest {
     assertFalse(cluster.contains(Sessions.CACHE_COMPRESSED), "a cluster keeps Spark's default");
     assertFalse(cluster.contains(Sessions.WHOLE_STAGE_CODEGEN), "a cluster keeps Spark's default");
     assertFalse(cluster.contains(Sessions.CODEGEN_FACTORY_MODE), "a cluster keeps Spark's default");
+    assertEquals("false", conf.get(Sessions.ADAPTIVE));
+    assertFalse(cluster.contains(Sessions.ADAPTIVE), "a cluster keeps Spark's default");
     assertFalse(cluster.contains("spark.sql.shuffle.partitions"));
   }
 
