@@ -2,6 +2,7 @@ package dev.sparktune.jobs;
 
 import dev.sparktune.Pipeline;
 import dev.sparktune.config.SparktuneConfig;
+import dev.sparktune.core.ParquetTables;
 import dev.sparktune.core.Sessions;
 import dev.sparktune.core.Stage;
 import dev.sparktune.core.StageContext;
@@ -102,7 +103,7 @@ final class ExplainGpuCommand implements Callable<Integer> {
     for (String up : s.upstream()) {
       Path table = ws.table(up, StageRunner.DATA);
       try {
-        inputs.put(up, spark.read().parquet(table.toString()));
+        inputs.put(up, ParquetTables.read(spark, table.toString()));
       } catch (Exception e) {
         System.out.printf("%s: skipped: no %s output at %s (run `sparktune run --to %s` first)%n",
             s.name(), up, table, up);

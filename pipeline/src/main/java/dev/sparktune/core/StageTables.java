@@ -101,7 +101,7 @@ final class StageTables {
     Dataset<Row> source = table.equals(DATA) ? output.data() : losses(output).containsKey(table)
         ? losses(output).get(table) : output.extras().get(table);
     String path = new Path(staging, table).toString();
-    return source == null ? spark.read().parquet(path) : spark.read().schema(source.schema()).parquet(path);
+    return source == null ? ParquetTables.read(spark, path) : spark.read().schema(source.schema()).parquet(path);
   }
 
   private static void write(Dataset<Row> table, Path path) {
