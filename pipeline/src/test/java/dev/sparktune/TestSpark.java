@@ -19,6 +19,8 @@ public final class TestSpark {
           .config("spark.driver.host", "localhost")
           .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
           .config(dev.sparktune.core.Sessions.CACHE_BATCH_SIZE, dev.sparktune.core.Sessions.CACHE_BATCH_ROWS)
+          // Local runs' cache format (Sessions), so that every test that persists a table goes through it.
+          .config(dev.sparktune.core.Sessions.CACHE_SERIALIZER, dev.sparktune.core.RowBatchSerializer.class.getName())
           .getOrCreate();
     }
     return spark;

@@ -58,6 +58,8 @@ public final class Sessions {
       // per core (above) and the stages hint their broadcasts. 200k corpus: ~0.6 s less wall, ~0.8 s
       // with near dedup; the same outputs (docs/benchmarks.md, fifteenth session).
       conf.setIfMissing(ADAPTIVE, "false");
+      // Cached tables as binary rows, not columns: see RowBatchSerializer.
+      conf.setIfMissing(CACHE_SERIALIZER, RowBatchSerializer.class.getName());
     }
     // Cached tables in batches of 1,000 rows, not Spark's 10,000: see CACHE_BATCH_ROWS.
     conf.setIfMissing(CACHE_BATCH_SIZE, String.valueOf(CACHE_BATCH_ROWS));
@@ -94,6 +96,9 @@ public final class Sessions {
 
   /** Spark's setting for whether cached tables are compressed (true unless set; false on local masters). */
   public static final String CACHE_COMPRESSED = "spark.sql.inMemoryColumnarStorage.compressed";
+
+  /** Spark's (static) setting for the format of cached tables (RowBatchSerializer on local masters). */
+  public static final String CACHE_SERIALIZER = "spark.sql.cache.serializer";
 
   /** Spark's setting for adaptive query execution (true unless set; false on local masters). */
   public static final String ADAPTIVE = "spark.sql.adaptive.enabled";

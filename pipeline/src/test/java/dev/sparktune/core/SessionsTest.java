@@ -38,6 +38,8 @@ class SessionsTest {
     assertFalse(cluster.contains(Sessions.CODEGEN_FACTORY_MODE), "a cluster keeps Spark's default");
     assertEquals("false", conf.get(Sessions.ADAPTIVE));
     assertFalse(cluster.contains(Sessions.ADAPTIVE), "a cluster keeps Spark's default");
+    assertEquals(RowBatchSerializer.class.getName(), conf.get(Sessions.CACHE_SERIALIZER));
+    assertFalse(cluster.contains(Sessions.CACHE_SERIALIZER), "a cluster keeps Spark's default");
     assertFalse(cluster.contains("spark.sql.shuffle.partitions"));
   }
 
