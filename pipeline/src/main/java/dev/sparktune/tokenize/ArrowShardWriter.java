@@ -32,9 +32,13 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * the {@code huggingface} schema metadata that carries the features.
  */
 public final class ArrowShardWriter {
-  /** One example of a shard; {@code positionIds} only in packed datasets (restarting at 0 per example). */
-  public record Example(String id, long[] inputIds, long[] labels, long[] positionIds) {
-    public Example(String id, long[] inputIds, long[] labels) {
+  /**
+   * One example of a shard; {@code positionIds} only in packed datasets (restarting at 0 per example).
+   * Token ids, labels (-100 or a token id) and positions all fit an int; the int64 labels column is
+   * widened as it is filled.
+   */
+  public record Example(String id, int[] inputIds, int[] labels, int[] positionIds) {
+    public Example(String id, int[] inputIds, int[] labels) {
       this(id, inputIds, labels, null);
     }
   }
@@ -137,10 +141,10 @@ public final class ArrowShardWriter {
    * validity bits are set a byte at a time (what {@code IntVector.set} does a value at a time, with a
    * bounds check and a bit update for each).
    */
-  private static void fill(ListVector list, List<Example> batch, Function<Example, long[]> values) {
+  private static void fill(ListVector list, List<Example> batch, Function<Example, int[]> values) {
     int total = 0;
     for (Example e : batch) {
-      long[] v = values.apply(e);
+      int[] v = values.apply(e);
       total += v == null ? e.inputIds().length : v.length;
     }
     BaseFixedWidthVector data = (BaseFixedWidthVector) list.getDataVector();
@@ -153,15 +157,15 @@ public final class ArrowShardWriter {
     int at = 0;
     for (int row = 0; row < batch.size(); row++) {
       Example e = batch.get(row);
-      long[] v = values.apply(e);
+      int[] v = values.apply(e);
       int size = v == null ? e.inputIds().length : v.length;
       list.startNewValue(row);
       if (ints != null) {
-        for (int k = 0; k < size; k++) {
-          ints.put(at + k, (int) v[k]);
-        }
+        ints.put(at, v, 0, size);
       } else if (longs != null) {
-        longs.put(at, v, 0, size);
+        for (int k = 0; k < size; k++) {
+          longs.put(at + k, v[k]);
+        }
       } else {
         for (int k = 0; k < size; k++) {
           out.put(at + k, (byte) 1);

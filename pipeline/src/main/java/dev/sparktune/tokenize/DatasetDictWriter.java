@@ -83,7 +83,8 @@ final class DatasetDictWriter {
     org.apache.spark.sql.api.java.UDF1<String, Integer> shardOf = id -> Math.floorMod(id.hashCode(), shards);
     int[] keys = partitionKeys(shards);
     org.apache.spark.sql.api.java.UDF1<Integer, Integer> keyOf = shard -> keys[shard];
-    // Labels fit in int32 (token ids and -100): half the bytes through the shuffle; widened again below.
+    // Labels fit in int32 (token ids and -100): half the bytes through the shuffle; widened again as
+    // the shard is written.
     Dataset<Row> sorted = rows.select(udf(shardOf, DataTypes.IntegerType).apply(col("id")).as("_shard"), col("id"),
             col("input_ids"), col("labels").cast("array<int>").as("labels"))
         .withColumn("_key", udf(keyOf, DataTypes.IntegerType).apply(col("_shard")))
@@ -160,8 +161,8 @@ final class DatasetDictWriter {
       }
       InternalRow r = rows.next();
       aheadShard = r.getInt(0);
-      ahead = new ArrowShardWriter.Example(r.getUTF8String(1).toString(), widen(r.getArray(2).toIntArray()),
-          widen(r.getArray(3).toIntArray()));
+      ahead = new ArrowShardWriter.Example(r.getUTF8String(1).toString(), r.getArray(2).toIntArray(),
+          r.getArray(3).toIntArray());
     }
 
     /** Moves to the next shard present; false when the rows are done. */
@@ -189,14 +190,6 @@ final class DatasetDictWriter {
       ArrowShardWriter.Example e = ahead;
       advance();
       return e;
-    }
-
-    private static long[] widen(int[] values) {
-      long[] out = new long[values.length];
-      for (int i = 0; i < values.length; i++) {
-        out[i] = values[i];
-      }
-      return out;
     }
   }
 

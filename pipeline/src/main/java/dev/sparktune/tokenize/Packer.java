@@ -37,9 +37,9 @@ final class Packer implements Iterator<ArrowShardWriter.Example> {
       row.add(e);
       length += e.inputIds().length;
     }
-    long[] ids = new long[length];
-    long[] labels = new long[length];
-    long[] positions = new long[length];
+    int[] ids = new int[length];
+    int[] labels = new int[length];
+    int[] positions = new int[length];
     StringBuilder rowId = new StringBuilder();
     int at = 0;
     for (ArrowShardWriter.Example e : row) {

@@ -23,8 +23,8 @@ class ArrowShardWriterTest {
     List<ArrowShardWriter.Example> examples = new ArrayList<>();
     for (int i = 0; i < 2500; i++) {
       int n = 1 + i % 7;
-      long[] ids = new long[n];
-      long[] labels = new long[n];
+      int[] ids = new int[n];
+      int[] labels = new int[n];
       for (int k = 0; k < n; k++) {
         ids[k] = i + k;
         labels[k] = k < n / 2 ? -100 : i + k;
@@ -58,8 +58,8 @@ class ArrowShardWriterTest {
           List<?> labelValues = labels.getObject(r);
           List<?> maskValues = mask.getObject(r);
           for (int k = 0; k < e.inputIds().length; k++) {
-            assertEquals((int) e.inputIds()[k], ((Number) idValues.get(k)).intValue());
-            assertEquals(e.labels()[k], ((Number) labelValues.get(k)).longValue());
+            assertEquals(e.inputIds()[k], ((Number) idValues.get(k)).intValue());
+            assertEquals((long) e.labels()[k], ((Number) labelValues.get(k)).longValue());
             assertEquals(1, ((Number) maskValues.get(k)).intValue());
           }
         }
