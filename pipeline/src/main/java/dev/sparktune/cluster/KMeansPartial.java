@@ -132,6 +132,49 @@ final class KMeansPartial implements Serializable {
     return this;
   }
 
+  /** Per center, the ascending terms with a sum (where its mean may be non-zero; none for an empty one). */
+  int[][] supports(int k, int dim) {
+    int[] n = new int[k];
+    for (int p : positions) {
+      n[p / dim]++;
+    }
+    int[][] out = new int[k][];
+    for (int c = 0; c < k; c++) {
+      out[c] = new int[n[c]];
+    }
+    int[] fill = new int[k];
+    for (int p : positions) { // ascending center * dim + term: each center's terms ascending
+      int c = p / dim;
+      out[c][fill[c]++] = p % dim;
+    }
+    return out;
+  }
+
+  /** {@link SparseKMeans#normalize(float[])} for a vector whose non-zeros all lie at {@code support} (ascending). */
+  static void normalize(float[] v, int[] support) {
+    double s = 0;
+    for (int j : support) {
+      s += (double) v[j] * v[j];
+    }
+    double n = Math.sqrt(s);
+    if (n > 0) {
+      for (int j : support) {
+        if (v[j] != 0) {
+          v[j] = (float) (v[j] / n);
+        }
+      }
+    }
+  }
+
+  /** The dot product of {@code a} and {@code b}, where {@code a}'s non-zeros all lie at {@code support} (ascending). */
+  static double dot(float[] a, float[] b, int[] support) {
+    double s = 0;
+    for (int j : support) {
+      s += (double) a[j] * b[j];
+    }
+    return s;
+  }
+
   /** The means of the non-empty centers (rows of zeros for empty ones), dense. */
   float[][] centers(int k, int dim) {
     float[][] out = new float[k][dim];

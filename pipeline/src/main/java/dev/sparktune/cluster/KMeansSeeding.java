@@ -254,7 +254,8 @@ final class KMeansSeeding {
     }
   }
 
-  private static int[] nonZeros(float[] v) {
+  /** The ascending positions of {@code v}'s non-zeros. */
+  static int[] nonZeros(float[] v) {
     int n = 0;
     int[] out = new int[16];
     for (int j = 0; j < v.length; j++) {
@@ -272,7 +273,7 @@ final class KMeansSeeding {
    * {@link SparseKMeans#transpose} from the centers' supports: the same array (an entry outside a
    * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way).
    */
-  private static float[] termMajor(float[][] centers, int[][] support, int dim) {
+  static float[] termMajor(float[][] centers, int[][] support, int dim) {
     int k = centers.length;
     float[] t = new float[k * dim];
     for (int c = 0; c < k; c++) {

@@ -198,11 +198,19 @@ final class SparseKMeans {
   static Model fit(JavaRDD<Block> blocks, long rows, int dim, int k, int maxIter, long seed, boolean cosine) {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(blocks.context());
     float[][] centers = KMeansSeeding.init(blocks, rows, dim, k, seed, cosine);
+    // Where each center may be non-zero (a few percent of the terms: 6 % at k = 298 on the 200k
+    // corpus): the driver's passes over the centers between iterations (the term-major copy, and for
+    // cosine the normalization and the movement) go over these alone. Each gives what the pass over
+    // all terms gives, bit for bit: the skipped entries are zeros, which add nothing to a sum.
+    int[][] support = new int[centers.length][];
+    for (int c = 0; c < centers.length; c++) {
+      support[c] = KMeansSeeding.nonZeros(centers[c]);
+    }
     double cost = Double.NaN;
     int iteration = 0;
     boolean converged = false;
     while (iteration < maxIter && !converged) {
-      Broadcast<float[]> bcT = sc.broadcast(transpose(centers, dim));
+      Broadcast<float[]> bcT = sc.broadcast(KMeansSeeding.termMajor(centers, support, dim));
       float[] penalty = new float[centers.length];
       if (!cosine) {
         for (int c = 0; c < centers.length; c++) {
@@ -216,18 +224,21 @@ final class SparseKMeans {
       bcT.destroy();
       converged = true;
       float[][] next = total.centers(kk, dim);
+      int[][] nextSupport = total.supports(kk, dim);
       for (int c = 0; c < kk; c++) {
         if (total.counts[c] == 0) {
           continue; // an empty cluster keeps its center
         }
         if (cosine) {
-          normalize(next[c]);
+          KMeansPartial.normalize(next[c], nextSupport[c]);
         }
-        double moved = cosine ? 1.0 - dot(next[c], centers[c]) : Math.sqrt(squaredDistance(next[c], centers[c]));
+        double moved = cosine ? 1.0 - KMeansPartial.dot(next[c], centers[c], nextSupport[c])
+            : Math.sqrt(squaredDistance(next[c], centers[c]));
         if (moved > EPSILON) {
           converged = false;
         }
         centers[c] = next[c];
+        support[c] = nextSupport[c];
       }
       cost = total.cost;
       iteration++;
@@ -322,14 +333,6 @@ final class SparseKMeans {
     double s = 0;
     for (float x : v) {
       s += (double) x * x;
-    }
-    return s;
-  }
-
-  private static double dot(float[] a, float[] b) {
-    double s = 0;
-    for (int j = 0; j < a.length; j++) {
-      s += (double) a[j] * b[j];
     }
     return s;
   }

@@ -145,6 +145,10 @@ class SparseKMeansTest {
       }
     }
     assertTrue(nonZero > 4 * 40 && total.positions.length == nonZero, "non-zero sums: " + nonZero);
+    int[][] supports = total.supports(k, DIM);
+    for (int c = 0; c < k; c++) {
+      assertArrayEquals(KMeansSeeding.nonZeros(means[c]), supports[c], "center " + c);
+    }
   }
 
   @Test
@@ -326,6 +330,43 @@ class SparseKMeansTest {
         }
       }
     }
+  }
+
+  /**
+   * Over a support (positions that hold every non-zero, ascending), normalize gives what it gives over
+   * all entries, bit for bit; so does the term-major copy, against transpose.
+   */
+  @Test
+  void theSupportPassesAreTheDensePasses() {
+    Random random = new Random(12);
+    for (int trial = 0; trial < 200; trial++) {
+      float[] v = new float[97];
+      for (int j = 0; j < v.length; j++) {
+        int kind = random.nextInt(6);
+        v[j] = kind < 3 ? 0f : kind == 3 ? -0.0f : (float) random.nextGaussian();
+      }
+      int[] support = KMeansSeeding.nonZeros(v);
+      if (trial % 3 == 0 && v[0] == 0) { // a support may hold zeros too (a sum that came to 0)
+        int[] wider = new int[support.length + 1];
+        System.arraycopy(support, 0, wider, 1, support.length);
+        support = wider; // position 0 first: still ascending
+      }
+      float[] dense = v.clone();
+      SparseKMeans.normalize(dense);
+      KMeansPartial.normalize(v, support);
+      for (int j = 0; j < v.length; j++) {
+        assertEquals(Float.floatToIntBits(dense[j]), Float.floatToIntBits(v[j]), "vector " + trial + ", entry " + j);
+      }
+    }
+    float[][] centers = new float[5][130];
+    int[][] supports = new int[5][];
+    for (int c = 0; c < centers.length; c++) {
+      for (int j = 0; j < 130; j++) {
+        centers[c][j] = random.nextInt(4) == 0 ? (float) random.nextGaussian() : 0f;
+      }
+      supports[c] = KMeansSeeding.nonZeros(centers[c]);
+    }
+    assertArrayEquals(SparseKMeans.transpose(centers, 130), KMeansSeeding.termMajor(centers, supports, 130));
   }
 
   /** normalize, which divides only the non-zeros, gives what dividing every entry gives, -0.0 included. */
