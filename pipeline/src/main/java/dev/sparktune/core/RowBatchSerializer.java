@@ -110,19 +110,17 @@ public final class RowBatchSerializer implements CachedBatchSerializer {
     List<Attribute> cached = CollectionConverters.asJava(cacheAttributes);
     List<Attribute> selected = CollectionConverters.asJava(selectedAttributes);
     int fields = cached.size();
-    int[] ordinals = new int[selected.size()];
-    DataType[] types = new DataType[selected.size()];
-    boolean[] nullable = new boolean[selected.size()];
+    List<Expression> columns = new ArrayList<>();
     boolean all = selected.size() == fields;
-    for (int i = 0; i < ordinals.length; i++) {
+    for (int i = 0; i < selected.size(); i++) {
       Attribute a = selected.get(i);
-      ordinals[i] = indexOf(cached, a);
-      types[i] = a.dataType();
-      nullable[i] = a.nullable();
-      all &= ordinals[i] == i;
+      int ordinal = indexOf(cached, a);
+      columns.add(new BoundReference(ordinal, a.dataType(), a.nullable()));
+      all &= ordinal == i;
     }
-    Columns columns = all ? null : new Columns(ordinals, types, nullable);
-    FlatMapFunction<Iterator<CachedBatch>, InternalRow> unpack = batches -> new Unpacker(batches, fields, columns);
+    // The columns a scan reads, when not all of them in order (projected on the executors).
+    Seq<Expression> some = all ? null : CollectionConverters.asScala(columns).toSeq();
+    FlatMapFunction<Iterator<CachedBatch>, InternalRow> unpack = batches -> new Unpacker(batches, fields, some);
     return input.toJavaRDD().mapPartitions(unpack).rdd();
   }
 
@@ -198,17 +196,6 @@ public final class RowBatchSerializer implements CachedBatchSerializer {
     }
   }
 
-  /** The columns a scan reads, when not all of them in order. */
-  private record Columns(int[] ordinals, DataType[] types, boolean[] nullable) implements Serializable {
-    UnsafeProjection projection() {
-      List<Expression> refs = new ArrayList<>();
-      for (int i = 0; i < ordinals.length; i++) {
-        refs.add(new BoundReference(ordinals[i], types[i], nullable[i]));
-      }
-      return UnsafeProjection.create(CollectionConverters.asScala(refs).toSeq());
-    }
-  }
-
   /** Batches in, rows out: one row object pointed at each row's bytes in turn (projected when needed). */
   private static final class Unpacker implements Iterator<InternalRow> {
     private final Iterator<CachedBatch> batches;
@@ -217,10 +204,10 @@ public final class RowBatchSerializer implements CachedBatchSerializer {
     private RowBatch batch;
     private int next;
 
-    Unpacker(Iterator<CachedBatch> batches, int fields, Columns columns) {
+    Unpacker(Iterator<CachedBatch> batches, int fields, Seq<Expression> columns) {
       this.batches = batches;
       this.row = new UnsafeRow(fields);
-      this.projection = columns == null ? null : columns.projection();
+      this.projection = columns == null ? null : UnsafeProjection.create(columns);
     }
 
     @Override
