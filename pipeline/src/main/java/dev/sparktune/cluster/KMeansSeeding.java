@@ -59,11 +59,12 @@ final class KMeansSeeding {
     int attempts = (long) sample.size() * k <= 2_000_000L ? 10 : INIT_ATTEMPTS;
     // The seedings are independent (each has its own seeded random), so they run on the driver's
     // cores side by side while the executors wait; the best one does not depend on the thread count.
+    SamplePostings postings = SamplePostings.of(sample, dim);
     List<Callable<Seeding>> tasks = new ArrayList<>();
     for (int attempt = 0; attempt < attempts; attempt++) {
       Random random = new Random(seed + ATTEMPT_SEED_STEP * attempt);
       tasks.add(() -> {
-        float[][] seeded = plusPlus(sample, dim, k, cosine, random);
+        float[][] seeded = plusPlus(sample, postings, dim, k, cosine, random);
         return new Seeding(seeded, refine(sample, seeded, dim, cosine, INIT_ITERATIONS));
       });
     }
@@ -101,7 +102,8 @@ final class KMeansSeeding {
   static final int INIT_ITERATIONS = 10;
 
   /** Greedy k-means++ on the sample. */
-  private static float[][] plusPlus(List<Sampled> sample, int dim, int k, boolean cosine, Random random) {
+  private static float[][] plusPlus(List<Sampled> sample, SamplePostings postings, int dim, int k, boolean cosine,
+      Random random) {
     int m = sample.size();
     float[][] centers = new float[Math.min(k, m)][];
     // Greedy k-means++ (as scikit-learn): each step draws 2 + ln k candidates by D² sampling and
@@ -110,7 +112,8 @@ final class KMeansSeeding {
     int trials = 2 + (int) Math.log(centers.length);
     Sampled firstRow = sample.get(random.nextInt(m));
     centers[0] = dense(firstRow, dim, cosine);
-    double[] closest = distances(sample, centers[0], firstRow.index(), cosine, null);
+    double[] dots = new double[m];
+    double[] closest = postings.distances(centers[0], firstRow.index(), cosine, null, dots);
     double[] trial = new double[m];
     float[] candidate = new float[dim]; // one candidate at a time, its non-zeros set and cleared again
     for (int c = 1; c < centers.length; c++) {
@@ -122,22 +125,9 @@ final class KMeansSeeding {
       Sampled best = null;
       double[] bestDistances = null;
       for (int t = 0; t < trials; t++) {
-        int pick = m - 1;
-        if (total > 0) {
-          double r = random.nextDouble() * total;
-          for (int i = 0; i < m; i++) {
-            r -= closest[i];
-            if (r < 0) {
-              pick = i;
-              break;
-            }
-          }
-        } else {
-          pick = random.nextInt(m);
-        }
-        Sampled row = sample.get(pick);
+        Sampled row = sample.get(draw(closest, total, random));
         scatter(row, candidate, cosine);
-        distances(sample, candidate, row.index(), cosine, trial);
+        postings.distances(candidate, row.index(), cosine, trial, dots);
         for (int j : row.index()) {
           candidate[j] = 0;
         }
@@ -160,6 +150,22 @@ final class KMeansSeeding {
       trial = swap;
     }
     return centers;
+  }
+
+  /** A row drawn with probability proportional to its distance (D² sampling), uniformly when all are 0. */
+  private static int draw(double[] closest, double total, Random random) {
+    int m = closest.length;
+    if (total > 0) {
+      double r = random.nextDouble() * total;
+      for (int i = 0; i < m; i++) {
+        r -= closest[i];
+        if (r < 0) {
+          return i;
+        }
+      }
+      return m - 1;
+    }
+    return random.nextInt(m);
   }
 
   /** Lloyd's iterations on the sample (centers updated in place); returns the final sample cost. */
@@ -282,31 +288,6 @@ final class KMeansSeeding {
       }
     }
     return t;
-  }
-
-  /**
-   * Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}.
-   * {@code nonZeros}: the ascending positions of the center's non-zeros (a sampled row's), over which its
-   * squared norm is the dense sum bit for bit (adding 0.0 changes nothing), without a pass over all terms.
-   */
-  private static double[] distances(List<Sampled> sample, float[] center, int[] nonZeros, boolean cosine,
-      double[] out) {
-    double[] d = out == null ? new double[sample.size()] : out;
-    double centerNorm = 0;
-    for (int j : nonZeros) {
-      centerNorm += (double) center[j] * center[j];
-    }
-    for (int i = 0; i < d.length; i++) {
-      Sampled s = sample.get(i);
-      double dot = 0;
-      for (int p = 0; p < s.index().length; p++) {
-        dot += s.value()[p] * center[s.index()[p]];
-      }
-      double sNorm = s.squaredNorm();
-      d[i] = cosine ? Math.max(0, 1.0 - dot / Math.max(1e-12, Math.sqrt(sNorm * centerNorm)))
-          : Math.max(0, sNorm - 2 * dot + centerNorm);
-    }
-    return d;
   }
 
   /** A sampled row (a class, not a record: Kryo cannot build records). */
