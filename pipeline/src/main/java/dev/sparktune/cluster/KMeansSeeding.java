@@ -1,6 +1,5 @@
 package dev.sparktune.cluster;
 
-import static dev.sparktune.cluster.SparseKMeans.normalize;
 import static dev.sparktune.cluster.SparseKMeans.squaredNorm;
 
 import java.io.Serializable;
@@ -177,13 +176,23 @@ final class KMeansSeeding {
       support[c] = nonZeros(centers[c]);
     }
     double cost = 0;
+    float[] centersT = new float[k * dim]; // as the distributed iterations score: term-major
+    int[][] written = new int[k][0]; // the supports centersT holds
     for (int it = 0; it <= iterations; it++) {
       float[] penalty = new float[k];
       for (int c = 0; c < k; c++) {
         penalty[c] = cosine ? 0 : (float) squaredNorm(centers[c]);
       }
       cost = 0;
-      float[] centersT = termMajor(centers, support, dim); // as the distributed iterations score
+      for (int c = 0; c < k; c++) { // only the supports are written and cleared, not k x dim floats
+        for (int j : written[c]) {
+          centersT[j * k + c] = 0;
+        }
+        for (int j : support[c]) {
+          centersT[j * k + c] = centers[c][j];
+        }
+        written[c] = support[c];
+      }
       float[] acc = new float[k];
       for (int i = 0; i < sample.size(); i++) {
         Sampled s = sample.get(i);
@@ -252,11 +261,13 @@ final class KMeansSeeding {
         next[j] = (float) (sum[j] / count);
         sum[j] = 0;
       }
+      int[] terms = java.util.Arrays.copyOf(touched, n);
+      java.util.Arrays.sort(terms); // ascending: the norm adds what the pass over all terms adds, bit for bit
       if (cosine) {
-        normalize(next);
+        KMeansPartial.normalize(next, terms);
       }
       centers[c] = next;
-      support[c] = java.util.Arrays.copyOf(touched, n);
+      support[c] = terms;
     }
   }
 
