@@ -31,7 +31,7 @@ final class KMeansPartial implements Serializable {
    * order (its center's rows, ascending) as in a k x dim array filled row by row, so the sums are the
    * same bit for bit, without allocating and scanning k x dim doubles (39 MB at k = 298) per iteration.
    */
-  static KMeansPartial of(SparseKMeans.Block b, float[] centersT, float[] penalty, int k, int dim, boolean cosine) {
+  static KMeansPartial of(SparseKMeans.Block b, float[][] centersT, float[] penalty, int k, int dim, boolean cosine) {
     int rows = b.rows();
     int[] assigned = new int[rows];
     double[] scales = new double[rows];

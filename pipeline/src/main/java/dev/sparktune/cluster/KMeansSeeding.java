@@ -176,7 +176,7 @@ final class KMeansSeeding {
       support[c] = nonZeros(centers[c]);
     }
     double cost = 0;
-    float[] centersT = new float[k * dim]; // as the distributed iterations score: term-major
+    float[][] centersT = new float[dim][k]; // as the distributed iterations score: term-major
     int[][] written = new int[k][0]; // the supports centersT holds
     for (int it = 0; it <= iterations; it++) {
       float[] penalty = new float[k];
@@ -186,10 +186,10 @@ final class KMeansSeeding {
       cost = 0;
       for (int c = 0; c < k; c++) { // only the supports are written and cleared, not k x dim floats
         for (int j : written[c]) {
-          centersT[j * k + c] = 0;
+          centersT[j][c] = 0;
         }
         for (int j : support[c]) {
-          centersT[j * k + c] = centers[c][j];
+          centersT[j][c] = centers[c][j];
         }
         written[c] = support[c];
       }
@@ -287,15 +287,25 @@ final class KMeansSeeding {
   }
 
   /**
-   * {@link SparseKMeans#transpose} from the centers' supports: the same array (an entry outside a
-   * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way).
+   * {@link SparseKMeans#transpose} from the centers' supports: the same rows (an entry outside a
+   * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way). The
+   * terms outside every support share one row of zeros, which nothing writes to.
    */
-  static float[] termMajor(float[][] centers, int[][] support, int dim) {
+  static float[][] termMajor(float[][] centers, int[][] support, int dim) {
     int k = centers.length;
-    float[] t = new float[k * dim];
+    float[][] t = new float[dim][];
     for (int c = 0; c < k; c++) {
       for (int j : support[c]) {
-        t[j * k + c] = centers[c][j];
+        if (t[j] == null) {
+          t[j] = new float[k];
+        }
+        t[j][c] = centers[c][j];
+      }
+    }
+    float[] zeros = new float[k];
+    for (int j = 0; j < dim; j++) {
+      if (t[j] == null) {
+        t[j] = zeros;
       }
     }
     return t;

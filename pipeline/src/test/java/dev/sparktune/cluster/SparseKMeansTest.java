@@ -65,10 +65,10 @@ class SparseKMeansTest {
         row[j] = random.nextFloat();
       }
     }
-    float[] t = SparseKMeans.transpose(centers, 130);
+    float[][] t = SparseKMeans.transpose(centers, 130);
     for (int c = 0; c < 70; c++) {
       for (int j = 0; j < 130; j++) {
-        assertEquals(centers[c][j], t[j * 70 + c]);
+        assertEquals(centers[c][j], t[j][c]);
       }
     }
   }
@@ -99,7 +99,7 @@ class SparseKMeansTest {
         seeds[c][j] = (float) v.apply(j);
       }
     }
-    float[] centersT = SparseKMeans.transpose(seeds, DIM);
+    float[][] centersT = SparseKMeans.transpose(seeds, DIM);
     List<KMeansPartial> partials = new ArrayList<>();
     for (int part = 0; part < 3; part++) {
       List<Row> slice = new ArrayList<>();
@@ -253,7 +253,7 @@ class SparseKMeansTest {
         c[j] = random.nextInt(4) == 0 ? 0f : (float) random.nextGaussian();
       }
     }
-    float[] centersT = SparseKMeans.transpose(centers, dim);
+    float[][] centersT = SparseKMeans.transpose(centers, dim);
     float[] penalty = new float[k];
     for (int c = 0; c < k; c++) {
       penalty[c] = (float) SparseKMeans.squaredNorm(centers[c]);
@@ -274,7 +274,7 @@ class SparseKMeansTest {
       float[] expected = new float[k];
       for (int p = 1; p < 1 + nnz; p++) {
         for (int c = 0; c < k; c++) {
-          expected[c] += value[p] * centersT[index[p] * k + c];
+          expected[c] += value[p] * centersT[index[p]][c];
         }
       }
       for (boolean cosine : new boolean[] {true, false}) {
@@ -412,7 +412,7 @@ class SparseKMeansTest {
       }
     }
     centers[k - 1][999] = -1f;
-    float[] centersT = SparseKMeans.transpose(centers, DIM);
+    float[][] centersT = SparseKMeans.transpose(centers, DIM);
     SparseKMeans.Block block = SparseKMeans.Block.of(rows.iterator(), 0, 1, 3L);
     for (boolean cosine : new boolean[] {true, false}) {
       float[] penalty = new float[k];
