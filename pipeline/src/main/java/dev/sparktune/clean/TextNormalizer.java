@@ -85,6 +85,11 @@ public final class TextNormalizer implements Serializable {
 
   /** {@code (\S)[ NBSP]{2,}} to {@code $1 }. */
   private static String innerRuns(String s) {
+    // A run is two spaces or NBSPs in a row: without "  " and without an NBSP there is none (most
+    // texts; String.indexOf scans with the CPU's vector instructions).
+    if (s.indexOf("  ") < 0 && s.indexOf(NBSP) < 0) {
+      return s;
+    }
     StringBuilder b = null;
     int n = s.length();
     for (int i = 0; i < n; i++) {
@@ -110,6 +115,9 @@ public final class TextNormalizer implements Serializable {
 
   /** {@code [ \t NBSP]+\n} to {@code \n}. */
   private static String trailingSpaces(String s) {
+    if (!spaceBeforeLineBreak(s)) {
+      return s;
+    }
     StringBuilder b = null;
     int n = s.length();
     int i = 0;
@@ -136,6 +144,17 @@ public final class TextNormalizer implements Serializable {
       i++;
     }
     return b == null ? s : b.toString();
+  }
+
+  /** Whether a space, tab or NBSP stands right before a line break (else trailingSpaces has nothing to do). */
+  private static boolean spaceBeforeLineBreak(String s) {
+    for (int p = s.indexOf('\n', 1); p >= 0; p = s.indexOf('\n', p + 1)) {
+      char c = s.charAt(p - 1);
+      if (c == ' ' || c == '\t' || c == NBSP) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** {@code \n{3,}} to {@code \n\n}. */
