@@ -40,6 +40,8 @@ class SessionsTest {
     assertFalse(cluster.contains(Sessions.ADAPTIVE), "a cluster keeps Spark's default");
     assertEquals(RowBatchSerializer.class.getName(), conf.get(Sessions.CACHE_SERIALIZER));
     assertFalse(cluster.contains(Sessions.CACHE_SERIALIZER), "a cluster keeps Spark's default");
+    assertEquals("64m", conf.get(Sessions.DIRECT_RESULT_SIZE)); // in one JVM, results handed over directly
+    assertFalse(cluster.contains(Sessions.DIRECT_RESULT_SIZE), "a cluster keeps Spark's default");
     assertFalse(cluster.contains("spark.sql.shuffle.partitions"));
   }
 
