@@ -184,15 +184,7 @@ final class KMeansSeeding {
         penalty[c] = cosine ? 0 : (float) squaredNorm(centers[c]);
       }
       cost = 0;
-      for (int c = 0; c < k; c++) { // only the supports are written and cleared, not k x dim floats
-        for (int j : written[c]) {
-          centersT[j][c] = 0;
-        }
-        for (int j : support[c]) {
-          centersT[j][c] = centers[c][j];
-        }
-        written[c] = support[c];
-      }
+      rewrite(centersT, centers, support, written);
       float[] acc = new float[k];
       for (int i = 0; i < sample.size(); i++) {
         Sampled s = sample.get(i);
@@ -231,7 +223,7 @@ final class KMeansSeeding {
       from[c + 1] += from[c];
     }
     int[] order = new int[assignment.length];
-    int[] fill = java.util.Arrays.copyOf(from, k);
+    int[] fill = Arrays.copyOf(from, k);
     for (int i = 0; i < assignment.length; i++) {
       order[fill[assignment[i]]++] = i;
     }
@@ -261,13 +253,31 @@ final class KMeansSeeding {
         next[j] = (float) (sum[j] / count);
         sum[j] = 0;
       }
-      int[] terms = java.util.Arrays.copyOf(touched, n);
-      java.util.Arrays.sort(terms); // ascending: the norm adds what the pass over all terms adds, bit for bit
+      int[] terms = Arrays.copyOf(touched, n);
+      Arrays.sort(terms); // ascending: the norm adds what the pass over all terms adds, bit for bit
       if (cosine) {
         KMeansPartial.normalize(next, terms);
       }
       centers[c] = next;
       support[c] = terms;
+    }
+  }
+
+  /**
+   * Makes {@code t} the term-major copy of {@code centers} (as {@link SparseKMeans#transpose}), where
+   * it held the centers at the supports {@code written}: only the old and new supports are cleared
+   * and written, not k x dim floats. {@code written} becomes {@code support} (the arrays, which the
+   * caller replaces rather than changes).
+   */
+  static void rewrite(float[][] t, float[][] centers, int[][] support, int[][] written) {
+    for (int c = 0; c < centers.length; c++) {
+      for (int j : written[c]) {
+        t[j][c] = 0;
+      }
+      for (int j : support[c]) {
+        t[j][c] = centers[c][j];
+      }
+      written[c] = support[c];
     }
   }
 
@@ -278,18 +288,18 @@ final class KMeansSeeding {
     for (int j = 0; j < v.length; j++) {
       if (v[j] != 0) {
         if (n == out.length) {
-          out = java.util.Arrays.copyOf(out, 2 * n);
+          out = Arrays.copyOf(out, 2 * n);
         }
         out[n++] = j;
       }
     }
-    return java.util.Arrays.copyOf(out, n);
+    return Arrays.copyOf(out, n);
   }
 
   /**
    * {@link SparseKMeans#transpose} from the centers' supports: the same rows (an entry outside a
    * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way). The
-   * terms outside every support share one row of zeros, which nothing writes to.
+   * terms outside every support share one row of zeros: the rows are for reading only.
    */
   static float[][] termMajor(float[][] centers, int[][] support, int dim) {
     int k = centers.length;

@@ -22,6 +22,7 @@ final class SamplePostings {
     this.squaredNorms = squaredNorms;
   }
 
+  /** The postings of {@code sample}'s rows over {@code dim} terms. */
   static SamplePostings of(List<KMeansSeeding.Sampled> sample, int dim) {
     int[] start = new int[dim + 1];
     double[] squaredNorms = new double[sample.size()];
@@ -55,7 +56,8 @@ final class SamplePostings {
 
   /**
    * Distance of every sampled row to {@code center} (1 - cosine, or squared euclidean), into {@code out}.
-   * {@code nonZeros}: the ascending positions of the center's non-zeros. A row's dot product gets its
+   * {@code nonZeros}: the ascending positions of the center's non-zeros; the center must be zero
+   * everywhere else (a scattered sampled row is). A row's dot product gets its
    * products with the center's non-zeros in ascending term order, as the pass over the row's own
    * non-zeros adds them (the other products are zeros, which change no sum), so every distance is that
    * pass's bit for bit; a row with a dot of 0 gets the distance the formula gives for 0.

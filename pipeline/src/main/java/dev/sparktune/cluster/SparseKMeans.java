@@ -264,7 +264,7 @@ final class SparseKMeans {
     // each step rounded to float, so every sum gets the same additions in the same order as one
     // non-zero a pass (bit for bit), with a quarter of the loads and stores of acc (2.2x faster here).
     // Each term's centers are an array of their own, read from index 0: C2 vectorizes this loop; it
-    // did not over offsets into one flat k x dim array (twice the time; docs/benchmarks.md).
+    // did not over offsets into one flat dim x k (term-major) array (twice the time; docs/benchmarks.md).
     for (; p + 4 <= to; p += 4) {
       float[] t0 = centersT[index[p]];
       float[] t1 = centersT[index[p + 1]];

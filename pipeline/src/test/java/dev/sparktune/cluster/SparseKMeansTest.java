@@ -369,6 +369,37 @@ class SparseKMeansTest {
     assertArrayEquals(SparseKMeans.transpose(centers, 130), KMeansSeeding.termMajor(centers, supports, 130));
   }
 
+  /**
+   * The seeding's term-major array rewritten over the old and new supports, center by center (some
+   * kept as they were, some moved to other terms, some emptied), is the transpose each time.
+   */
+  @Test
+  void rewritingTheSupportsIsTheTranspose() {
+    Random random = new Random(14);
+    int k = 9;
+    int dim = 120;
+    float[][] centers = new float[k][dim];
+    int[][] support = new int[k][0];
+    int[][] written = new int[k][0];
+    float[][] t = new float[dim][k];
+    for (int round = 0; round < 30; round++) {
+      for (int c = 0; c < k; c++) {
+        int change = random.nextInt(4);
+        if (round > 0 && change == 0) {
+          continue; // kept: the same array, as an empty cluster keeps its center
+        }
+        float[] next = new float[dim];
+        for (int j = 0; j < dim && change != 1; j++) {
+          next[j] = random.nextInt(6) == 0 ? (float) random.nextGaussian() : 0f;
+        }
+        centers[c] = next;
+        support[c] = KMeansSeeding.nonZeros(next);
+      }
+      KMeansSeeding.rewrite(t, centers, support, written);
+      assertArrayEquals(SparseKMeans.transpose(centers, dim), t, "round " + round);
+    }
+  }
+
   /** normalize, which divides only the non-zeros, gives what dividing every entry gives, -0.0 included. */
   @Test
   void normalizeSkipsOnlyWhatDividingLeavesAsItIs() {
