@@ -150,7 +150,11 @@ final class KMeansPartial implements Serializable {
     return out;
   }
 
-  /** {@link SparseKMeans#normalize(float[])} for a vector whose non-zeros all lie at {@code support} (ascending). */
+  /**
+   * Scales {@code v}, whose non-zeros all lie at {@code support} (ascending), to unit length: what
+   * dividing every entry by the norm over all entries gives, bit for bit (the zeros add nothing to
+   * the norm and stay themselves), without a pass over all terms.
+   */
   static void normalize(float[] v, int[] support) {
     double s = 0;
     for (int j : support) {

@@ -264,7 +264,7 @@ final class KMeansSeeding {
   }
 
   /**
-   * Makes {@code t} the term-major copy of {@code centers} (as {@link SparseKMeans#transpose}), where
+   * Makes {@code t} the term-major copy of {@code centers} ({@code t[j][c] = centers[c][j]}), where
    * it held the centers at the supports {@code written}: only the old and new supports are cleared
    * and written, not k x dim floats. {@code written} becomes {@code support} (the arrays, which the
    * caller replaces rather than changes).
@@ -297,8 +297,8 @@ final class KMeansSeeding {
   }
 
   /**
-   * {@link SparseKMeans#transpose} from the centers' supports: the same rows (an entry outside a
-   * support is zero in both; a -0.0 there, written as 0.0, adds nothing to a score either way). The
+   * The centers term-major ({@code t[j][c] = centers[c][j]}) from their supports (an entry outside a
+   * support is zero; a -0.0 there, written as 0.0, adds nothing to a score either way). The
    * terms outside every support share one row of zeros: the rows are for reading only.
    */
   static float[][] termMajor(float[][] centers, int[][] support, int dim) {
@@ -360,8 +360,8 @@ final class KMeansSeeding {
 
 
   /**
-   * The row as a dense vector, unit length for cosine: what {@code normalize} makes of the scattered
-   * row, computed over its non-zeros alone. The indices ascend, so the squared norm adds the same
+   * The row as a dense vector, unit length for cosine: what dividing every entry of the scattered row
+   * by its norm gives, computed over its non-zeros alone. The indices ascend, so the squared norm adds the same
    * products in the same order (the zeros in between add nothing), and only non-zeros are divided.
    */
   static float[] dense(Sampled s, int dim, boolean cosine) {

@@ -134,7 +134,11 @@ final class SparseKMeans {
       float[][] t = centersT;
       if (t == null) {
         int dim = centers.length == 0 ? 0 : centers[0].length;
-        t = transpose(centers, dim);
+        int[][] support = new int[centers.length][];
+        for (int c = 0; c < centers.length; c++) {
+          support[c] = KMeansSeeding.nonZeros(centers[c]);
+        }
+        t = KMeansSeeding.termMajor(centers, support, dim);
         centersT = t; // a race builds the same array twice, harmlessly
       }
       return t;
@@ -295,41 +299,6 @@ final class SparseKMeans {
       }
     }
     return best;
-  }
-
-  /** The centers term-major ({@code t[j][c]}), copied in 64 x 64 tiles so both sides stay in cache. */
-  static float[][] transpose(float[][] centers, int dim) {
-    int k = centers.length;
-    float[][] t = new float[dim][k];
-    int tile = 64;
-    for (int c0 = 0; c0 < k; c0 += tile) {
-      int c1 = Math.min(k, c0 + tile);
-      for (int j0 = 0; j0 < dim; j0 += tile) {
-        int j1 = Math.min(dim, j0 + tile);
-        for (int c = c0; c < c1; c++) {
-          float[] row = centers[c];
-          for (int j = j0; j < j1; j++) {
-            t[j][c] = row[j];
-          }
-        }
-      }
-    }
-    return t;
-  }
-
-  static void normalize(float[] v) {
-    double n = norm(v);
-    if (n > 0) {
-      for (int j = 0; j < v.length; j++) {
-        if (v[j] != 0) { // a zero stays itself (0 / n); a center is mostly zeros, and a division is not cheap
-          v[j] = (float) (v[j] / n);
-        }
-      }
-    }
-  }
-
-  static double norm(float[] v) {
-    return Math.sqrt(squaredNorm(v));
   }
 
   static double squaredNorm(float[] v) {

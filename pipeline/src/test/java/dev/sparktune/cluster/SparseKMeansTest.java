@@ -56,21 +56,27 @@ class SparseKMeansTest {
         .cache();
   }
 
-  @Test
-  void transposeIsTermMajorAcrossPartialTiles() {
-    Random random = new Random(2);
-    float[][] centers = new float[70][130];
-    for (float[] row : centers) {
-      for (int j = 0; j < row.length; j++) {
-        row[j] = random.nextFloat();
+  /** The reference term-major copy: {@code t[j][c] = centers[c][j]}, every entry. */
+  static float[][] transpose(float[][] centers, int dim) {
+    float[][] t = new float[dim][centers.length];
+    for (int c = 0; c < centers.length; c++) {
+      for (int j = 0; j < dim; j++) {
+        t[j][c] = centers[c][j];
       }
     }
-    float[][] t = SparseKMeans.transpose(centers, 130);
-    for (int c = 0; c < 70; c++) {
-      for (int j = 0; j < 130; j++) {
-        assertEquals(centers[c][j], t[j][c]);
+    return t;
+  }
+
+  /** The reference unit vector: every entry divided by the norm over all entries (a zero vector as it is). */
+  static float[] dividedByNorm(float[] v) {
+    float[] out = v.clone();
+    double n = Math.sqrt(SparseKMeans.squaredNorm(v));
+    if (n > 0) {
+      for (int j = 0; j < out.length; j++) {
+        out[j] = (float) (out[j] / n);
       }
     }
+    return out;
   }
 
   @Test
@@ -99,7 +105,7 @@ class SparseKMeansTest {
         seeds[c][j] = (float) v.apply(j);
       }
     }
-    float[][] centersT = SparseKMeans.transpose(seeds, DIM);
+    float[][] centersT = transpose(seeds, DIM);
     List<KMeansPartial> partials = new ArrayList<>();
     for (int part = 0; part < 3; part++) {
       List<Row> slice = new ArrayList<>();
@@ -253,7 +259,7 @@ class SparseKMeansTest {
         c[j] = random.nextInt(4) == 0 ? 0f : (float) random.nextGaussian();
       }
     }
-    float[][] centersT = SparseKMeans.transpose(centers, dim);
+    float[][] centersT = transpose(centers, dim);
     float[] penalty = new float[k];
     for (int c = 0; c < k; c++) {
       penalty[c] = (float) SparseKMeans.squaredNorm(centers[c]);
@@ -333,8 +339,8 @@ class SparseKMeansTest {
   }
 
   /**
-   * Over a support (positions that hold every non-zero, ascending), normalize gives what it gives over
-   * all entries, bit for bit; so does the term-major copy, against transpose.
+   * Over a support (positions that hold every non-zero, ascending), normalize gives what dividing
+   * every entry by the norm gives, bit for bit; the term-major copy from supports is the transpose.
    */
   @Test
   void theSupportPassesAreTheDensePasses() {
@@ -351,8 +357,7 @@ class SparseKMeansTest {
         System.arraycopy(support, 0, wider, 1, support.length);
         support = wider; // position 0 first: still ascending
       }
-      float[] dense = v.clone();
-      SparseKMeans.normalize(dense);
+      float[] dense = dividedByNorm(v);
       KMeansPartial.normalize(v, support);
       for (int j = 0; j < v.length; j++) {
         assertEquals(Float.floatToIntBits(dense[j]), Float.floatToIntBits(v[j]), "vector " + trial + ", entry " + j);
@@ -366,7 +371,7 @@ class SparseKMeansTest {
       }
       supports[c] = KMeansSeeding.nonZeros(centers[c]);
     }
-    assertArrayEquals(SparseKMeans.transpose(centers, 130), KMeansSeeding.termMajor(centers, supports, 130));
+    assertArrayEquals(transpose(centers, 130), KMeansSeeding.termMajor(centers, supports, 130));
   }
 
   /**
@@ -396,11 +401,11 @@ class SparseKMeansTest {
         support[c] = KMeansSeeding.nonZeros(next);
       }
       KMeansSeeding.rewrite(t, centers, support, written);
-      assertArrayEquals(SparseKMeans.transpose(centers, dim), t, "round " + round);
+      assertArrayEquals(transpose(centers, dim), t, "round " + round);
     }
   }
 
-  /** normalize, which divides only the non-zeros, gives what dividing every entry gives, -0.0 included. */
+  /** normalize over the non-zeros gives what dividing every entry gives, -0.0 and zero vectors included. */
   @Test
   void normalizeSkipsOnlyWhatDividingLeavesAsItIs() {
     Random random = new Random(8);
@@ -413,14 +418,8 @@ class SparseKMeansTest {
       if (trial % 10 == 0) {
         java.util.Arrays.fill(v, trial % 20 == 0 ? 0f : -0.0f); // a zero vector stays as it is
       }
-      float[] expected = v.clone();
-      double n = SparseKMeans.norm(expected);
-      if (n > 0) {
-        for (int j = 0; j < expected.length; j++) {
-          expected[j] = (float) (expected[j] / n);
-        }
-      }
-      SparseKMeans.normalize(v);
+      float[] expected = dividedByNorm(v);
+      KMeansPartial.normalize(v, KMeansSeeding.nonZeros(v));
       for (int j = 0; j < v.length; j++) {
         assertEquals(Float.floatToIntBits(expected[j]), Float.floatToIntBits(v[j]), "vector " + trial + ", entry " + j);
       }
@@ -443,7 +442,7 @@ class SparseKMeansTest {
       }
     }
     centers[k - 1][999] = -1f;
-    float[][] centersT = SparseKMeans.transpose(centers, DIM);
+    float[][] centersT = transpose(centers, DIM);
     SparseKMeans.Block block = SparseKMeans.Block.of(rows.iterator(), 0, 1, 3L);
     for (boolean cosine : new boolean[] {true, false}) {
       float[] penalty = new float[k];
