@@ -41,7 +41,7 @@ class MinHasherTest {
   @Test
   void shinglesMatchTheRegexSplit() {
     String[] pieces = {"word", "Ünïcode", "İstanbul", "ǅ", "½", "Ⅻ", "٣", "日本語", "\uD835\uDC00", "\uD83D\uDE00", " ", "  ",
-        "\n", ",", "-", "'", "x1", "ABC", "", "\u0301", "ß"};
+        "\n", ",", "-", "'", "x1", "ABC", "", "\u0301", "ß", "@[`{/:", "Z9", "\t\u007f"};
     Random random = new Random(11);
     MinHasher hasher = new MinHasher(3, 4, 2);
     for (int t = 0; t < 5000; t++) {
@@ -51,6 +51,26 @@ class MinHasherTest {
       }
       String text = b.toString();
       assertArrayEquals(reference(text, 3), hasher.shingles(text), text);
+    }
+  }
+
+  /** Several texts hash as the one text concat_ws(" ", ...) makes of them, nulls skipped. */
+  @Test
+  void severalTextsAreTheirJoin() {
+    String[] pieces = {"word", "Ünïcode", "İstanbul", "x1", "ABC", "", " ", "-", "日本語", "Z9", "ß"};
+    Random random = new Random(5);
+    MinHasher hasher = new MinHasher(2, 4, 2);
+    for (int t = 0; t < 2000; t++) {
+      java.util.List<String> texts = new java.util.ArrayList<>();
+      for (int k = random.nextInt(5); k >= 0; k--) {
+        StringBuilder b = new StringBuilder();
+        for (int p = random.nextInt(4); p >= 0; p--) {
+          b.append(pieces[random.nextInt(pieces.length)]);
+        }
+        texts.add(random.nextInt(6) == 0 ? null : b.toString());
+      }
+      String joined = String.join(" ", texts.stream().filter(java.util.Objects::nonNull).toList());
+      assertArrayEquals(reference(joined, 2), hasher.shingles(texts), texts.toString());
     }
   }
 
