@@ -226,25 +226,28 @@ public final class CleanStage extends RecordStage<CleanConfig> {
     Dataset<Row> rated = refused
         .withColumn("detail", when(col("reason").isNull(), quality[1]).otherwise(col("detail")))
         .withColumn("reason", coalesce(col("reason"), quality[0]));
-    // The exact-duplicate key is computed in this pass, once, for the records that pass; a GPU plan
-    // keeps it in built-in expressions.
+    // The exact-duplicate key and the near-duplicate sketch are computed in this pass, once, for the
+    // records that pass; a GPU plan keeps the key in built-in expressions.
     Column key = gpuPlan(context.spark()) ? ExactDuplicates.sqlKey() : ExactDuplicates.key();
-    Dataset<Row> judged = (dd.exact() ? rated.withColumn(ExactDuplicates.KEY, when(col("reason").isNull(), key))
-        : rated).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> keyed = dd.exact() ? rated.withColumn(ExactDuplicates.KEY, when(col("reason").isNull(), key)) : rated;
+    Dataset<Row> judged = (dd.near()
+        ? keyed.withColumn(NearDuplicates.SKETCH, when(col("reason").isNull(), NearDuplicates.sketch(dd))) : keyed)
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Column[] carried = dd.near() ? new Column[] {col(NearDuplicates.SKETCH)} : new Column[0];
 
     Dataset<Row> audit = judged.select(col("id"), col("source"), expr("explode(removed)").as("r"))
         .select(col("id"), col("source"), col("r.field").as("field"), col("r.removed").as("removed"),
             col("r.phrase").as("phrase"));
 
     Dataset<Row> passed = judged.filter(col("reason").isNull());
-    Dataset<Row> survivors = passed.select(Schemas.recordColumns());
+    Dataset<Row> survivors = passed.select(Schemas.withColumns(Schemas.recordColumns(), carried));
     Dataset<Row> dropped = judged.filter(col("reason").isNotNull())
         .select(Schemas.droppedColumns(col("reason"), col("detail")));
 
     Runnable releaseRanked = () -> { };
     if (dd.exact()) {
-      DedupSplit exact = ExactDuplicates.split(passed.select(Schemas.withColumns(Schemas.recordColumns(),
-          col(ExactDuplicates.KEY))));
+      DedupSplit exact = ExactDuplicates.split(passed.select(Schemas.withColumns(
+          Schemas.withColumns(Schemas.recordColumns(), carried), col(ExactDuplicates.KEY))));
       survivors = exact.kept();
       dropped = dropped.unionByName(exact.dropped());
       releaseRanked = exact.release();

@@ -162,7 +162,10 @@ final class ExactDuplicates {
     }
   });
 
-  /** Splits records that carry {@link #KEY} (computed once, where they are cached) into kept and dropped. */
+  /**
+   * Splits records that carry {@link #KEY} (computed once, where they are cached) into kept (with the
+   * records' columns but the key) and dropped.
+   */
   static DedupSplit split(Dataset<Row> records) {
     Column self = struct(col("id"), col("source"), col("uri"), col("locator"));
     Dataset<Row> repeated = records.groupBy(KEY)
@@ -176,7 +179,8 @@ final class ExactDuplicates {
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
     Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit("exact_duplicate"),
         concat_ws("", lit("duplicate of "), col("_first.id"))));
-    Dataset<Row> kept = joined.filter(first).select(Schemas.recordColumns());
+    Dataset<Row> kept = joined.filter(first).select(java.util.Arrays.stream(records.columns())
+        .filter(c -> !c.equals(KEY)).map(org.apache.spark.sql.functions::col).toArray(Column[]::new));
     return new DedupSplit(kept, dropped, repeated::unpersist);
   }
 }

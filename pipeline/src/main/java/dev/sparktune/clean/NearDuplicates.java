@@ -7,10 +7,13 @@ import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.udf;
 
 import dev.sparktune.config.CleanConfig;
+import dev.sparktune.core.ChatMessage;
 import dev.sparktune.core.Schemas;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -27,7 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Near-duplicate removal with MinHash and LSH banding: word shingles and bands x rows MinHash values
  * per record ({@link MinHasher}, a UDF: the same in Spark's higher-order array functions ran 100x
- * slower), a record is a candidate of another when all rows of some band agree (AND within a band,
+ * slower; the records come with their sketch, {@link #SKETCH}, made where the clean stage judges them,
+ * and the shingles are made again only for the few candidates), a record is a candidate of another
+ * when all rows of some band agree (AND within a band,
  * OR across bands), candidates are verified by their exact Jaccard similarity (built-in
  * array_intersect/array_union), and the connected components of the verified pairs are resolved by
  * min-label propagation: each component keeps its smallest record (id, then source, uri, locator).
@@ -38,6 +43,56 @@ final class NearDuplicates {
 
   private NearDuplicates() {}
 
+  /** The column of a record's MinHash sketch (see {@link #sketch}) that {@link #split} reads. */
+  static final String SKETCH = "_sketch";
+
+  /** A sketch: the record's number of distinct shingles and its band keys (none without words). */
+  static final StructType SKETCH_TYPE = new StructType()
+      .add("n", DataTypes.IntegerType, false)
+      .add("bands", DataTypes.createArrayType(DataTypes.LongType, false), false);
+
+  /**
+   * A record's sketch, of the words of its instruction, input, output, text and messages' contents in
+   * that order (as {@code concat_ws(" ", ...)} would join them).
+   */
+  static Column sketch(CleanConfig.Dedup dd) {
+    MinHasher hasher = new MinHasher(dd.shingleWords(), dd.bands(), dd.rows());
+    UDF1<Row, Row> f = fields -> {
+      long[] sh = hasher.shingles(texts(fields));
+      return RowFactory.create(sh.length, sh.length == 0 ? new long[0] : hasher.bandKeys(sh)); // no boxing
+    };
+    return udf(f, SKETCH_TYPE).apply(textFields());
+  }
+
+  /** The records with their {@link #SKETCH} column, as {@link #split} takes them. */
+  static Dataset<Row> sketched(Dataset<Row> records, CleanConfig.Dedup dd) {
+    return records.withColumn(SKETCH, sketch(dd));
+  }
+
+  /** A record's distinct shingles, sorted (the sets whose Jaccard similarity is checked). */
+  private static Column shingles(CleanConfig.Dedup dd) {
+    MinHasher hasher = new MinHasher(dd.shingleWords(), dd.bands(), dd.rows());
+    UDF1<Row, long[]> f = fields -> hasher.shingles(texts(fields));
+    return udf(f, DataTypes.createArrayType(DataTypes.LongType, false)).apply(textFields());
+  }
+
+  private static Column textFields() {
+    return struct(col("instruction"), col("input"), col("output"), col("text"), col("messages"));
+  }
+
+  private static List<String> texts(Row fields) {
+    List<String> texts = new ArrayList<>(8);
+    for (int i = 0; i < 4; i++) {
+      texts.add(fields.isNullAt(i) ? null : fields.getString(i));
+    }
+    List<ChatMessage> messages = Schemas.messagesOf(fields, 4);
+    for (int i = 0; messages != null && i < messages.size(); i++) {
+      texts.add(messages.get(i).content());
+    }
+    return texts;
+  }
+
+  /** The records (with {@link #SKETCH}) split into kept and near duplicates. */
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark) {
     return split(records, dd, spark, BROADCAST_BUCKETS, BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT,
         NearDuplicatesOnDriver.SHINGLE_LIMIT);
@@ -49,25 +104,11 @@ final class NearDuplicates {
    */
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
       long maxBroadcastKeys, long maxDriverMembers, long maxDriverShingles) {
-    int k = dd.shingleWords();
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
     Dataset<Row> keyed = records.withColumn("_rk", concat_ws("\u001f", col("id"), col("source"), col("uri"),
         col("locator")));
-    MinHasher hasher = new MinHasher(k, dd.bands(), dd.rows());
-    StructType sketchType = new StructType()
-        .add("sh", DataTypes.createArrayType(DataTypes.LongType, false), false)
-        .add("bands", DataTypes.createArrayType(DataTypes.LongType, false), false);
-    UDF1<String, Row> sketch = text -> {
-      long[] sh = hasher.shingles(text);
-      long[] bands = sh.length == 0 ? new long[0] : hasher.bandKeys(sh);
-      return RowFactory.create(sh, bands); // primitive arrays: no boxing on the way into Spark
-    };
-    // Nondeterministic only so that the filter below is not pushed under the projection, which would
-    // compute every sketch twice (once for the filter, once for the column).
-    Dataset<Row> sketched = keyed.select(col("_rk"), udf(sketch, sketchType).asNondeterministic()
-        .apply(concat_ws(" ", col("instruction"), col("input"), col("output"), col("text"),
-            expr("array_join(transform(messages, m -> m.content), ' ')"))).as("_s"))
-        .filter(expr("size(_s.sh) > 0"))
+    Dataset<Row> sketched = keyed.select(col("_rk"), col(SKETCH).as("_s"))
+        .filter(col("_s.n").gt(0))
         .persist(StorageLevel.MEMORY_AND_DISK());
     SharedBuckets.Shared shared = SharedBuckets.find(sketched, maxBroadcastBuckets);
     // Few enough candidates for the driver: their rows are collected at once (one job), and their
@@ -80,7 +121,7 @@ final class NearDuplicates {
     if (onDriver) {
       LOG.info("near duplicates: {} rows in shared band buckets, candidates checked on the driver ({} shingles)",
           collected.size(), shingles);
-      NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(sketched, collected, dd, spark);
+      NearDuplicatesOnDriver.Result r = NearDuplicatesOnDriver.run(keyed, shingles(dd), collected, dd, spark);
       found = new Labels(r.labels(), r.edges());
     } else {
       Members candidates = collected != null
@@ -88,7 +129,7 @@ final class NearDuplicates {
               collected.size())
           : members(spark, sketched, shared, maxBroadcastBuckets);
       LOG.info("near duplicates: {} rows in shared band buckets, candidates checked by Spark", candidates.count());
-      Dataset<Row> edges = verifiedPairs(sketched, candidates.rows(), dd, maxBroadcastKeys);
+      Dataset<Row> edges = verifiedPairs(keyed, candidates.rows(), dd, maxBroadcastKeys);
       long edgeCount = edges.count();
       found = new Labels(edgeCount <= DRIVER_EDGE_LIMIT ? componentsOnDriver(edges, spark) : components(edges),
           edgeCount);
@@ -124,7 +165,7 @@ final class NearDuplicates {
         .groupBy("_band", "_bucket").count().filter(col("count").gt(1)).select("_band", "_bucket")
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> members = sketched.select(col("_rk"), expr("posexplode(_s.bands)").as(new String[] {"_band", "_bucket"}),
-            expr("size(_s.sh)").as("_n"))
+            col("_s.n").as("_n"))
         .join(small(shared, maxBroadcastBuckets), new String[] {"_band", "_bucket"})
         .persist(StorageLevel.MEMORY_AND_DISK());
     long count = members.count();
@@ -140,9 +181,10 @@ final class NearDuplicates {
 
   /**
    * The candidate pairs (a, b, jaccard) of the members' records whose Jaccard similarity reaches
-   * the threshold, checkpointed.
+   * the threshold, checkpointed. The shingles are made again from the {@code keyed} records' texts, for
+   * the candidates only.
    */
-  private static Dataset<Row> verifiedPairs(Dataset<Row> sketched, Dataset<Row> members, CleanConfig.Dedup dd,
+  private static Dataset<Row> verifiedPairs(Dataset<Row> keyed, Dataset<Row> members, CleanConfig.Dedup dd,
       long maxBroadcastKeys) {
     int max = dd.maxBucketSize();
     Dataset<Row> pairs = members.groupBy("_band", "_bucket").agg(expr("sort_array(collect_set(_rk))").as("_ids"))
@@ -152,8 +194,8 @@ final class NearDuplicates {
             + "ELSE transform(sequence(1, size(_ids) - 1), j -> named_struct('a', _ids[0], 'b', _ids[j])) END)")
             .as("_p"))
         .select(col("_p.a").as("a"), col("_p.b").as("b")).distinct();
-    Dataset<Row> shingled = sketched.select(col("_rk"), col("_s.sh").as("_sh"))
-        .join(small(members.select("_rk").distinct(), maxBroadcastKeys), "_rk")
+    Dataset<Row> shingled = keyed.join(small(members.select("_rk").distinct(), maxBroadcastKeys), "_rk")
+        .select(col("_rk"), shingles(dd).as("_sh"))
         .persist(StorageLevel.MEMORY_AND_DISK()); // the candidates only; both sides of the pairs read it
     Dataset<Row> sa = shingled.select(col("_rk").as("a"), col("_sh").as("sa"));
     Dataset<Row> sb = shingled.select(col("_rk").as("b"), col("_sh").as("sb"));

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -47,9 +48,11 @@ final class NearDuplicatesOnDriver {
 
   /**
    * The pairs, checks and components of the collected {@code members} rows ({@link SharedBuckets#MEMBERS}:
-   * band, bucket, key, shingle count); the candidates' shingles are read from {@code sketched}.
+   * band, bucket, key, shingle count); the candidates' shingles are made by {@code shingler} from the
+   * {@code keyed} records (key column {@code _rk}).
    */
-  static Result run(Dataset<Row> sketched, List<Row> members, CleanConfig.Dedup dd, SparkSession spark) {
+  static Result run(Dataset<Row> keyed, Column shingler, List<Row> members, CleanConfig.Dedup dd,
+      SparkSession spark) {
     Map<Bucket, TreeSet<String>> buckets = new HashMap<>();
     Set<String> candidateKeys = new TreeSet<>();
     for (Row r : members) {
@@ -60,8 +63,8 @@ final class NearDuplicatesOnDriver {
     Dataset<Row> candidates = spark.createDataFrame(candidateKeys.stream().map(k -> RowFactory.create(k)).toList(),
         new StructType().add("_rk", DataTypes.StringType, false));
     Map<String, long[]> shingles = new HashMap<>();
-    java.util.Iterator<Row> shingled = sketched.select(col("_rk"), col("_s.sh"))
-        .join(broadcast(candidates), "_rk").toLocalIterator();
+    java.util.Iterator<Row> shingled = keyed.join(broadcast(candidates), "_rk").select(col("_rk"), shingler)
+        .toLocalIterator();
     while (shingled.hasNext()) {
       Row r = shingled.next();
       shingles.put(r.getString(0), distinctSorted(r.<Long>getList(1)));

@@ -1,7 +1,6 @@
 package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.expr;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,8 +27,8 @@ import scala.Tuple2;
  * its records' bucket values to the task of that band, which sorts them and keeps the values seen
  * twice or more; the shared values (bounded, checked before they are collected) are broadcast back
  * to the records. Spark SQL's aggregation and join of the same rows took ~3.4 s of a 200,000-record
- * clean stage. The sketched rows are {@code _rk} and {@code _s} (shingles {@code sh}, band keys
- * {@code bands}), as {@link NearDuplicates} makes them.
+ * clean stage. The sketched rows are {@code _rk} and {@code _s} (number of shingles {@code n}, band
+ * keys {@code bands}), as {@link NearDuplicates} makes them.
  */
 final class SharedBuckets {
   /** The member rows: a record's key, a band it shares a bucket in, the bucket, its number of shingles. */
@@ -150,7 +149,7 @@ final class SharedBuckets {
   /** The (band, bucket, key, shingle count) rows of the sketched records in a {@code shared} bucket, one per band. */
   static Dataset<Row> members(SparkSession spark, Dataset<Row> sketched, long[][] shared) {
     Broadcast<long[][]> buckets = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(shared);
-    JavaRDD<Row> rows = sketched.select(col("_rk"), col("_s.bands"), expr("size(_s.sh)"))
+    JavaRDD<Row> rows = sketched.select(col("_rk"), col("_s.bands"), col("_s.n"))
         .queryExecution().toRdd().toJavaRDD().mapPartitions(it -> {
           long[][] s = buckets.value();
           List<Row> out = new ArrayList<>();

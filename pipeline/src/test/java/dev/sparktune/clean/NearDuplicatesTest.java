@@ -163,7 +163,8 @@ class NearDuplicatesTest {
         NearDuplicatesOnDriver.SHINGLE_LIMIT}, {NearDuplicates.BROADCAST_KEYS, NearDuplicatesOnDriver.MEMBER_LIMIT, 0},
         {NearDuplicates.BROADCAST_KEYS, 0, 0}, {0, 0, 0}};
     for (long[] limit : limits) {
-      DedupSplit split = NearDuplicates.split(records, DEDUP, spark, limit[0], limit[0], limit[1], limit[2]);
+      DedupSplit split = NearDuplicates.split(NearDuplicates.sketched(records, DEDUP), DEDUP, spark, limit[0],
+          limit[0], limit[1], limit[2]);
       Map<String, String> dropped = new TreeMap<>();
       for (Row r : split.dropped().collectAsList()) {
         String key = r.getAs("id") + "\u001f" + r.getAs("source") + "\u001f" + r.getAs("uri") + "\u001f"
@@ -174,5 +175,47 @@ class NearDuplicatesTest {
       assertEquals(recs.size() - expected.size(), split.kept().count());
       split.release().run();
     }
+  }
+
+  /**
+   * A record's sketch is the sketch of the text the distributed plan first hashed: its four fields and
+   * its messages' contents as Spark's concat_ws and array_join join them (nulls skipped).
+   */
+  @Test
+  void sketchIsOfTheFieldsAndMessagesAsSparkJoinsThem() {
+    SparkSession spark = TestSpark.get();
+    List<Row> messages = List.of(RowFactory.create("user", "Translate: le chat"), RowFactory.create("system", null),
+        RowFactory.create("assistant", "the cat, quickly"));
+    Object[][] fields = {
+        {"Say it.", null, "one two three", null, null},
+        {null, "ctx word", null, "a text of five words here", null},
+        {"Ask", null, null, null, messages},
+        {null, null, null, null, messages},
+        {"Only", "fields", "", null, List.of()},
+        {null, null, null, null, null},
+        {"...", null, "!!", null, List.of(RowFactory.create("user", "?"))},
+    };
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < fields.length; i++) {
+      Object[] f = fields[i];
+      rows.add(RowFactory.create("id" + i, "s", "mem", "mem:s", "line:" + i, f[0], f[1], f[2], f[3], Map.of(),
+          f[4] == null ? null : scala.jdk.javaapi.CollectionConverters.asScala((List<?>) f[4]).toSeq()));
+    }
+    Dataset<Row> records = NearDuplicates.sketched(spark.createDataFrame(rows, Schemas.RECORD), DEDUP)
+        .selectExpr("id", "concat_ws(' ', instruction, input, output, text,"
+            + " array_join(transform(messages, m -> m.content), ' ')) AS joined", NearDuplicates.SKETCH)
+        .orderBy("id");
+    MinHasher hasher = new MinHasher(DEDUP.shingleWords(), DEDUP.bands(), DEDUP.rows());
+    int withWords = 0;
+    for (Row r : records.collectAsList()) {
+      long[] sh = hasher.shingles(r.getString(1));
+      Row sketch = r.getStruct(2);
+      assertEquals(sh.length, sketch.getInt(0), r.getString(1));
+      List<Long> bands = sketch.getList(1);
+      long[] want = sh.length == 0 ? new long[0] : hasher.bandKeys(sh);
+      assertEquals(java.util.Arrays.stream(want).boxed().toList(), bands, r.getString(1));
+      withWords += sh.length > 0 ? 1 : 0;
+    }
+    assertEquals(5, withWords, "two records have no words");
   }
 }

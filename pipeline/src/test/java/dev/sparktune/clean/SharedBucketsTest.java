@@ -28,7 +28,7 @@ class SharedBucketsTest {
     SparkSession spark = TestSpark.get();
     Random random = new Random(11);
     StructType sketch = new StructType()
-        .add("sh", DataTypes.createArrayType(DataTypes.LongType, false), false)
+        .add("n", DataTypes.IntegerType, false)
         .add("bands", DataTypes.createArrayType(DataTypes.LongType, false), false);
     StructType schema = new StructType().add("_rk", DataTypes.StringType, false).add("_s", sketch, false);
     List<Row> rows = new ArrayList<>();
@@ -40,9 +40,8 @@ class SharedBucketsTest {
         int pick = random.nextInt(300);
         bands[b] = pick == 0 ? Long.MIN_VALUE : pick == 1 ? Long.MAX_VALUE : (pick - 150) * 1_000_003L;
       }
-      long[] shingles = new long[1 + random.nextInt(5)];
       bandsOf.add(bands);
-      rows.add(RowFactory.create("r" + i, RowFactory.create(shingles, bands)));
+      rows.add(RowFactory.create("r" + i, RowFactory.create(1 + random.nextInt(5), bands)));
     }
     Dataset<Row> sketched = spark.createDataFrame(rows, schema).repartition(3);
 
@@ -77,7 +76,7 @@ class SharedBucketsTest {
     for (int i = 0; i < rows.size(); i++) {
       for (int b = 0; b < BANDS; b++) {
         if (seen.get(b).get(bandsOf.get(i)[b]) > 1) {
-          int n = ((Row) rows.get(i).get(1)).<long[]>getAs(0).length;
+          int n = ((Row) rows.get(i).get(1)).getInt(0);
           expected.add(b + " " + bandsOf.get(i)[b] + " r" + i + " " + n);
         }
       }
