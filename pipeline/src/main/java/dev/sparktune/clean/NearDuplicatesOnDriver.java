@@ -19,6 +19,7 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import scala.Tuple2;
 
 /**
  * The candidate pairs, their Jaccard check and the components on the driver, for when the records
@@ -35,7 +36,7 @@ final class NearDuplicatesOnDriver {
 
   /**
    * Up to this many shingles of the candidate records (each record once) are held, 8 bytes each
-   * (64 MB at most); they stream in a partition at a time, so long texts cannot fill the driver heap.
+   * (64 MB at most): the executors make them from the texts and send the driver primitive arrays.
    */
   static final long SHINGLE_LIMIT = 8_000_000;
 
@@ -62,12 +63,15 @@ final class NearDuplicatesOnDriver {
     }
     Dataset<Row> candidates = spark.createDataFrame(candidateKeys.stream().map(k -> RowFactory.create(k)).toList(),
         new StructType().add("_rk", DataTypes.StringType, false));
+    // One job over every partition (a local iterator ran one job per partition, one after another),
+    // the shingles coming back as primitive arrays.
+    List<Tuple2<String, long[]>> shingled = keyed.join(broadcast(candidates), "_rk").select(col("_rk"), shingler)
+        .queryExecution().toRdd().toJavaRDD()
+        .map(r -> new Tuple2<>(r.getUTF8String(0).toString(), MinHasher.sortedDistinct(r.getArray(1).toLongArray())))
+        .collect(); // sorted and distinct already; the Jaccard relies on it
     Map<String, long[]> shingles = new HashMap<>();
-    java.util.Iterator<Row> shingled = keyed.join(broadcast(candidates), "_rk").select(col("_rk"), shingler)
-        .toLocalIterator();
-    while (shingled.hasNext()) {
-      Row r = shingled.next();
-      shingles.put(r.getString(0), distinctSorted(r.<Long>getList(1)));
+    for (Tuple2<String, long[]> t : shingled) {
+      shingles.put(t._1(), t._2());
     }
     Set<List<String>> pairs = new HashSet<>();
     for (TreeSet<String> bucket : buckets.values()) {
@@ -120,13 +124,5 @@ final class NearDuplicatesOnDriver {
       }
     }
     return (double) common / (a.length + b.length - common);
-  }
-
-  private static long[] distinctSorted(List<Long> values) {
-    long[] out = new long[values.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = values.get(i);
-    }
-    return MinHasher.sortedDistinct(out); // shingles come sorted and distinct; the Jaccard relies on it
   }
 }
