@@ -37,11 +37,14 @@ public final class RefusalDetector implements Serializable {
 
   private final List<String> phraseList = new ArrayList<>();
   /**
-   * All phrases in one Aho–Corasick automaton, run over the folded text (one pass per text). A
-   * double-array trie: one array probe per character, where org.ahocorasick's trie did a boxed
-   * hash-map lookup per character (most of the phrase pass's time in a profile).
+   * All phrases in one Aho–Corasick automaton, run over the folded text (one pass per text): a DFA
+   * ({@link PhraseAutomaton}, one table step per character) where its table fits, else a double-array
+   * trie (org.ahocorasick's trie, before either, did a boxed hash-map lookup per character).
    */
+  private transient PhraseAutomaton phraseDfa;
   private transient AhoCorasickDoubleArrayTrie<String> phraseTrie;
+  /** The largest DFA table built (entries); tests set 0 to run the trie. */
+  private final long maxDfaEntries;
   private final List<String> regexSources;
   private transient List<Pattern> regexes;
   /**
@@ -55,11 +58,12 @@ public final class RefusalDetector implements Serializable {
   private final boolean byWord;
 
   public RefusalDetector(List<String> phrases, List<String> regexSources) {
-    this(phrases, regexSources, true);
+    this(phrases, regexSources, true, PhraseAutomaton.MAX_ENTRIES);
   }
 
-  RefusalDetector(List<String> phrases, List<String> regexSources, boolean byWord) {
+  RefusalDetector(List<String> phrases, List<String> regexSources, boolean byWord, long maxDfaEntries) {
     this.byWord = byWord;
+    this.maxDfaEntries = maxDfaEntries;
     LinkedHashSet<String> unique = new LinkedHashSet<>();
     for (String p : phrases) {
       String n = normalizePhrase(p);
@@ -78,7 +82,8 @@ public final class RefusalDetector implements Serializable {
       keyed.put(p, p);
     }
     phraseTrie = null; // no phrases: nothing to fold or search for
-    if (!keyed.isEmpty()) {
+    phraseDfa = keyed.isEmpty() ? null : PhraseAutomaton.of(List.copyOf(keyed.keySet()), maxDfaEntries);
+    if (!keyed.isEmpty() && phraseDfa == null) {
       phraseTrie = new AhoCorasickDoubleArrayTrie<>();
       phraseTrie.build(keyed);
     }
@@ -257,7 +262,7 @@ public final class RefusalDetector implements Serializable {
   private Match[] phraseMatches(String text) {
     int n = text.length();
     Match[] out = new Match[n];
-    if (phraseTrie == null) {
+    if (phraseDfa == null && phraseTrie == null) {
       return out;
     }
     char[] folded = new char[n];
@@ -281,7 +286,7 @@ public final class RefusalDetector implements Serializable {
         folded[m++] = fold(c);
       }
     }
-    phraseTrie.parseText(m == n ? folded : Arrays.copyOf(folded, m), (first, afterLast, p) -> {
+    PhraseAutomaton.Hit hit = (first, afterLast, p) -> {
       int s = start[first];
       int t = end[afterLast - 1];
       if (isWordChar(p.charAt(0)) && s > 0 && isWordChar(text.charAt(s - 1))
@@ -291,7 +296,12 @@ public final class RefusalDetector implements Serializable {
       if (out[s] == null || t > out[s].end()) {
         out[s] = new Match(s, t, p);
       }
-    });
+    };
+    if (phraseDfa != null) {
+      phraseDfa.scan(folded, m, hit);
+    } else {
+      phraseTrie.parseText(m == n ? folded : Arrays.copyOf(folded, m), hit::hit);
+    }
     return out;
   }
 

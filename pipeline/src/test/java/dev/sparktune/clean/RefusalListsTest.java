@@ -56,8 +56,8 @@ class RefusalListsTest {
   }
 
   /**
-   * The detector's double-array phrase trie reports exactly the occurrences (overlapping ones too)
-   * that org.ahocorasick's trie reports, over folded texts stitched from the shipped phrases' pieces.
+   * The detector's phrase DFA and double-array trie report exactly the occurrences (overlapping ones
+   * too) that org.ahocorasick's trie reports, over folded texts stitched from the shipped phrases' pieces.
    */
   @Test
   void phraseTrieFindsWhatTheReferenceTrieFinds() throws IOException {
@@ -67,6 +67,7 @@ class RefusalListsTest {
     com.hankcs.algorithm.AhoCorasickDoubleArrayTrie<String> trie = new com.hankcs.algorithm.AhoCorasickDoubleArrayTrie<>();
     trie.build(keyed);
     org.ahocorasick.trie.Trie reference = org.ahocorasick.trie.Trie.builder().addKeywords(normalized).build();
+    PhraseAutomaton dfa = PhraseAutomaton.of(normalized, PhraseAutomaton.MAX_ENTRIES);
     java.util.Random random = new java.util.Random(8);
     int found = 0;
     for (int t = 0; t < 3_000; t++) {
@@ -84,9 +85,14 @@ class RefusalListsTest {
       List<String> actual = new java.util.ArrayList<>();
       trie.parseText(text, (com.hankcs.algorithm.AhoCorasickDoubleArrayTrie.IHit<String>) (begin, end, p) ->
           actual.add(begin + "-" + (end - 1) + ":" + p));
+      List<String> scanned = new java.util.ArrayList<>();
+      char[] chars = (text + "~tail").toCharArray(); // the length given is what is scanned
+      dfa.scan(chars, text.length(), (begin, end, p) -> scanned.add(begin + "-" + (end - 1) + ":" + p));
       java.util.Collections.sort(expected);
       java.util.Collections.sort(actual);
+      java.util.Collections.sort(scanned);
       assertEquals(expected, actual, text.toString());
+      assertEquals(expected, scanned, text.toString());
       found += expected.size();
     }
     assertTrue(found > 5_000, "occurrences compared: " + found);
@@ -164,35 +170,60 @@ class RefusalListsTest {
   }
 
   /**
-   * Indexing regexes by their whole first word finds exactly what indexing by first letter finds, on
-   * texts made of the words the regexes start with, their phrases, and filler, in varied case.
+   * Texts made of the words the regexes start with, their phrases, and filler, in varied case, some
+   * words run together.
    */
-  @Test
-  void firstWordIndexFindsWhatTheFirstLetterIndexFinds() throws IOException {
-    RefusalDetector byWord = new RefusalDetector(phrases(), regexes());
-    RefusalDetector byLetter = new RefusalDetector(phrases(), regexes(), false);
+  static List<String> wordSoup(int seed, int count) {
     String[] words = {"i", "I", "i'm", "I\u2019m", "it", "is", "in", "its", "as", "an", "a", "ai", "AI", "my", "me",
         "sorry,", "cannot", "can't", "am", "not", "able", "to", "help", "with", "that", "language", "model,",
         "openai's", "content", "policy", "there", "anything", "else", "how", "can", "assist", "you", "today",
         "as of my last", "knowledge", "update", "do", "don't", "have", "access", "programming", "prevents",
         "the", "capital", "of", "France", "Paris", ".", ",", "\n", "I am just an AI", "beyond my capabilities",
         "against my guidelines", "i must decline", "it is not appropriate", "İ", "ıt", "ſorry"};
-    java.util.SplittableRandom random = new java.util.SplittableRandom(5);
-    int found = 0;
-    for (int t = 0; t < 4000; t++) {
+    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+    List<String> texts = new java.util.ArrayList<>();
+    for (int t = 0; t < count; t++) {
       StringBuilder text = new StringBuilder();
       int n = 3 + random.nextInt(25);
       for (int w = 0; w < n; w++) {
         String word = words[random.nextInt(words.length)];
         text.append(random.nextInt(5) == 0 ? word.toUpperCase(java.util.Locale.ROOT) : word)
-            .append(random.nextInt(8) == 0 ? "" : " ");
+            .append(random.nextInt(8) == 0 ? "" : random.nextInt(6) == 0 ? " \t\n " : " ");
       }
-      String s = text.toString();
+      texts.add(text.toString());
+    }
+    return texts;
+  }
+
+  /** Indexing regexes by their whole first word finds exactly what indexing by first letter finds. */
+  @Test
+  void firstWordIndexFindsWhatTheFirstLetterIndexFinds() throws IOException {
+    RefusalDetector byWord = new RefusalDetector(phrases(), regexes());
+    RefusalDetector byLetter = new RefusalDetector(phrases(), regexes(), false, PhraseAutomaton.MAX_ENTRIES);
+    int found = 0;
+    for (String s : wordSoup(5, 4000)) {
       assertEquals(String.valueOf(byLetter.first(s)), String.valueOf(byWord.first(s)), s);
       assertEquals(byLetter.all(s).toString(), byWord.all(s).toString(), s);
       found += byWord.first(s) == null ? 0 : 1;
     }
     assertTrue(found > 1000, "the texts should hold refusals often: " + found);
+  }
+
+  /** The phrase DFA and the double-array trie (the path of lists too large for the DFA) find the same. */
+  @Test
+  void phraseDfaFindsWhatTheTrieFinds() throws IOException {
+    List<String> normalized = phrases().stream().map(RefusalDetector::normalizePhrase).distinct().sorted().toList();
+    assertNotNull(PhraseAutomaton.of(normalized, PhraseAutomaton.MAX_ENTRIES), "the shipped list fits the DFA");
+    assertNull(PhraseAutomaton.of(normalized, 10_000), "a table over the bound is not built");
+    RefusalDetector dfa = new RefusalDetector(phrases(), List.of());
+    RefusalDetector trie = new RefusalDetector(phrases(), List.of(), true, 0);
+    int found = 0;
+    for (String s : wordSoup(9, 4000)) {
+      assertEquals(String.valueOf(trie.first(s)), String.valueOf(dfa.first(s)), s);
+      assertEquals(trie.all(s).toString(), dfa.all(s).toString(), s);
+      found += dfa.all(s).size();
+    }
+    assertTrue(found > 500, "phrases found: " + found);
   }
 
   @Test
