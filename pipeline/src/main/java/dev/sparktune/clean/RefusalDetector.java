@@ -100,7 +100,7 @@ public final class RefusalDetector implements Serializable {
     regexAnywhere = new ArrayList<>();
     for (int k = 0; k < regexSources.size(); k++) {
       java.util.Set<String> words = byWord ? RegexFirstWords.of(regexSources.get(k)) : null;
-      java.util.Set<Character> first = firstLetters(regexSources.get(k));
+      java.util.Set<Character> first = RegexFirstWords.letters(regexSources.get(k));
       if (words != null) {
         for (String w : words) {
           starts.addWord(w, k);
@@ -113,52 +113,6 @@ public final class RefusalDetector implements Serializable {
         }
       }
     }
-  }
-
-  /**
-   * The lower-case letters a match of {@code regex} can start with, when it is {@code \b} followed
-   * by a letter or a group of alternatives that each start with a letter; otherwise null.
-   */
-  static java.util.Set<Character> firstLetters(String regex) {
-    if (!regex.startsWith("\\b") || regex.length() < 3) {
-      return null;
-    }
-    String rest = regex.substring(2);
-    java.util.Set<Character> out = new java.util.TreeSet<>();
-    if (Character.isLetter(rest.charAt(0))) {
-      if (rest.length() > 1 && (rest.charAt(1) == '?' || rest.charAt(1) == '*')) {
-        return null;
-      }
-      out.add(Character.toLowerCase(rest.charAt(0)));
-      return out;
-    }
-    if (rest.charAt(0) != '(') {
-      return null;
-    }
-    int start = rest.startsWith("(?:") ? 3 : 1;
-    int depth = 0;
-    int altStart = start;
-    for (int i = start; i < rest.length(); i++) {
-      char c = rest.charAt(i);
-      if (c == '\\') {
-        i++;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')' && depth > 0) {
-        depth--;
-      } else if ((c == '|' || c == ')') && depth == 0) {
-        if (altStart >= i || !Character.isLetter(rest.charAt(altStart))) {
-          return null;
-        }
-        out.add(Character.toLowerCase(rest.charAt(altStart)));
-        if (c == ')') {
-          boolean optional = i + 1 < rest.length() && "?*{".indexOf(rest.charAt(i + 1)) >= 0;
-          return optional ? null : out;
-        }
-        altStart = i + 1;
-      }
-    }
-    return null;
   }
 
   private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {

@@ -7,9 +7,10 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The whole first word a refusal regex's match must start with, worked out from its source when that
- * is certain: {@code \b} and a run of ASCII letters (or a group of such alternatives) followed by a
- * character that is not a letter and not optional ({@code "\bi( cannot| can't)"} starts with the word
+ * What a refusal regex's match must start with, worked out from its source when that is certain: its
+ * first letters ({@link #letters}) or its whole first word ({@link #of}). The first word: {@code \b}
+ * and a run of ASCII letters (or a group of such alternatives) followed by a character that is not a
+ * letter and not optional ({@code "\bi( cannot| can't)"} starts with the word
  * "i", {@code "\b(openai|anthropic)['\u2019]s"} with "openai" or "anthropic"). The detector then tries
  * such a regex only where the text's word (its run of letters) is one of those, instead of at every
  * word that starts with the same letter. Anything less certain gives null, and the regex stays
@@ -32,6 +33,52 @@ final class RegexFirstWords {
       out.add(word);
     }
     return out.isEmpty() ? null : out;
+  }
+
+  /**
+   * The lower-case letters a match of {@code regex} can start with, when it is {@code \b} followed
+   * by a letter or a group of alternatives that each start with a letter; otherwise null.
+   */
+  static Set<Character> letters(String regex) {
+    if (!regex.startsWith("\\b") || regex.length() < 3) {
+      return null;
+    }
+    String rest = regex.substring(2);
+    Set<Character> out = new TreeSet<>();
+    if (Character.isLetter(rest.charAt(0))) {
+      if (rest.length() > 1 && (rest.charAt(1) == '?' || rest.charAt(1) == '*')) {
+        return null;
+      }
+      out.add(Character.toLowerCase(rest.charAt(0)));
+      return out;
+    }
+    if (rest.charAt(0) != '(') {
+      return null;
+    }
+    int start = rest.startsWith("(?:") ? 3 : 1;
+    int depth = 0;
+    int altStart = start;
+    for (int i = start; i < rest.length(); i++) {
+      char c = rest.charAt(i);
+      if (c == '\\') {
+        i++;
+      } else if (c == '(') {
+        depth++;
+      } else if (c == ')' && depth > 0) {
+        depth--;
+      } else if ((c == '|' || c == ')') && depth == 0) {
+        if (altStart >= i || !Character.isLetter(rest.charAt(altStart))) {
+          return null;
+        }
+        out.add(Character.toLowerCase(rest.charAt(altStart)));
+        if (c == ')') {
+          boolean optional = i + 1 < rest.length() && "?*{".indexOf(rest.charAt(i + 1)) >= 0;
+          return optional ? null : out;
+        }
+        altStart = i + 1;
+      }
+    }
+    return null;
   }
 
   /** {@code s} itself, or, when it starts with a group, each alternative followed by what comes after it. */
