@@ -21,7 +21,7 @@ final class RegexFirstWords {
 
   /** The lower-case first words of {@code regex}, or null when they cannot be told for certain. */
   static Set<String> of(String regex) {
-    if (!regex.startsWith("\\b")) {
+    if (!regex.startsWith("\\b") || topLevelAlternation(regex)) {
       return null;
     }
     Set<String> out = new TreeSet<>();
@@ -40,7 +40,7 @@ final class RegexFirstWords {
    * by a letter or a group of alternatives that each start with a letter; otherwise null.
    */
   static Set<Character> letters(String regex) {
-    if (!regex.startsWith("\\b") || regex.length() < 3) {
+    if (!regex.startsWith("\\b") || regex.length() < 3 || topLevelAlternation(regex)) {
       return null;
     }
     String rest = regex.substring(2);
@@ -79,6 +79,13 @@ final class RegexFirstWords {
       }
     }
     return null;
+  }
+
+  /** Whether {@code regex} has a | outside every group: its later branches then start anywhere. */
+  static boolean topLevelAlternation(String regex) {
+    boolean[] found = {false};
+    scan(regex, (i, depth) -> found[0] |= regex.charAt(i) == '|' && depth == 0);
+    return found[0];
   }
 
   /** {@code s} itself, or, when it starts with a group, each alternative followed by what comes after it. */

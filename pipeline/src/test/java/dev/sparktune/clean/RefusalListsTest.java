@@ -156,6 +156,18 @@ class RefusalListsTest {
     assertNotNull(d.first("ssorryyy x"), "an unindexed regex is still searched");
   }
 
+  /** A regex with an alternation outside any group can match anywhere by its later branches: it is not indexed. */
+  @Test
+  void aTopLevelAlternationIsSearchedEverywhere() {
+    for (String regex : List.of("\\bsorry|regret", "\\b(sorry|apologies) now|regret", "\\bsorry, but|regret")) {
+      assertNull(RegexFirstWords.letters(regex), regex);
+      assertNull(RegexFirstWords.of(regex), regex);
+      RefusalDetector d = new RefusalDetector(List.of(), List.of(regex));
+      assertEquals(3, d.first("We regret it").start(), regex);
+      assertNotNull(d.first("Sorry now, sorry, but no"), regex);
+    }
+  }
+
   @Test
   void firstWordsOfRegexes() {
     assertEquals(java.util.Set.of("i"), RegexFirstWords.of("\\bi( cannot| can['\u2019]t) help"));
