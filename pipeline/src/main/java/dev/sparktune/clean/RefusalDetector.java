@@ -54,7 +54,10 @@ public final class RefusalDetector implements Serializable {
   private transient RegexStarts starts;
   /** Regexes whose first letters could not be worked out: searched the slow way. */
   private transient List<Integer> regexAnywhere;
-  /** Whether regexes are indexed by their first word where it is known (off: by first letter only, as a reference). */
+  /**
+   * Whether regexes are indexed by their first word and checked against their literal starts where
+   * these are known (off: by first letter only, as a reference).
+   */
   private final boolean byWord;
 
   public RefusalDetector(List<String> phrases, List<String> regexSources) {
@@ -101,6 +104,7 @@ public final class RefusalDetector implements Serializable {
     for (int k = 0; k < regexSources.size(); k++) {
       java.util.Set<String> words = byWord ? RegexFirstWords.of(regexSources.get(k)) : null;
       java.util.Set<Character> first = RegexFirstWords.letters(regexSources.get(k));
+      starts.addPrefixes(k, byWord ? RegexFirstWords.prefixes(regexSources.get(k)) : null);
       if (words != null) {
         for (String w : words) {
           starts.addWord(w, k);
@@ -277,6 +281,9 @@ public final class RefusalDetector implements Serializable {
     }
     Match best = null;
     for (int k : candidates) {
+      if (!starts.mayMatch(k, text, i)) {
+        continue; // the text here does not open as the regex's literal start does
+      }
       Matcher m = matchers[k];
       if (m == null) {
         m = regexes.get(k).matcher(text); // one matcher per regex and text, moved by region()

@@ -81,6 +81,40 @@ final class RegexFirstWords {
     return null;
   }
 
+  /**
+   * The literal texts (lower case), one of which every match of {@code regex} starts with: after its
+   * {@code \b}, the run of plain characters (ASCII letters and digits, space, comma, apostrophe,
+   * hyphen) that each branch opens with, less a last character a quantifier makes optional; null when
+   * a branch opens with no such run. {@code "\b(against|violates?) my"} gives "against my " and
+   * "violate".
+   */
+  static String[] prefixes(String regex) {
+    if (!regex.startsWith("\\b") || topLevelAlternation(regex)) {
+      return null;
+    }
+    List<String> branches = branches(regex.substring(2));
+    String[] out = new String[branches.size()];
+    for (int b = 0; b < out.length; b++) {
+      String branch = branches.get(b);
+      int j = 0;
+      while (j < branch.length() && plain(branch.charAt(j))) {
+        j++;
+      }
+      if (quantified(branch, j) && branch.charAt(j) != '+') {
+        j--; // "s?": the s may be absent
+      }
+      if (j <= 0) {
+        return null;
+      }
+      out[b] = branch.substring(0, j).toLowerCase(Locale.ROOT);
+    }
+    return out.length == 0 ? null : out;
+  }
+
+  private static boolean plain(char c) {
+    return isAsciiLetter(c) || c >= '0' && c <= '9' || c == ' ' || c == ',' || c == '\'' || c == '-';
+  }
+
   /** Whether {@code regex} has a | outside every group: its later branches then start anywhere. */
   static boolean topLevelAlternation(String regex) {
     boolean[] found = {false};

@@ -19,6 +19,8 @@ final class RegexStarts {
   private final List<Integer>[] byAsciiLetter = new List[128];
   /** The first words (all ASCII: {@link RegexFirstWords}) by their first letter. */
   private final String[][] wordsByAsciiLetter = new String[128][];
+  /** Per regex, the literal texts one of which its match starts with ({@link RegexFirstWords#prefixes}), or null. */
+  private String[][] prefixes = new String[0][];
 
   /** Regex {@code k} can only match where a word starts with the lower-case {@code letter}. */
   void addLetter(char letter, int k) {
@@ -43,6 +45,32 @@ final class RegexStarts {
       wordsByAsciiLetter[first] = words;
     }
     list.add(k);
+  }
+
+  /** Regex {@code k} can only match where the text starts with one of {@code prefixes} (lower case; null: anything). */
+  void addPrefixes(int k, String[] prefixes) {
+    if (k >= this.prefixes.length) {
+      this.prefixes = Arrays.copyOf(this.prefixes, k + 1);
+    }
+    this.prefixes[k] = prefixes;
+  }
+
+  /** Whether regex {@code k} can match at {@code i}: the text there, case-folded, starts with one of its prefixes. */
+  boolean mayMatch(int k, String text, int i) {
+    String[] p = k < prefixes.length ? prefixes[k] : null;
+    if (p == null) {
+      return true;
+    }
+    for (String prefix : p) {
+      int q = 0;
+      while (q < prefix.length() && i + q < text.length() && fold(text.charAt(i + q)) == prefix.charAt(q)) {
+        q++;
+      }
+      if (q == prefix.length()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The regexes to try at {@code i} (a word start): the letter's, then the word's; null when none. */

@@ -1,5 +1,6 @@
 package dev.sparktune.clean;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -166,6 +167,21 @@ class RefusalListsTest {
       assertEquals(3, d.first("We regret it").start(), regex);
       assertNotNull(d.first("Sorry now, sorry, but no"), regex);
     }
+  }
+
+  @Test
+  void literalStartsOfRegexes() {
+    assertArrayEquals(new String[] {"against my ", "violate", "in violation of my ", "outside"},
+        RegexFirstWords.prefixes("\\b(against|violates?|in violation of|outside( of)?) my (rules|x)"));
+    assertArrayEquals(new String[] {"i"}, RegexFirstWords.prefixes("\\bi( cannot| can't) help"));
+    assertArrayEquals(new String[] {"sorry"}, RegexFirstWords.prefixes("\\bsorry+ x"));
+    assertArrayEquals(new String[] {"as a"}, RegexFirstWords.prefixes("\\bAs an? (ai|bot)"));
+    assertArrayEquals(new String[] {"i apologi", "my apologies,"}, RegexFirstWords.prefixes("\\b(i apologi[sz]e|my apologies),"));
+    assertNull(RegexFirstWords.prefixes("\\b(foo|bar)? baz"), "an optional group");
+    assertNull(RegexFirstWords.prefixes("\\b[ab]c"), "a class first");
+    assertNull(RegexFirstWords.prefixes("\\bs?orry"), "an optional first letter");
+    assertNull(RegexFirstWords.prefixes("\\bsorry|regret"), "a top-level alternation");
+    assertNull(RegexFirstWords.prefixes("(?i)sorry"), "no leading word boundary");
   }
 
   @Test
