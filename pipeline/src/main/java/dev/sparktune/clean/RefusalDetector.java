@@ -177,11 +177,17 @@ public final class RefusalDetector implements Serializable {
       return null;
     }
     Match slow = slowRegexes(text, true).stream().findFirst().orElse(null);
-    int limit = slow == null ? text.length() : slow.start() + 1;
-    Match[] phrase = phraseMatches(text);
+    Match[] phrase = {null}; // the earliest phrase match, the longest there
+    phrases(text, (s, t, p) -> {
+      if (phrase[0] == null || s < phrase[0].start() || s == phrase[0].start() && t > phrase[0].end()) {
+        phrase[0] = new Match(s, t, p);
+      }
+    });
+    int limit = Math.min(slow == null ? text.length() : slow.start() + 1,
+        phrase[0] == null ? text.length() : phrase[0].start() + 1);
     Matcher[] matchers = new Matcher[regexes.size()];
     for (int i = 0; i < limit; i++) {
-      Match m = longer(phrase[i], regexAt(text, i, matchers));
+      Match m = longer(phrase[0] != null && phrase[0].start() == i ? phrase[0] : null, regexAt(text, i, matchers));
       if (m != null) {
         return slow != null && slow.start() == m.start() ? longer(m, slow) : m;
       }
@@ -212,20 +218,36 @@ public final class RefusalDetector implements Serializable {
     return out;
   }
 
-  /**
-   * The longest phrase match starting at each position of {@code text} (null where none): one
-   * Aho–Corasick pass over the text folded as phrases are (lower case, apostrophes unified,
-   * whitespace runs as one space), then the word-boundary checks on the original text.
-   */
+  /** The longest phrase match starting at each position of {@code text} (null where none). */
   private Match[] phraseMatches(String text) {
+    Match[] out = new Match[text.length()];
+    phrases(text, (s, t, p) -> {
+      if (out[s] == null || t > out[s].end()) {
+        out[s] = new Match(s, t, p);
+      }
+    });
+    return out;
+  }
+
+  /** Receives a phrase match at [start, end) of the text. */
+  private interface Found {
+    void at(int start, int end, String phrase);
+  }
+
+  /**
+   * Every phrase match in {@code text} (overlapping ones too): one Aho–Corasick pass over the text
+   * folded as phrases are (lower case, apostrophes unified, whitespace runs as one space), then the
+   * word-boundary checks on the original text.
+   */
+  private void phrases(String text, Found found) {
     int n = text.length();
-    Match[] out = new Match[n];
     if (phraseDfa == null && phraseTrie == null) {
-      return out;
+      return;
     }
-    char[] folded = new char[n];
-    int[] start = new int[n + 1];
-    int[] end = new int[n + 1];
+    FoldBuffers b = FoldBuffers.of(n);
+    char[] folded = b.folded;
+    int[] start = b.start;
+    int[] end = b.end;
     int m = 0;
     int i = 0;
     while (i < n) {
@@ -251,16 +273,13 @@ public final class RefusalDetector implements Serializable {
           || isWordChar(p.charAt(p.length() - 1)) && t < n && isWordChar(text.charAt(t))) {
         return;
       }
-      if (out[s] == null || t > out[s].end()) {
-        out[s] = new Match(s, t, p);
-      }
+      found.at(s, t, p);
     };
     if (phraseDfa != null) {
       phraseDfa.scan(folded, m, hit);
     } else {
-      phraseTrie.parseText(m == n ? folded : Arrays.copyOf(folded, m), hit::hit);
+      phraseTrie.parseText(Arrays.copyOf(folded, m), hit::hit);
     }
-    return out;
   }
 
   private static Match longer(Match a, Match b) {

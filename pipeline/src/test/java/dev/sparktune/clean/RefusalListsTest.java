@@ -144,6 +144,9 @@ class RefusalListsTest {
     RefusalDetector.Match m = d.first("Hi. As an AI language model, I can't.");
     assertEquals(4, m.start());
     assertEquals("as an ai language model", m.phrase());
+    RefusalDetector nested = new RefusalDetector(List.of("as an ai", "as an ai language model", "an ai"), List.of());
+    assertEquals(m.toString(), nested.first("Hi. As an AI language model, I can't.").toString(),
+        "the longest phrase at the earliest start");
   }
 
   @Test
@@ -223,6 +226,12 @@ class RefusalListsTest {
     return texts;
   }
 
+  /** What first() must give: the earliest of all() (the longest at that start). */
+  static RefusalDetector.Match firstOfAll(RefusalDetector d, String text) {
+    List<RefusalDetector.Match> all = d.all(text);
+    return all.isEmpty() ? null : all.get(0);
+  }
+
   /** Indexing regexes by their whole first word finds exactly what indexing by first letter finds. */
   @Test
   void firstWordIndexFindsWhatTheFirstLetterIndexFinds() throws IOException {
@@ -232,6 +241,7 @@ class RefusalListsTest {
     for (String s : wordSoup(5, 4000)) {
       assertEquals(String.valueOf(byLetter.first(s)), String.valueOf(byWord.first(s)), s);
       assertEquals(byLetter.all(s).toString(), byWord.all(s).toString(), s);
+      assertEquals(String.valueOf(firstOfAll(byWord, s)), String.valueOf(byWord.first(s)), s);
       found += byWord.first(s) == null ? 0 : 1;
     }
     assertTrue(found > 1000, "the texts should hold refusals often: " + found);
@@ -249,6 +259,7 @@ class RefusalListsTest {
     for (String s : wordSoup(9, 4000)) {
       assertEquals(String.valueOf(trie.first(s)), String.valueOf(dfa.first(s)), s);
       assertEquals(trie.all(s).toString(), dfa.all(s).toString(), s);
+      assertEquals(String.valueOf(firstOfAll(dfa, s)), String.valueOf(dfa.first(s)), s);
       found += dfa.all(s).size();
     }
     assertTrue(found > 500, "phrases found: " + found);
