@@ -37,48 +37,22 @@ final class RegexFirstWords {
 
   /**
    * The lower-case letters a match of {@code regex} can start with, when it is {@code \b} followed
-   * by a letter or a group of alternatives that each start with a letter; otherwise null.
+   * by a letter or a group of alternatives that each start with a letter, none of them optional;
+   * otherwise null.
    */
   static Set<Character> letters(String regex) {
-    if (!regex.startsWith("\\b") || regex.length() < 3 || topLevelAlternation(regex)) {
+    if (!regex.startsWith("\\b") || topLevelAlternation(regex)) {
       return null;
     }
-    String rest = regex.substring(2);
     Set<Character> out = new TreeSet<>();
-    if (Character.isLetter(rest.charAt(0))) {
-      if (rest.length() > 1 && (rest.charAt(1) == '?' || rest.charAt(1) == '*')) {
+    for (String branch : branches(regex.substring(2))) {
+      if (branch.isEmpty() || !Character.isLetter(branch.charAt(0))
+          || branch.length() > 1 && "?*{".indexOf(branch.charAt(1)) >= 0) {
         return null;
       }
-      out.add(Character.toLowerCase(rest.charAt(0)));
-      return out;
+      out.add(Character.toLowerCase(branch.charAt(0)));
     }
-    if (rest.charAt(0) != '(') {
-      return null;
-    }
-    int start = rest.startsWith("(?:") ? 3 : 1;
-    int depth = 0;
-    int altStart = start;
-    for (int i = start; i < rest.length(); i++) {
-      char c = rest.charAt(i);
-      if (c == '\\') {
-        i++;
-      } else if (c == '(') {
-        depth++;
-      } else if (c == ')' && depth > 0) {
-        depth--;
-      } else if ((c == '|' || c == ')') && depth == 0) {
-        if (altStart >= i || !Character.isLetter(rest.charAt(altStart))) {
-          return null;
-        }
-        out.add(Character.toLowerCase(rest.charAt(altStart)));
-        if (c == ')') {
-          boolean optional = i + 1 < rest.length() && "?*{".indexOf(rest.charAt(i + 1)) >= 0;
-          return optional ? null : out;
-        }
-        altStart = i + 1;
-      }
-    }
-    return null;
+    return out.isEmpty() ? null : out;
   }
 
   /**

@@ -155,6 +155,10 @@ class RefusalListsTest {
     assertEquals(java.util.Set.of('s', 'i', 'm'), RegexFirstWords.letters("\\b(sorry|i apologi[sz]e|my apologies),"));
     assertNull(RegexFirstWords.letters("\\b(foo|bar)? baz"), "an optional group could be skipped");
     assertNull(RegexFirstWords.letters("(?i)sorry"), "no leading word boundary");
+    assertNull(RegexFirstWords.letters("\\b(s?orry|x) y"), "an alternative's optional first letter");
+    assertNull(RegexFirstWords.letters("\\bs{0,1}orry"), "a first letter that may be absent");
+    assertEquals(java.util.Set.of('a', 'c'), RegexFirstWords.letters("\\b(a[)|]b|c)"), "a bracket inside a class");
+    assertEquals(0, new RefusalDetector(List.of(), List.of("\\b(s?orry|x) y")).first("orry y").start());
     RefusalDetector d = new RefusalDetector(List.of(), List.of("\\b(sorry|my apologies), but", "sorry+ x"));
     assertEquals(7, d.first("Well - sorry, but no").start(), "indexed regex at a word start");
     assertNotNull(d.first("ssorryyy x"), "an unindexed regex is still searched");
