@@ -62,15 +62,24 @@ final class RegexStarts {
       return true;
     }
     for (String prefix : p) {
-      int q = 0;
-      while (q < prefix.length() && i + q < text.length() && fold(text.charAt(i + q)) == prefix.charAt(q)) {
-        q++;
-      }
-      if (q == prefix.length()) {
+      if (foldedAt(text, i, prefix)) {
         return true;
       }
     }
     return false;
+  }
+
+  /** Whether {@code text} at {@code i}, case-folded, starts with the lower-case {@code s}. */
+  private static boolean foldedAt(String text, int i, String s) {
+    if (i + s.length() > text.length()) {
+      return false;
+    }
+    for (int q = 0; q < s.length(); q++) {
+      if (fold(text.charAt(i + q)) != s.charAt(q)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The regexes to try at {@code i} (a word start): the letter's, then the word's; null when none. */
@@ -99,14 +108,7 @@ final class RegexStarts {
     }
     int length = j - i;
     for (String w : words) {
-      if (w.length() != length) {
-        continue;
-      }
-      int q = 0;
-      while (q < length && fold(text.charAt(i + q)) == w.charAt(q)) {
-        q++;
-      }
-      if (q == length) {
+      if (w.length() == length && foldedAt(text, i, w)) {
         return byWord.get(w);
       }
     }
