@@ -50,7 +50,7 @@ final class NearDuplicatesOnDriver {
   /**
    * The pairs, checks and components of the collected {@code members} rows ({@link SharedBuckets#MEMBERS}:
    * band, bucket, key, shingle count); the candidates' shingles are made by {@code shingler} from the
-   * {@code keyed} records (key column {@code _rk}).
+   * {@code keyed} records (key column {@code _rk}), sorted and distinct as {@link MinHasher#shingles} gives them.
    */
   static Result run(Dataset<Row> keyed, Column shingler, List<Row> members, CleanConfig.Dedup dd,
       SparkSession spark) {
@@ -67,8 +67,8 @@ final class NearDuplicatesOnDriver {
     // the shingles coming back as primitive arrays.
     List<Tuple2<String, long[]>> shingled = keyed.join(broadcast(candidates), "_rk").select(col("_rk"), shingler)
         .queryExecution().toRdd().toJavaRDD()
-        .map(r -> new Tuple2<>(r.getUTF8String(0).toString(), MinHasher.sortedDistinct(r.getArray(1).toLongArray())))
-        .collect(); // sorted and distinct already; the Jaccard relies on it
+        .map(r -> new Tuple2<>(r.getUTF8String(0).toString(), r.getArray(1).toLongArray()))
+        .collect(); // MinHasher.shingles gives them sorted and distinct, as the Jaccard needs
     Map<String, long[]> shingles = new HashMap<>();
     for (Tuple2<String, long[]> t : shingled) {
       shingles.put(t._1(), t._2());
