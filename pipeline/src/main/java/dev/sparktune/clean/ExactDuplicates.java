@@ -1,6 +1,5 @@
 package dev.sparktune.clean;
 
-import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
@@ -20,10 +19,16 @@ import dev.sparktune.core.Schemas;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.api.java.UDF4;
+import org.apache.spark.sql.api.java.UDF5;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
@@ -33,14 +38,14 @@ import org.apache.spark.storage.StorageLevel;
  * {@code exact_duplicate} naming the kept id.
  *
  * <p>Only the keys are aggregated (count and smallest record per key); the keys that occur more than
- * once, usually a small table, are broadcast back to the records where they lie (up to
- * {@link #BROADCAST_KEYS}; more are joined by a shuffle), so the records are not shuffled and sorted.
+ * once, usually a small table, are sent to the records where they lie (up to {@link #BROADCAST_KEYS};
+ * more are joined by a shuffle), so the records are not shuffled and sorted.
  */
 final class ExactDuplicates {
   /** The key column the records must carry (see {@link #key()}). */
   static final String KEY = "_key";
 
-  /** Up to this many repeated keys are broadcast to the records rather than joined by a shuffle. */
+  /** Up to this many repeated keys (~100 bytes each) are sent to the records' tasks rather than joined by a shuffle. */
   static final long BROADCAST_KEYS = 1_000_000;
 
   private ExactDuplicates() {}
@@ -103,7 +108,7 @@ final class ExactDuplicates {
         String lowered = com.ibm.icu.lang.UCharacter.toLowerCase(com.ibm.icu.util.ULocale.ROOT,
             new String(key, start, at - start));
         if (start + lowered.length() + size > key.length) { // room for this field and all that follow
-          key = java.util.Arrays.copyOf(key, start + lowered.length() + size);
+          key = Arrays.copyOf(key, start + lowered.length() + size);
         }
         lowered.getChars(0, lowered.length(), key, start);
         at = start + lowered.length();
@@ -167,20 +172,47 @@ final class ExactDuplicates {
    * records' columns but the key) and dropped.
    */
   static DedupSplit split(Dataset<Row> records) {
+    return split(records, BROADCAST_KEYS);
+  }
+
+  /**
+   * {@link #split(Dataset)}, the repeated keys looked up where the records lie when there are at most
+   * {@code maxLookupKeys} of them, else joined to the records by a shuffle (tests: 0).
+   */
+  static DedupSplit split(Dataset<Row> records, long maxLookupKeys) {
     Column self = struct(col("id"), col("source"), col("uri"), col("locator"));
     Dataset<Row> repeated = records.groupBy(KEY)
         .agg(count(lit(1)).as("_n"), min(self).as("_first"))
         .filter(col("_n").gt(1)).select(col(KEY), col("_first"))
         .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one aggregation, not two
-    // Keys seen more than once are usually few: broadcast them, and the records stay where they are.
-    // (Adaptive execution alone would still shuffle the records before it sees how small they are.)
-    Dataset<Row> joined = records.join(repeated.count() <= BROADCAST_KEYS ? broadcast(repeated) : repeated,
-        new String[] {KEY}, "left");
+    Column[] columns = Arrays.stream(records.columns()).filter(c -> !c.equals(KEY))
+        .map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
+    if (repeated.count() <= maxLookupKeys) {
+      // Keys seen more than once are usually few: each task looks its records' keys up in a map of
+      // them. The records stay where they are, and kept and dropped are each one filter of them
+      // (a broadcast join copied every record's row twice more, a shuffle join would move them all).
+      Map<String, String[]> firsts = new HashMap<>();
+      for (Row r : repeated.collectAsList()) {
+        Row f = r.getStruct(1);
+        firsts.put(r.getString(0), new String[] {f.getString(0), f.getString(1), f.getString(2), f.getString(3)});
+      }
+      repeated.unpersist();
+      Broadcast<Map<String, String[]>> shared = JavaSparkContext.fromSparkContext(records.sparkSession().sparkContext())
+          .broadcast(firsts);
+      UDF5<String, String, String, String, String, String> first = (key, id, source, uri, locator) -> {
+        String[] f = key == null ? null : shared.value().get(key);
+        return f == null || Arrays.equals(f, new String[] {id, source, uri, locator}) ? null : f[0];
+      };
+      Column duplicateOf = udf(first, DataTypes.StringType)
+          .apply(col(KEY), col("id"), col("source"), col("uri"), col("locator"));
+      Dataset<Row> dropped = records.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(
+          lit("exact_duplicate"), concat_ws("", lit("duplicate of "), duplicateOf)));
+      return new DedupSplit(records.filter(duplicateOf.isNull()).select(columns), dropped, shared::destroy);
+    }
+    Dataset<Row> joined = records.join(repeated, new String[] {KEY}, "left");
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
     Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit("exact_duplicate"),
         concat_ws("", lit("duplicate of "), col("_first.id"))));
-    Dataset<Row> kept = joined.filter(first).select(java.util.Arrays.stream(records.columns())
-        .filter(c -> !c.equals(KEY)).map(org.apache.spark.sql.functions::col).toArray(Column[]::new));
-    return new DedupSplit(kept, dropped, repeated::unpersist);
+    return new DedupSplit(joined.filter(first).select(columns), dropped, repeated::unpersist);
   }
 }

@@ -14,7 +14,11 @@ import dev.sparktune.config.CleanConfig;
 import dev.sparktune.core.ChatMessage;
 import dev.sparktune.core.Schemas;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -138,13 +142,41 @@ final class NearDuplicates {
     Dataset<Row> labels = found.labels();
     long edgeCount = found.edges();
     LOG.info("near duplicates: {} verified pairs", edgeCount);
+    return apart(keyed, labels, maxBroadcastKeys, sketched::unpersist);
+  }
+
+  /**
+   * The {@code keyed} records (key {@code _rk}) split by the component {@code labels} (v, label) into
+   * kept and near duplicates; {@code release} is run with the split's own release.
+   */
+  private static DedupSplit apart(Dataset<Row> keyed, Dataset<Row> labels, long maxLookupKeys, Runnable release) {
     Dataset<Row> dupes = labels.filter(col("label").notEqual(col("v")));
+    if (dupes.count() <= maxLookupKeys) {
+      // Few: each task looks its records up in a map of them (v -> the kept record's id), so kept and
+      // dropped are each one filter of the records where they lie.
+      Map<String, String> of = new HashMap<>();
+      for (Row r : dupes.collectAsList()) {
+        String label = r.getString(1);
+        int end = label.indexOf('\u001f');
+        of.put(r.getString(0), end < 0 ? label : label.substring(0, end));
+      }
+      Broadcast<Map<String, String>> lookupTable = JavaSparkContext
+          .fromSparkContext(keyed.sparkSession().sparkContext()).broadcast(of);
+      UDF1<String, String> lookup = rk -> lookupTable.value().get(rk);
+      Column duplicateOf = udf(lookup, DataTypes.StringType).apply(col("_rk"));
+      Dataset<Row> dropped = keyed.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(
+          lit("near_duplicate"), concat_ws("", lit("near duplicate of "), duplicateOf)));
+      return new DedupSplit(keyed.filter(duplicateOf.isNull()).select(Schemas.recordColumns()), dropped, () -> {
+        release.run();
+        lookupTable.destroy();
+      });
+    }
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
     Column isDupe = col("label").isNotNull();
     Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(Schemas.recordColumns());
     Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit("near_duplicate"),
         concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
-    return new DedupSplit(kept, dropped, sketched::unpersist);
+    return new DedupSplit(kept, dropped, release);
   }
 
   /**

@@ -73,18 +73,23 @@ class ExactDuplicatesTest {
     for (String[] r : records) {
       rows.add(RowFactory.create(r[0], r[1], "csv", "u", "l", "q", null, "a", null, java.util.Map.of(), null, r[2]));
     }
-    DedupSplit split = ExactDuplicates.split(TestSpark.get().createDataFrame(rows, schema).repartition(3));
-    java.util.TreeSet<String> kept = new java.util.TreeSet<>();
-    for (Row r : split.kept().collectAsList()) {
-      kept.add(r.getString(0) + "/" + r.getString(1));
+    Dataset<Row> df = TestSpark.get().createDataFrame(rows, schema).repartition(3);
+    // The repeated keys looked up in each task (the default), then joined by a shuffle.
+    for (long limit : new long[] {ExactDuplicates.BROADCAST_KEYS, 0}) {
+      DedupSplit split = ExactDuplicates.split(df, limit);
+      java.util.TreeSet<String> kept = new java.util.TreeSet<>();
+      for (Row r : split.kept().collectAsList()) {
+        kept.add(r.getString(0) + "/" + r.getString(1));
+        assertEquals(dev.sparktune.core.Schemas.RECORD.fieldNames().length, r.size(), "the key is not kept");
+      }
+      java.util.TreeSet<String> dropped = new java.util.TreeSet<>();
+      for (Row r : split.dropped().collectAsList()) {
+        dropped.add(r.getString(0) + "/" + r.getString(1) + " " + r.getAs("reason") + ": " + r.getAs("detail"));
+      }
+      split.release().run();
+      assertEquals("[a/s2, d/s1, e/s1]", kept.toString(), "limit " + limit);
+      assertEquals("[b/s1 exact_duplicate: duplicate of a, c/s0 exact_duplicate: duplicate of a,"
+          + " e/s2 exact_duplicate: duplicate of e]", dropped.toString(), "limit " + limit);
     }
-    java.util.TreeSet<String> dropped = new java.util.TreeSet<>();
-    for (Row r : split.dropped().collectAsList()) {
-      dropped.add(r.getString(0) + "/" + r.getString(1) + " " + r.getAs("reason") + ": " + r.getAs("detail"));
-    }
-    split.release().run();
-    assertEquals("[a/s2, d/s1, e/s1]", kept.toString());
-    assertEquals("[b/s1 exact_duplicate: duplicate of a, c/s0 exact_duplicate: duplicate of a,"
-        + " e/s2 exact_duplicate: duplicate of e]", dropped.toString());
   }
 }
