@@ -168,7 +168,16 @@ public final class RefusalDetector implements Serializable {
   }
 
   private static boolean isWordChar(char c) {
-    return Character.isLetterOrDigit(c);
+    return c < 128 ? ASCII_WORD[c] : Character.isLetterOrDigit(c);
+  }
+
+  /** {@link Character#isLetterOrDigit} of the ASCII characters. */
+  private static final boolean[] ASCII_WORD = new boolean[128];
+
+  static {
+    for (char c = 0; c < 128; c++) {
+      ASCII_WORD[c] = Character.isLetterOrDigit(c);
+    }
   }
 
   /** The first match in {@code text} (by position; the longest entry there), or null. */
@@ -176,7 +185,8 @@ public final class RefusalDetector implements Serializable {
     if (text == null || text.isEmpty()) {
       return null;
     }
-    Match slow = slowRegexes(text, true).stream().findFirst().orElse(null);
+    List<Match> slowFirst = slowRegexes(text, true);
+    Match slow = slowFirst.isEmpty() ? null : slowFirst.get(0);
     Match[] phrase = {null}; // the earliest phrase match, the longest there
     phrases(text, (s, t, p) -> {
       if (phrase[0] == null || s < phrase[0].start() || s == phrase[0].start() && t > phrase[0].end()) {
@@ -186,8 +196,14 @@ public final class RefusalDetector implements Serializable {
     int limit = Math.min(slow == null ? text.length() : slow.start() + 1,
         phrase[0] == null ? text.length() : phrase[0].start() + 1);
     Matcher[] matchers = new Matcher[regexes.size()];
+    int phraseAt = phrase[0] == null ? -1 : phrase[0].start();
+    boolean afterWord = false; // whether the character before i is a letter or digit
     for (int i = 0; i < limit; i++) {
-      Match m = longer(phrase[0] != null && phrase[0].start() == i ? phrase[0] : null, regexAt(text, i, matchers));
+      char c = text.charAt(i);
+      // Most places are inside a word, or start with a letter no regex starts with: two table lookups.
+      Match r = afterWord || !starts.mayStart(c) ? null : regexAt(text, i, matchers);
+      afterWord = isWordChar(c);
+      Match m = longer(i == phraseAt ? phrase[0] : null, r);
       if (m != null) {
         return slow != null && slow.start() == m.start() ? longer(m, slow) : m;
       }
@@ -205,7 +221,8 @@ public final class RefusalDetector implements Serializable {
     Matcher[] matchers = new Matcher[regexes.size()];
     int i = 0;
     while (i < text.length()) {
-      Match m = longer(phrase[i], regexAt(text, i, matchers));
+      boolean start = (i == 0 || !isWordChar(text.charAt(i - 1))) && starts.mayStart(text.charAt(i));
+      Match m = longer(phrase[i], start ? regexAt(text, i, matchers) : null);
       if (m != null) {
         out.add(m);
         i = m.end();
@@ -289,17 +306,20 @@ public final class RefusalDetector implements Serializable {
     return b == null || a.end() >= b.end() ? a : b;
   }
 
-  /** The longest indexed-regex match starting exactly at {@code i} (a word start), or null. */
+  /**
+   * The longest indexed-regex match starting exactly at {@code i}, or null; {@code i} is a word start
+   * (no letter or digit before it) whose character may start a regex ({@link RegexStarts#mayStart}).
+   */
   private Match regexAt(String text, int i, Matcher[] matchers) {
-    if (i > 0 && isWordChar(text.charAt(i - 1))) {
-      return null;
-    }
-    List<Integer> candidates = starts.at(text, i);
-    if (candidates == null) {
-      return null;
-    }
-    Match best = null;
-    for (int k : candidates) {
+    char first = RegexStarts.fold(text.charAt(i));
+    Match best = regexesAt(starts.letterAt(first), text, i, matchers, null);
+    return regexesAt(starts.wordAt(first, text, i), text, i, matchers, best);
+  }
+
+  /** The longest match at {@code i} of the regexes {@code ks} (may be null), if longer than {@code best}. */
+  private Match regexesAt(List<Integer> ks, String text, int i, Matcher[] matchers, Match best) {
+    for (int q = 0; ks != null && q < ks.size(); q++) {
+      int k = ks.get(q);
       if (!starts.mayMatch(k, text, i)) {
         continue; // the text here does not open as the regex's literal start does
       }

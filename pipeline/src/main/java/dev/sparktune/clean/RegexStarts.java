@@ -82,19 +82,27 @@ final class RegexStarts {
     return true;
   }
 
-  /** The regexes to try at {@code i} (a word start): the letter's, then the word's; null when none. */
-  List<Integer> at(String text, int i) {
-    char first = fold(text.charAt(i));
-    List<Integer> letter = first < 128 ? byAsciiLetter[first] : byLetter.get(first);
-    // A folded word can only be an (ASCII) first word if its first letter is ASCII.
-    List<Integer> word = first < 128 && wordsByAsciiLetter[first] != null ? wordAt(text, i, wordsByAsciiLetter[first])
-        : null;
-    if (letter == null || word == null) {
-      return letter == null ? word : letter;
+  /**
+   * Whether a regex may start at a word that starts with {@code c}: false only for an ASCII character
+   * that no indexed regex starts with (a character beyond ASCII can fold to an ASCII letter: ſ to s).
+   */
+  boolean mayStart(char c) {
+    if (c >= 128) {
+      return true;
     }
-    List<Integer> both = new ArrayList<>(letter);
-    both.addAll(word);
-    return both;
+    char f = fold(c);
+    return byAsciiLetter[f] != null || wordsByAsciiLetter[f] != null;
+  }
+
+  /** The regexes indexed by the case-folded letter {@code first}, or null. */
+  List<Integer> letterAt(char first) {
+    return first < 128 ? byAsciiLetter[first] : byLetter.get(first);
+  }
+
+  /** The regexes whose first word is the word at {@code i} (starting with the case-folded {@code first}), or null. */
+  List<Integer> wordAt(char first, String text, int i) {
+    // A folded word can only be an (ASCII) first word if its first letter is ASCII.
+    return first < 128 && wordsByAsciiLetter[first] != null ? wordAt(text, i, wordsByAsciiLetter[first]) : null;
   }
 
   /**
@@ -117,6 +125,9 @@ final class RegexStarts {
 
   /** A character case-folded as the regexes' case-insensitive matching folds it. */
   static char fold(char c) {
+    if (c < 128) { // the same, without the Unicode tables
+      return c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c;
+    }
     return Character.toLowerCase(Character.toUpperCase(c));
   }
 }

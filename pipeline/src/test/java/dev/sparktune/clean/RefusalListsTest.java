@@ -251,6 +251,44 @@ class RefusalListsTest {
     assertTrue(found > 1000, "the texts should hold refusals often: " + found);
   }
 
+  /**
+   * The indexed regexes (by first word or by first letter, tried only at word starts) find the first
+   * match a plain search of every regex finds: its start and, of the regexes matching there, the
+   * longest end. The texts include characters beyond ASCII that fold to an indexed letter (ſ, the
+   * Kelvin sign) and letters or digits before a regex's first word.
+   */
+  @Test
+  void indexedRegexesFindWhatAPlainSearchFinds() throws IOException {
+    List<java.util.regex.Pattern> patterns = regexes().stream().map(r -> java.util.regex.Pattern.compile(r,
+        java.util.regex.Pattern.CASE_INSENSITIVE | java.util.regex.Pattern.UNICODE_CASE)).toList();
+    RefusalDetector byWord = new RefusalDetector(List.of(), regexes());
+    RefusalDetector byLetter = new RefusalDetector(List.of(), regexes(), false, PhraseAutomaton.MAX_ENTRIES);
+    List<String> texts = new java.util.ArrayList<>(wordSoup(11, 3000));
+    texts.addAll(List.of("\u017Forry, but as an AI I cannot", "x\u017Forry, but as an AI", "\u212Anow: I cannot help",
+        "9I cannot help with that", "\u00E9I cannot help with that", "I cannot help with that"));
+    int found = 0;
+    for (String s : texts) {
+      int start = Integer.MAX_VALUE;
+      int end = -1;
+      for (java.util.regex.Pattern p : patterns) {
+        java.util.regex.Matcher m = p.matcher(s);
+        if (m.find() && (m.start() < start || m.start() == start && m.end() > end)) {
+          start = m.start();
+          end = m.end();
+        }
+      }
+      String want = end < 0 ? "none" : start + "-" + end;
+      for (RefusalDetector d : List.of(byWord, byLetter)) {
+        RefusalDetector.Match m = d.first(s);
+        assertEquals(want, m == null ? "none" : m.start() + "-" + m.end(), (d == byWord ? "by word: " : "by letter: ") + s);
+      }
+      found += end < 0 ? 0 : 1;
+    }
+    assertTrue(found > 500, "regex matches: " + found);
+    assertEquals("0-19", byWord.first("\u017Forry, but as an AI I cannot").start() + "-"
+        + byWord.first("\u017Forry, but as an AI I cannot").end(), "ſ folds to s as the regex's case-insensitive match folds it");
+  }
+
   /** The phrase DFA and the double-array trie (the path of lists too large for the DFA) find the same. */
   @Test
   void phraseDfaFindsWhatTheTrieFinds() throws IOException {
