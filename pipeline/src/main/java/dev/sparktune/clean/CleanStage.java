@@ -241,33 +241,27 @@ public final class CleanStage extends RecordStage<CleanConfig> {
 
     Dataset<Row> passed = judged.filter(col("reason").isNull());
     Dataset<Row> survivors = passed.select(Schemas.withColumns(Schemas.recordColumns(), carried));
-    Dataset<Row> dropped = judged.filter(col("reason").isNotNull())
-        .select(Schemas.droppedColumns(col("reason"), col("detail")));
-
-    Runnable releaseRanked = () -> { };
+    List<DedupSplit> steps = new ArrayList<>();
     if (dd.exact()) {
       DedupSplit exact = ExactDuplicates.split(passed.select(Schemas.withColumns(
           Schemas.withColumns(Schemas.recordColumns(), carried), col(ExactDuplicates.KEY))));
       survivors = exact.kept();
-      dropped = dropped.unionByName(exact.dropped());
-      releaseRanked = exact.release();
+      steps.add(exact);
     }
-    Runnable releaseNear = () -> { };
     if (dd.near()) {
       DedupSplit near = NearDuplicates.split(survivors, dd, context.spark());
       survivors = near.kept();
-      dropped = dropped.unionByName(near.dropped());
-      releaseNear = near.release();
+      steps.add(near);
     }
+    Dataset<Row> dropped = DedupSplit.droppedOf(judged, steps);
     Map<String, Dataset<Row>> extras = rc.mode() == CleanConfig.Refusals.RefusalMode.STRIP ? Map.of(AUDIT, audit) : Map.of();
     LOG.info("clean: refusals {}, quality rules on, exact dedup {}, near dedup {}", rc.mode().name().toLowerCase(),
         dd.exact(), dd.near());
-    Runnable release = releaseNear;
-    Runnable release2 = releaseRanked;
     return new StageOutput(survivors, null, dropped, extras, in.select("source"), () -> {
       judged.unpersist();
-      release.run();
-      release2.run();
+      for (int i = steps.size() - 1; i >= 0; i--) {
+        steps.get(i).release().run();
+      }
     });
   }
 

@@ -1,6 +1,7 @@
 package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.count;
@@ -42,6 +43,9 @@ import org.apache.spark.storage.StorageLevel;
  * more are joined by a shuffle), so the records are not shuffled and sorted.
  */
 final class ExactDuplicates {
+  /** The reason of the records it drops. */
+  static final String REASON = "exact_duplicate";
+
   /** The key column the records must carry (see {@link #key()}). */
   static final String KEY = "_key";
 
@@ -205,13 +209,15 @@ final class ExactDuplicates {
       };
       Column duplicateOf = udf(first, DataTypes.StringType)
           .apply(col(KEY), col("id"), col("source"), col("uri"), col("locator"));
+      Column detail = concat(lit("duplicate of "), duplicateOf); // null for a kept record
       Dataset<Row> dropped = records.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(
-          lit("exact_duplicate"), concat_ws("", lit("duplicate of "), duplicateOf)));
-      return new DedupSplit(records.filter(duplicateOf.isNull()).select(columns), dropped, shared::destroy);
+          lit(REASON), detail));
+      return new DedupSplit(records.filter(duplicateOf.isNull()).select(columns), dropped, shared::destroy, REASON,
+          detail);
     }
     Dataset<Row> joined = records.join(repeated, new String[] {KEY}, "left");
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
-    Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit("exact_duplicate"),
+    Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit(REASON),
         concat_ws("", lit("duplicate of "), col("_first.id"))));
     return new DedupSplit(joined.filter(first).select(columns), dropped, repeated::unpersist);
   }

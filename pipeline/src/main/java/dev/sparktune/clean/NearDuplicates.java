@@ -2,6 +2,7 @@ package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.least;
@@ -46,6 +47,14 @@ final class NearDuplicates {
   private static final int MAX_ITERATIONS = 100;
 
   private NearDuplicates() {}
+
+  /** The reason of the records it drops. */
+  static final String REASON = "near_duplicate";
+
+  /** A record's unique key, ordered as records are (id first): id, source, uri and locator joined by U+001F. */
+  private static Column recordKey() {
+    return concat_ws("\u001f", col("id"), col("source"), col("uri"), col("locator"));
+  }
 
   /** The column of a record's MinHash sketch (see {@link #sketch}) that {@link #split} reads. */
   static final String SKETCH = "_sketch";
@@ -109,8 +118,7 @@ final class NearDuplicates {
   static DedupSplit split(Dataset<Row> records, CleanConfig.Dedup dd, SparkSession spark, long maxBroadcastBuckets,
       long maxBroadcastKeys, long maxDriverMembers, long maxDriverShingles) {
     // A unique, ordered key per record: id first, so "smallest key" is "smallest id".
-    Dataset<Row> keyed = records.withColumn("_rk", concat_ws("\u001f", col("id"), col("source"), col("uri"),
-        col("locator")));
+    Dataset<Row> keyed = records.withColumn("_rk", recordKey());
     Dataset<Row> sketched = keyed.select(col("_rk"), col(SKETCH).as("_s"))
         .filter(col("_s.n").gt(0))
         .persist(StorageLevel.MEMORY_AND_DISK());
@@ -163,18 +171,19 @@ final class NearDuplicates {
       Broadcast<Map<String, String>> lookupTable = JavaSparkContext
           .fromSparkContext(keyed.sparkSession().sparkContext()).broadcast(of);
       UDF1<String, String> lookup = rk -> lookupTable.value().get(rk);
-      Column duplicateOf = udf(lookup, DataTypes.StringType).apply(col("_rk"));
-      Dataset<Row> dropped = keyed.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(
-          lit("near_duplicate"), concat_ws("", lit("near duplicate of "), duplicateOf)));
+      // Of the record columns (not _rk), so that it also applies where the records came from.
+      Column duplicateOf = udf(lookup, DataTypes.StringType).apply(recordKey());
+      Column detail = concat(lit("near duplicate of "), duplicateOf); // null for a kept record
+      Dataset<Row> dropped = keyed.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(lit(REASON), detail));
       return new DedupSplit(keyed.filter(duplicateOf.isNull()).select(Schemas.recordColumns()), dropped, () -> {
         release.run();
         lookupTable.destroy();
-      });
+      }, REASON, detail);
     }
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
     Column isDupe = col("label").isNotNull();
     Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(Schemas.recordColumns());
-    Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit("near_duplicate"),
+    Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit(REASON),
         concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
     return new DedupSplit(kept, dropped, release);
   }

@@ -92,4 +92,34 @@ class ExactDuplicatesTest {
           + " e/s2 exact_duplicate: duplicate of e]", dropped.toString(), "limit " + limit);
     }
   }
+  /**
+   * The records the rules dropped and the exact duplicates, found in one pass of the judged records
+   * (the duplicates looked up) or as the union of each step's drops (joined): the same rows.
+   */
+  @Test
+  void droppedInOnePassAreTheRulesAndTheStepsDrops() {
+    StructType schema = dev.sparktune.core.Schemas.RECORD.add(ExactDuplicates.KEY, DataTypes.StringType, true)
+        .add("reason", DataTypes.StringType, true).add("detail", DataTypes.StringType, true);
+    String[][] records = {{"b", "k1", null}, {"a", "k1", null}, {"c", "k2", null}, {"d", null, "too_short"},
+        {"e", null, "refusal"}, {"f", "k2", null}, {"g", "k3", null}};
+    List<Row> rows = new ArrayList<>();
+    for (String[] r : records) {
+      rows.add(RowFactory.create(r[0], "s", "csv", "u", "l", "q", null, "a", null, java.util.Map.of(), null, r[1],
+          r[2], r[2] == null ? null : "rule " + r[2]));
+    }
+    Dataset<Row> judged = TestSpark.get().createDataFrame(rows, schema).repartition(2);
+    Dataset<Row> passed = judged.filter(col("reason").isNull()).drop("reason", "detail");
+    for (long limit : new long[] {ExactDuplicates.BROADCAST_KEYS, 0}) {
+      DedupSplit split = ExactDuplicates.split(passed, limit);
+      assertEquals(limit > 0, split.detail() != null, "a detail column only where the duplicates are looked up");
+      java.util.TreeSet<String> dropped = new java.util.TreeSet<>();
+      for (Row r : DedupSplit.droppedOf(judged, List.of(split)).collectAsList()) {
+        dropped.add(r.getAs("id") + " " + r.getAs("reason") + ": " + r.getAs("detail"));
+        assertEquals(dev.sparktune.core.Schemas.RECORD.fieldNames().length + 2, r.size());
+      }
+      split.release().run();
+      assertEquals("[b exact_duplicate: duplicate of a, d too_short: rule too_short, e refusal: rule refusal,"
+          + " f exact_duplicate: duplicate of c]", dropped.toString(), "limit " + limit);
+    }
+  }
 }
