@@ -79,10 +79,26 @@ public final class ParquetTables {
     }
   }
 
+  /**
+   * The record columns whose values are nearly all distinct (ids, locators, the texts), by their
+   * Parquet paths: written without a dictionary. Parquet's writer otherwise hashes every value into a
+   * dictionary until it outgrows its page and then writes them plain anyway, ~15 % of the clean
+   * stage's data write on the 200,000-record corpus (docs/benchmarks.md, nineteenth session). Columns
+   * with few distinct values (source, uri, roles, reasons) keep it.
+   */
+  static final java.util.List<String> NO_DICTIONARY = java.util.List.of("id", "locator", "instruction", "input",
+      "output", "text", "messages.list.element.content");
+
+  /** parquet-mr's setting for dictionary encoding; {@code #path} after it sets it for one column. */
+  static final String DICTIONARY = "parquet.enable.dictionary";
+
   /** Writes {@code table} to {@code path}, which must not exist yet. */
   static void write(Dataset<Row> table, String path) {
     SparkSession spark = table.sparkSession();
     DataFrameWriter<Row> writer = table.write().mode(SaveMode.ErrorIfExists);
+    for (String column : NO_DICTIONARY) {
+      writer.option(DICTIONARY + "#" + column, "false");
+    }
     if (numberListsOnly(table.schema()) && !spark.conf().getAll().contains(LEGACY_FORMAT)) {
       // Read when the write is planned, on this thread.
       Sessions.withSetting(spark, LEGACY_FORMAT, "true", () -> {

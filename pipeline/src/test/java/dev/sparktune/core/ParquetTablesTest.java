@@ -85,6 +85,35 @@ class ParquetTablesTest {
     }
   }
 
+  /**
+   * The ids, locators and texts are written without a dictionary, the columns of few values with one;
+   * the texts here repeat, so a dictionary would be chosen for them too if it were allowed.
+   */
+  @Test
+  void distinctValuedColumnsHaveNoDictionary() throws IOException {
+    SparkSession spark = TestSpark.get();
+    List<Row> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      rows.add(RowFactory.create("id" + i % 7, "s" + i % 3, "json", "f" + i % 2, "l" + i % 5, "Say hi " + i % 4,
+          "ctx " + i % 3, "Hi " + i % 5, "text " + i % 2, java.util.Map.of("k", "v"),
+          List.of(RowFactory.create("user", "hi " + i % 3))));
+    }
+    String path = dir.resolve("dictionary").toString();
+    ParquetTables.write(spark.createDataFrame(rows, Schemas.RECORD).coalesce(1), path);
+    java.util.Map<String, Boolean> dictionary = new java.util.TreeMap<>();
+    for (org.apache.parquet.hadoop.metadata.ColumnChunkMetaData c : columnChunks(path)) {
+      dictionary.put(c.getPath().toDotString(), c.getEncodings().stream()
+          .anyMatch(e -> e.usesDictionary()));
+    }
+    for (String column : ParquetTables.NO_DICTIONARY) {
+      assertEquals(false, dictionary.get(column), column + ": " + dictionary);
+    }
+    for (String column : List.of("source", "source_type", "uri", "messages.list.element.role")) {
+      assertEquals(true, dictionary.get(column), column + ": " + dictionary);
+    }
+    assertEquals(300, spark.read().parquet(path).count());
+  }
+
   @Test
   void readTakesTheSchemaFromTheFooterWithoutAJob() {
     SparkSession spark = TestSpark.get();
@@ -157,6 +186,18 @@ class ParquetTablesTest {
     assertFalse(repeated.isPrimitive(), column + ": " + footer);
     assertEquals("list", repeated.getName(), column + ": " + footer);
     assertEquals("element", ((GroupType) repeated).getType(0).getName(), column + ": " + footer);
+  }
+
+  private static List<org.apache.parquet.hadoop.metadata.ColumnChunkMetaData> columnChunks(String table)
+      throws IOException {
+    Path file;
+    try (Stream<Path> files = Files.list(Path.of(table))) {
+      file = files.filter(f -> f.toString().endsWith(".parquet")).findFirst().orElseThrow();
+    }
+    try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromPath(
+        new org.apache.hadoop.fs.Path(file.toString()), new Configuration()))) {
+      return reader.getFooter().getBlocks().get(0).getColumns();
+    }
   }
 
   private static MessageType footer(String table) throws IOException {
