@@ -1,5 +1,6 @@
 package dev.sparktune.clean;
 
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.col;
@@ -39,8 +40,9 @@ import org.apache.spark.storage.StorageLevel;
  * {@code exact_duplicate} naming the kept id.
  *
  * <p>Only the keys are aggregated (count and smallest record per key); the keys that occur more than
- * once, usually a small table, are sent to the records where they lie (up to {@link #BROADCAST_KEYS};
- * more are joined by a shuffle), so the records are not shuffled and sorted.
+ * once, usually a small table, are sent to the records where they lie (looked up in a map up to
+ * {@link #LOOKUP_KEYS}, joined by a broadcast up to {@link #BROADCAST_KEYS}; more are joined by a
+ * shuffle), so the records are not shuffled and sorted.
  */
 final class ExactDuplicates {
   /** The reason of the records it drops. */
@@ -49,7 +51,14 @@ final class ExactDuplicates {
   /** The key column the records must carry (see {@link #key()}). */
   static final String KEY = "_key";
 
-  /** Up to this many repeated keys (~100 bytes each) are sent to the records' tasks rather than joined by a shuffle. */
+  /**
+   * Up to this many repeated keys are looked up in a map on every task (~400 bytes each as Java
+   * strings: ~100 MB at most); up to {@link #BROADCAST_KEYS} are joined by a broadcast (~200 bytes
+   * each as Spark's binary rows); more by a shuffle.
+   */
+  static final long LOOKUP_KEYS = 250_000;
+
+  /** Up to this many repeated keys are broadcast to the records rather than joined by a shuffle. */
   static final long BROADCAST_KEYS = 1_000_000;
 
   private ExactDuplicates() {}
@@ -176,12 +185,12 @@ final class ExactDuplicates {
    * records' columns but the key) and dropped.
    */
   static DedupSplit split(Dataset<Row> records) {
-    return split(records, BROADCAST_KEYS);
+    return split(records, LOOKUP_KEYS);
   }
 
   /**
    * {@link #split(Dataset)}, the repeated keys looked up where the records lie when there are at most
-   * {@code maxLookupKeys} of them, else joined to the records by a shuffle (tests: 0).
+   * {@code maxLookupKeys} of them, else joined to the records (tests: 0).
    */
   static DedupSplit split(Dataset<Row> records, long maxLookupKeys) {
     Column self = struct(col("id"), col("source"), col("uri"), col("locator"));
@@ -191,7 +200,8 @@ final class ExactDuplicates {
         .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one aggregation, not two
     Column[] columns = Arrays.stream(records.columns()).filter(c -> !c.equals(KEY))
         .map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
-    if (repeated.count() <= maxLookupKeys) {
+    long repeatedKeys = repeated.count();
+    if (repeatedKeys <= maxLookupKeys) {
       // Keys seen more than once are usually few: each task looks its records' keys up in a map of
       // them. The records stay where they are, and kept and dropped are each one filter of them
       // (a broadcast join copied every record's row twice more, a shuffle join would move them all).
@@ -215,7 +225,9 @@ final class ExactDuplicates {
       return new DedupSplit(records.filter(duplicateOf.isNull()).select(columns), dropped, shared::destroy, REASON,
           detail);
     }
-    Dataset<Row> joined = records.join(repeated, new String[] {KEY}, "left");
+    // (Adaptive execution alone would still shuffle the records before it sees how small the keys are.)
+    Dataset<Row> joined = records.join(repeatedKeys <= BROADCAST_KEYS ? broadcast(repeated) : repeated,
+        new String[] {KEY}, "left");
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
     Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit(REASON),
         concat_ws("", lit("duplicate of "), col("_first.id"))));

@@ -74,8 +74,8 @@ class ExactDuplicatesTest {
       rows.add(RowFactory.create(r[0], r[1], "csv", "u", "l", "q", null, "a", null, java.util.Map.of(), null, r[2]));
     }
     Dataset<Row> df = TestSpark.get().createDataFrame(rows, schema).repartition(3);
-    // The repeated keys looked up in each task (the default), then joined by a shuffle.
-    for (long limit : new long[] {ExactDuplicates.BROADCAST_KEYS, 0}) {
+    // The repeated keys looked up in each task (the default), then joined.
+    for (long limit : new long[] {ExactDuplicates.LOOKUP_KEYS, 0}) {
       DedupSplit split = ExactDuplicates.split(df, limit);
       java.util.TreeSet<String> kept = new java.util.TreeSet<>();
       for (Row r : split.kept().collectAsList()) {
@@ -109,7 +109,7 @@ class ExactDuplicatesTest {
     }
     Dataset<Row> judged = TestSpark.get().createDataFrame(rows, schema).repartition(2);
     Dataset<Row> passed = judged.filter(col("reason").isNull()).drop("reason", "detail");
-    for (long limit : new long[] {ExactDuplicates.BROADCAST_KEYS, 0}) {
+    for (long limit : new long[] {ExactDuplicates.LOOKUP_KEYS, 0}) {
       DedupSplit split = ExactDuplicates.split(passed, limit);
       assertEquals(limit > 0, split.detail() != null, "a detail column only where the duplicates are looked up");
       java.util.TreeSet<String> dropped = new java.util.TreeSet<>();
