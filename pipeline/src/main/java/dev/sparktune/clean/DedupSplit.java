@@ -2,6 +2,7 @@ package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
@@ -21,6 +22,19 @@ import org.apache.spark.sql.Row;
 record DedupSplit(Dataset<Row> kept, Dataset<Row> dropped, Runnable release, String reason, Column detail) {
   DedupSplit(Dataset<Row> kept, Dataset<Row> dropped, Runnable release) {
     this(kept, dropped, release, null, null);
+  }
+
+  /**
+   * The split of {@code records} by {@code duplicateOf}, a column of their own columns naming the kept
+   * record's id for a duplicate and null for a kept record (a step's lookup where the records lie):
+   * kept with {@code keptColumns}, dropped with {@code reason} and "{@code detailPrefix}<id>".
+   */
+  static DedupSplit lookedUp(Dataset<Row> records, Column duplicateOf, Column[] keptColumns, String reason,
+      String detailPrefix, Runnable release) {
+    Column detail = concat(lit(detailPrefix), duplicateOf); // null where duplicateOf is
+    Dataset<Row> dropped = records.filter(duplicateOf.isNotNull())
+        .select(Schemas.droppedColumns(lit(reason), detail));
+    return new DedupSplit(records.filter(duplicateOf.isNull()).select(keptColumns), dropped, release, reason, detail);
   }
 
   /**

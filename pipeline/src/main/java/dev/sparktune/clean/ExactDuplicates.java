@@ -2,7 +2,6 @@ package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
-import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.count;
@@ -45,8 +44,9 @@ import org.apache.spark.storage.StorageLevel;
  * shuffle), so the records are not shuffled and sorted.
  */
 final class ExactDuplicates {
-  /** The reason of the records it drops. */
+  /** The reason of the records it drops, and their detail before the kept record's id. */
   static final String REASON = "exact_duplicate";
+  private static final String DETAIL = "duplicate of ";
 
   /** The key column the records must carry (see {@link #key()}). */
   static final String KEY = "_key";
@@ -197,7 +197,7 @@ final class ExactDuplicates {
     Dataset<Row> repeated = records.groupBy(KEY)
         .agg(count(lit(1)).as("_n"), min(self).as("_first"))
         .filter(col("_n").gt(1)).select(col(KEY), col("_first"))
-        .persist(StorageLevel.MEMORY_AND_DISK()); // read by data and dropped: one aggregation, not two
+        .persist(StorageLevel.MEMORY_AND_DISK()); // counted, then collected or joined: one aggregation
     Column[] columns = Arrays.stream(records.columns()).filter(c -> !c.equals(KEY))
         .map(org.apache.spark.sql.functions::col).toArray(Column[]::new);
     long repeatedKeys = repeated.count();
@@ -219,18 +219,14 @@ final class ExactDuplicates {
       };
       Column duplicateOf = udf(first, DataTypes.StringType)
           .apply(col(KEY), col("id"), col("source"), col("uri"), col("locator"));
-      Column detail = concat(lit("duplicate of "), duplicateOf); // null for a kept record
-      Dataset<Row> dropped = records.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(
-          lit(REASON), detail));
-      return new DedupSplit(records.filter(duplicateOf.isNull()).select(columns), dropped, shared::destroy, REASON,
-          detail);
+      return DedupSplit.lookedUp(records, duplicateOf, columns, REASON, DETAIL, shared::destroy);
     }
     // (Adaptive execution alone would still shuffle the records before it sees how small the keys are.)
     Dataset<Row> joined = records.join(repeatedKeys <= BROADCAST_KEYS ? broadcast(repeated) : repeated,
         new String[] {KEY}, "left");
     Column first = col("_first").isNull().or(col("_first").eqNullSafe(self));
     Dataset<Row> dropped = joined.filter(not(first)).select(Schemas.droppedColumns(lit(REASON),
-        concat_ws("", lit("duplicate of "), col("_first.id"))));
+        concat_ws("", lit(DETAIL), col("_first.id"))));
     return new DedupSplit(joined.filter(first).select(columns), dropped, repeated::unpersist);
   }
 }

@@ -2,7 +2,6 @@ package dev.sparktune.clean;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.least;
@@ -48,8 +47,9 @@ final class NearDuplicates {
 
   private NearDuplicates() {}
 
-  /** The reason of the records it drops. */
+  /** The reason of the records it drops, and their detail before the kept record's id. */
   static final String REASON = "near_duplicate";
+  private static final String DETAIL = "near duplicate of ";
 
   /** A record's unique key, ordered as records are (id first): id, source, uri and locator joined by U+001F. */
   private static Column recordKey() {
@@ -173,18 +173,16 @@ final class NearDuplicates {
       UDF1<String, String> lookup = rk -> lookupTable.value().get(rk);
       // Of the record columns (not _rk), so that it also applies where the records came from.
       Column duplicateOf = udf(lookup, DataTypes.StringType).apply(recordKey());
-      Column detail = concat(lit("near duplicate of "), duplicateOf); // null for a kept record
-      Dataset<Row> dropped = keyed.filter(duplicateOf.isNotNull()).select(Schemas.droppedColumns(lit(REASON), detail));
-      return new DedupSplit(keyed.filter(duplicateOf.isNull()).select(Schemas.recordColumns()), dropped, () -> {
+      return DedupSplit.lookedUp(keyed, duplicateOf, Schemas.recordColumns(), REASON, DETAIL, () -> {
         release.run();
         lookupTable.destroy();
-      }, REASON, detail);
+      });
     }
     Dataset<Row> joined = keyed.join(dupes, keyed.col("_rk").equalTo(dupes.col("v")), "left");
     Column isDupe = col("label").isNotNull();
     Dataset<Row> kept = joined.filter(isDupe.unary_$bang()).select(Schemas.recordColumns());
     Dataset<Row> dropped = joined.filter(isDupe).select(Schemas.droppedColumns(lit(REASON),
-        concat_ws("", lit("near duplicate of "), expr("split(label, '\u001f')[0]"))));
+        concat_ws("", lit(DETAIL), expr("split(label, '\u001f')[0]"))));
     return new DedupSplit(kept, dropped, release);
   }
 
